@@ -1,0 +1,31 @@
+/**
+ * Two projects: `unit` needs nothing running; `integration` starts PostgreSQL and the Temporal dev
+ * server once (its globalSetup runs only when one of its tests is selected).
+ * SWC strips types; `npm run typecheck` does the checking.
+ */
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+};
+
+module.exports = {
+  testTimeout: 180000,
+  maxWorkers: 2,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/integration'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
+};

@@ -1,0 +1,75 @@
+/**
+ * Shapes shared by the legacy transform, the repository writer and verification.
+ * Pure types only: workflow code may import this module.
+ */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Every reason a legacy artifact can be rejected; stored in `plan_backfill_errors.reason`. */
+export const REJECT_REASONS = [
+  'payload_not_object',
+  'series_not_array',
+  'series_missing_field',
+  'value_not_finite',
+  'duplicate_series_key',
+  'duplicate_kpi',
+  'event_invalid_at',
+  'kpis_invalid',
+  'events_invalid',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** One row of `plan_artifacts` as read by plandb. */
+export interface LegacyArtifact {
+  id: number;
+  planId: string;
+  version: number;
+  payload: unknown;
+  createdAt: Date;
+}
+
+export interface NormalizedKpi {
+  name: string;
+  value: number;
+  unit: string | null;
+}
+
+export interface NormalizedSeries {
+  item: string;
+  location: string;
+  period: string;
+  metric: string;
+  value: number;
+}
+
+export interface NormalizedEvent {
+  /** Position of the event in the legacy document, from 0. */
+  seq: number;
+  /** ISO-8601 UTC with millisecond precision (`Date.prototype.toISOString`). */
+  at: string;
+  type: string;
+  actor: string | null;
+  detail: JsonObject;
+}
+
+/** A plan version in repository shape: what is written, and what verify reads back. */
+export interface NormalizedVersion {
+  planId: string;
+  version: number;
+  name: string | null;
+  status: string | null;
+  runId: string | null;
+  summary: JsonObject;
+  /** Sorted by name. */
+  kpis: NormalizedKpi[];
+  /** Sorted by (item, location, period, metric). */
+  series: NormalizedSeries[];
+  /** Sorted by seq. */
+  events: NormalizedEvent[];
+}
+
+export type TransformResult =
+  | { ok: true; version: NormalizedVersion; checksum: string }
+  | { ok: false; reason: RejectReason; message: string; detail: JsonObject };
