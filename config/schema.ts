@@ -1,0 +1,222 @@
+/**
+ * Shape of `plandb.config.json` (SPEC §5). Objects are strict so a misspelt key is an error instead of
+ * a silently ignored setting; every field has a default so `{ "databaseUrlEnv": "X" }` is a valid
+ * environment. Messages here never echo the offending value: a secret pasted into the wrong field
+ * must not reach a terminal or a log.
+ */
+import { z } from 'zod';
+
+export const ENVIRONMENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+export const ENV_VAR_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+export const MAX_BATCH_SIZE = 50_000;
+
+const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_PATTERN = /^([1-9][0-9]*)([smhd])$/;
+// Caps typos like "3000d"; no approval gate should wait longer than a year.
+const MAX_DURATION_MS = 365 * DURATION_UNITS_MS.d;
+
+/** Milliseconds of a duration like "90s", "30m", "24h", "7d"; throws on anything else. */
+export function parseDuration(text: string): number {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) throw new Error(`invalid duration "${text}" (expected e.g. 30m, 24h, 7d)`);
+  return Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
+}
+
+const durationSchema = z.string().superRefine((text, ctx) => {
+  if (!DURATION_PATTERN.test(text)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration like "30m", "24h" or "7d" (units s, m, h, d)' });
+  } else if (parseDuration(text) > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: 'must be at most 365d' });
+  }
+});
+
+/** Fields that name an environment variable, so credentials stay out of the file and workflow inputs. */
+function envVarNameSchema(example: string) {
+  return z.string().superRefine((name, ctx) => {
+    if (ENV_VAR_NAME_PATTERN.test(name)) return;
+    const looksLikeUrl = name.includes('://') || /^postgres(ql)?:/i.test(name);
+    ctx.addIssue({
+      code: 'custom',
+      message: looksLikeUrl
+        ? 'must name an environment variable, not contain the URL'
+        : `must be an environment variable name such as ${example} (A-Z, 0-9, _)`,
+    });
+  });
+}
+
+const httpUrlSchema = z.string().superRefine((text, ctx) => {
+  let protocol = '';
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    // Reported below like any other non-http value.
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+  }
+});
+
+const positiveIntOrNull = z.number().int().positive().nullable().default(null);
+
+export const backupSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    // Defaults to `.plandb/backups/<environment>`, filled in where the environment name is known.
+    dir: z.string().min(1).optional(),
+    s3Uri: z
+      .string()
+      .regex(/^s3:\/\/[^/\s]+(\/\S*)?$/, { error: 'must be an s3://bucket[/prefix] URI' })
+      .optional(),
+    s3EndpointEnv: envVarNameSchema('PLANDB_S3_ENDPOINT').optional(),
+    s3RegionEnv: envVarNameSchema('PLANDB_S3_REGION').optional(),
+    s3AccessKeyIdEnv: envVarNameSchema('PLANDB_S3_ACCESS_KEY_ID').optional(),
+    s3SecretAccessKeyEnv: envVarNameSchema('PLANDB_S3_SECRET_ACCESS_KEY').optional(),
+  })
+  .superRefine((backup, ctx) => {
+    if (backup.s3Uri !== undefined) return;
+    for (const key of ['s3EndpointEnv', 's3RegionEnv', 's3AccessKeyIdEnv', 's3SecretAccessKeyEnv'] as const) {
+      if (backup[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is only used with backup.s3Uri, which is not set' });
+      }
+    }
+  });
+
+export const maintenanceSchema = z
+  .strictObject({
+    mode: z.enum(['none', 'db-flag', 'http']).default('none'),
+    url: httpUrlSchema.optional(),
+    tokenEnv: envVarNameSchema('PLANDB_MAINTENANCE_TOKEN').optional(),
+  })
+  .superRefine((maintenance, ctx) => {
+    if (maintenance.mode === 'http') {
+      if (maintenance.url === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required when mode is "http"' });
+      }
+      return;
+    }
+    // A url or token with another mode means the switch the operator expects is not the one used.
+    for (const key of ['url', 'tokenEnv'] as const) {
+      if (maintenance[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is only used when mode is "http"' });
+      }
+    }
+  });
+
+export const approvalSchema = z
+  .strictObject({
+    required: z.boolean().default(false),
+    approvers: z.array(z.string().trim().min(1)).default([]),
+    timeout: durationSchema.default('24h'),
+  })
+  .superRefine((approval, ctx) => {
+    if (approval.required && approval.approvers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers'],
+        message: 'must list at least one approver when approval.required is true',
+      });
+    }
+    const seen = new Set<string>();
+    approval.approvers.forEach((approver, index) => {
+      if (seen.has(approver)) ctx.addIssue({ code: 'custom', path: ['approvers', index], message: 'is listed twice' });
+      seen.add(approver);
+    });
+  })
+  .transform((approval) => ({ ...approval, timeoutMs: parseDuration(approval.timeout) }));
+
+export const backfillSchema = z.strictObject({
+  mode: z.enum(['normal', 'force']).default('normal'),
+  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(1000),
+  // Staging's "limit 5 dry-run": a sample run of this many artifacts before the full backfill.
+  sampleLimit: positiveIntOrNull,
+  resume: z.boolean().default(false),
+  maxErrors: z.number().int().min(0).default(1000),
+});
+
+const SAMPLE_ERROR = 'must be "all" or a fraction of versions (0 < x <= 1)';
+
+export const verifySchema = z.strictObject({
+  sample: z
+    .union([z.literal('all'), z.number().gt(0, { error: SAMPLE_ERROR }).lte(1, { error: SAMPLE_ERROR })], {
+      error: SAMPLE_ERROR,
+    })
+    .default('all'),
+  representativePlans: z.number().int().min(3).default(3),
+  httpBaseUrl: httpUrlSchema.optional(),
+});
+
+export const capacitySchema = z.strictObject({
+  maxRows: positiveIntOrNull,
+  alertThreshold: positiveIntOrNull,
+});
+
+export const spotCheckSchema = z.strictObject({
+  required: z.boolean().default(false),
+});
+
+const environmentFileSchema = z.strictObject({
+  databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
+  // prefault (not default) so an omitted section still gets its fields' defaults.
+  backup: backupSchema.prefault({}),
+  maintenance: maintenanceSchema.prefault({}),
+  approval: approvalSchema.prefault({}),
+  backfill: backfillSchema.prefault({}),
+  verify: verifySchema.prefault({}),
+  capacity: capacitySchema.prefault({}),
+  spotCheck: spotCheckSchema.prefault({}),
+  postCheckHours: z.number().min(0).default(0),
+});
+
+export const temporalFileSchema = z.strictObject({
+  address: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  taskQueue: z.string().min(1).optional(),
+});
+
+export const plandbConfigFileSchema = z.strictObject({
+  temporal: temporalFileSchema.optional(),
+  environments: z
+    .record(
+      z.string().regex(ENVIRONMENT_NAME_PATTERN, {
+        error: `environment names must be lowercase identifiers matching ${ENVIRONMENT_NAME_PATTERN}`,
+      }),
+      environmentFileSchema,
+    )
+    .refine((environments) => Object.keys(environments).length > 0, {
+      error: 'must define at least one environment',
+    })
+    .transform((environments) =>
+      Object.fromEntries(
+        Object.entries(environments).map(([name, environment]) => [
+          name,
+          { ...environment, backup: { ...environment.backup, dir: environment.backup.dir ?? `.plandb/backups/${name}` } },
+        ]),
+      ),
+    ),
+});
+
+/** The file as written (defaults optional). */
+export type PlandbConfigFileInput = z.input<typeof plandbConfigFileSchema>;
+/** The file after validation and defaults, before environment-variable overrides. */
+export type PlandbConfigFile = z.output<typeof plandbConfigFileSchema>;
+export type EnvironmentConfig = PlandbConfigFile['environments'][string];
+export type BackupConfig = EnvironmentConfig['backup'];
+export type MaintenanceConfig = EnvironmentConfig['maintenance'];
+export type MaintenanceMode = MaintenanceConfig['mode'];
+export type ApprovalConfig = EnvironmentConfig['approval'];
+export type BackfillConfig = EnvironmentConfig['backfill'];
+export type VerifyConfig = EnvironmentConfig['verify'];
+export type CapacityConfig = EnvironmentConfig['capacity'];
+export type SpotCheckConfig = EnvironmentConfig['spotCheck'];
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** What `loadConfig` returns: Temporal settings resolved, capacity overrides applied. */
+export interface PlandbConfig {
+  temporal: TemporalConfig;
+  environments: Record<string, EnvironmentConfig>;
+}
