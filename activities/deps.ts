@@ -1,0 +1,10 @@
+import type { PlandbConfig } from '../config/schema';
+import type { DatabaseRegistry } from '../db/registry';
+import type { Logger } from '../logging/logger';
+
+/** What every activity is built over (`createActivities(deps)`). */
+export interface ActivityDeps {
+  config: PlandbConfig;
+  databases: DatabaseRegistry;
+  logger: Logger;
+}

@@ -1,0 +1,36 @@
+/** What CLI commands share: the validated config, database pools and a Temporal client, opened lazily. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config/load';
+import { PlandbConfig } from '../config/schema';
+import { DatabaseRegistry } from '../db/registry';
+
+export class CliContext {
+  private configValue?: PlandbConfig;
+  private databasesValue?: DatabaseRegistry;
+  private connection?: Connection;
+
+  constructor(readonly configPath?: string) {}
+
+  get config(): PlandbConfig {
+    this.configValue ??= loadConfig({ path: this.configPath });
+    return this.configValue;
+  }
+
+  get databases(): DatabaseRegistry {
+    this.databasesValue ??= new DatabaseRegistry(this.config);
+    return this.databasesValue;
+  }
+
+  async temporal(): Promise<Client> {
+    const { address, namespace } = this.config.temporal;
+    this.connection ??= await Connection.connect({ address, connectTimeout: '10s' }).catch((err: Error) => {
+      throw new Error(`cannot reach Temporal at ${address} (${err.message}); is the server or \`plandb dev\` running?`);
+    });
+    return new Client({ connection: this.connection, namespace });
+  }
+
+  async close(): Promise<void> {
+    await this.databasesValue?.close();
+    await this.connection?.close();
+  }
+}

@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from 'commander';
+import { checkEnvironmentName } from '../workflows/ids';
+
+/** Commander argument parsers that reject bad values with a message naming the expectation. */
+export function positiveInt(value: string): number {
+  return intInRange(1, Number.MAX_SAFE_INTEGER)(value);
+}
+
+export function nonNegativeInt(value: string): number {
+  return intInRange(0, Number.MAX_SAFE_INTEGER)(value);
+}
+
+export function intInRange(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${value}`);
+    }
+    return n;
+  };
+}
+
+export function environmentName(value: string): string {
+  const problem = checkEnvironmentName(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}

@@ -1,0 +1,43 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
+import { CliFailure } from './errors';
+
+export interface StartRequest<I> {
+  workflowType: string;
+  workflowId: string;
+  environment: string;
+  taskQueue: string;
+  input: I;
+}
+
+/** Starts a plandb workflow, refusing a second start of a running one (ID conflict policy FAIL). */
+export async function startWorkflow<I>(client: Client, req: StartRequest<I>) {
+  try {
+    return await client.workflow.start(req.workflowType, {
+      workflowId: req.workflowId,
+      taskQueue: req.taskQueue,
+      args: [req.input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      typedSearchAttributes: [{ key: PLAN_DB_ENVIRONMENT, value: req.environment }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliFailure(`${req.workflowId} is already running; watch it with \`plandb status ${req.workflowId}\``);
+    }
+    throw err;
+  }
+}
+
+/** Waits for a workflow's result; a failed workflow becomes a CliFailure carrying the root cause's message. */
+export async function awaitResult<R>(handle: { workflowId: string; result(): Promise<R> }): Promise<R> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      const cause = (err.cause as Error | undefined)?.cause ?? err.cause;
+      throw new CliFailure(`${handle.workflowId} failed: ${(cause as Error | undefined)?.message ?? err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+/** Reads the application's `plan_artifacts` table: keyset batches, never the whole table at once. */
+import type { LegacyArtifact } from '../transform/types';
+import { LEGACY_TABLE_DDL } from './legacy-schema';
+import { Queryable } from './connection';
+
+export async function legacyTableExists(db: Queryable): Promise<boolean> {
+  const res = await db.query<{ present: boolean }>(`SELECT to_regclass('public.plan_artifacts') IS NOT NULL AS present`);
+  return res.rows[0].present;
+}
+
+/** Creates the legacy table with the application's exact shape, if missing (demo seeder and tests only). */
+export async function ensureLegacyTable(db: Queryable): Promise<void> {
+  await db.query(LEGACY_TABLE_DDL);
+}
+
+export interface LegacyBounds {
+  artifacts: number;
+  plans: number;
+  minId: number | null;
+  maxId: number | null;
+}
+
+export async function legacyBounds(db: Queryable): Promise<LegacyBounds> {
+  const res = await db.query<{ artifacts: number; plans: number; min_id: number | null; max_id: number | null }>(
+    `SELECT count(*)::int8 AS artifacts, count(DISTINCT plan_id)::int8 AS plans, min(id) AS min_id, max(id) AS max_id
+       FROM plan_artifacts`,
+  );
+  const r = res.rows[0];
+  return { artifacts: r.artifacts, plans: r.plans, minId: r.min_id, maxId: r.max_id };
+}
+
+/** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them. */
+export async function readArtifacts(
+  db: Queryable,
+  range: { afterId: number; upToId?: number | null; limit: number },
+): Promise<LegacyArtifact[]> {
+  const res = await db.query<{ id: number; plan_id: string; version: number; payload: unknown; created_at: Date }>(
+    `SELECT id, plan_id, version, payload, created_at FROM plan_artifacts
+      WHERE id > $1 AND ($2::int8 IS NULL OR id <= $2) ORDER BY id LIMIT $3`,
+    [range.afterId, range.upToId ?? null, range.limit],
+  );
+  return res.rows.map((r) => ({ id: r.id, planId: r.plan_id, version: r.version, payload: r.payload, createdAt: r.created_at }));
+}

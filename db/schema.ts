@@ -1,0 +1,191 @@
+/**
+ * Drizzle schema of everything our migrations create: the PlanRepository and the operations tables.
+ * The legacy table is declared apart, in legacy-schema.ts, so drizzle-kit never generates DDL for it.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  char,
+  doublePrecision,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+const tz = (name: string) => timestamp(name, { withTimezone: true });
+
+// ---- PlanRepository ----
+export const plans = pgTable('plans', {
+  planId: text('plan_id').primaryKey(),
+  name: text('name'),
+  status: text('status'),
+  latestVersion: integer('latest_version').notNull(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+  updatedAt: tz('updated_at').notNull().defaultNow(),
+});
+
+export const planVersions = pgTable(
+  'plan_versions',
+  {
+    planId: text('plan_id')
+      .notNull()
+      .references(() => plans.planId, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    // name/status per version: the legacy documents carry them per version, so keep them.
+    name: text('name'),
+    status: text('status'),
+    runId: text('run_id'),
+    summary: jsonb('summary').notNull().default(sql`'{}'::jsonb`),
+    sourceArtifactId: bigint('source_artifact_id', { mode: 'number' }).unique(),
+    sourceChecksum: char('source_checksum', { length: 64 }).notNull(),
+    artifactCreatedAt: tz('artifact_created_at'),
+    backfilledAt: tz('backfilled_at').notNull().defaultNow(),
+    backfillRunId: text('backfill_run_id'),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.version] })],
+);
+
+const versionRef = (name: string) => (t: { planId: any; version: any }) =>
+  foreignKey({ name, columns: [t.planId, t.version], foreignColumns: [planVersions.planId, planVersions.version] }).onDelete(
+    'cascade',
+  );
+
+export const planKpis = pgTable(
+  'plan_kpis',
+  {
+    planId: text('plan_id').notNull(),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    value: doublePrecision('value').notNull(),
+    unit: text('unit'),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.version, t.name] }), versionRef('plan_kpis_version_fk')(t)],
+);
+
+export const planSeries = pgTable(
+  'plan_series',
+  {
+    planId: text('plan_id').notNull(),
+    version: integer('version').notNull(),
+    item: text('item').notNull(),
+    location: text('location').notNull(),
+    period: text('period').notNull(),
+    metric: text('metric').notNull(),
+    value: doublePrecision('value').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.planId, t.version, t.item, t.location, t.period, t.metric] }),
+    versionRef('plan_series_version_fk')(t),
+  ],
+);
+
+export const planEvents = pgTable(
+  'plan_events',
+  {
+    planId: text('plan_id').notNull(),
+    version: integer('version').notNull(),
+    seq: integer('seq').notNull(),
+    at: tz('at').notNull(),
+    type: text('type').notNull(),
+    actor: text('actor'),
+    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.version, t.seq] }), versionRef('plan_events_version_fk')(t)],
+);
+
+// ---- Operations ----
+export const planBackfillRuns = pgTable(
+  'plan_backfill_runs',
+  {
+    runId: text('run_id').primaryKey(),
+    environment: text('environment').notNull(),
+    workflowId: text('workflow_id'),
+    mode: text('mode', { enum: ['dry-run', 'normal', 'force'] }).notNull(),
+    status: text('status', { enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] }).notNull(),
+    options: jsonb('options').notNull().default(sql`'{}'::jsonb`),
+    cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+    artifactsTotal: bigint('artifacts_total', { mode: 'number' }).notNull().default(0),
+    artifactsRead: bigint('artifacts_read', { mode: 'number' }).notNull().default(0),
+    versionsWritten: bigint('versions_written', { mode: 'number' }).notNull().default(0),
+    versionsSkipped: bigint('versions_skipped', { mode: 'number' }).notNull().default(0),
+    versionsRejected: bigint('versions_rejected', { mode: 'number' }).notNull().default(0),
+    seriesWritten: bigint('series_written', { mode: 'number' }).notNull().default(0),
+    kpisWritten: bigint('kpis_written', { mode: 'number' }).notNull().default(0),
+    eventsWritten: bigint('events_written', { mode: 'number' }).notNull().default(0),
+    errorsCount: bigint('errors_count', { mode: 'number' }).notNull().default(0),
+    errors: jsonb('errors').notNull().default(sql`'[]'::jsonb`),
+    startedAt: tz('started_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+    finishedAt: tz('finished_at'),
+  },
+  (t) => [index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt)],
+);
+
+export const planBackfillErrors = pgTable(
+  'plan_backfill_errors',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => planBackfillRuns.runId, { onDelete: 'cascade' }),
+    artifactId: bigint('artifact_id', { mode: 'number' }),
+    planId: text('plan_id'),
+    version: integer('version'),
+    reason: text('reason').notNull(),
+    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+    at: tz('at').notNull().defaultNow(),
+  },
+  (t) => [index('plan_backfill_errors_run_idx').on(t.runId, t.artifactId)],
+);
+
+export const planDbMaintenance = pgTable('plan_db_maintenance', {
+  scope: text('scope').primaryKey(),
+  enabled: boolean('enabled').notNull(),
+  reason: text('reason'),
+  actor: text('actor'),
+  since: tz('since').notNull().defaultNow(),
+});
+
+export const planDbBackups = pgTable('plan_db_backups', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  environment: text('environment').notNull(),
+  location: text('location').notNull(),
+  sha256: char('sha256', { length: 64 }),
+  bytes: bigint('bytes', { mode: 'number' }),
+  format: text('format').notNull().default('custom'),
+  pgDumpVersion: text('pg_dump_version'),
+  serverVersion: text('server_version'),
+  verified: boolean('verified').notNull().default(false),
+  workflowId: text('workflow_id'),
+  startedAt: tz('started_at').notNull().defaultNow(),
+  finishedAt: tz('finished_at'),
+});
+
+export const planDbTrimRuns = pgTable('plan_db_trim_runs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  environment: text('environment').notNull(),
+  maxRows: bigint('max_rows', { mode: 'number' }).notNull(),
+  rowsBefore: bigint('rows_before', { mode: 'number' }).notNull(),
+  rowsTrimmed: bigint('rows_trimmed', { mode: 'number' }).notNull(),
+  versionsTrimmed: bigint('versions_trimmed', { mode: 'number' }).notNull(),
+  dryRun: boolean('dry_run').notNull(),
+  workflowId: text('workflow_id'),
+  at: tz('at').notNull().defaultNow(),
+});
+
+export const planMigrationRuns = pgTable('plan_migration_runs', {
+  workflowId: text('workflow_id').primaryKey(),
+  environment: text('environment').notNull(),
+  status: text('status').notNull(),
+  currentStep: text('current_step'),
+  evidence: jsonb('evidence').notNull().default(sql`'{}'::jsonb`),
+  startedAt: tz('started_at').notNull().defaultNow(),
+  finishedAt: tz('finished_at'),
+});

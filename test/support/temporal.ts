@@ -1,0 +1,47 @@
+/** A plandb worker on its own task queue against the shared Temporal dev server. */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import pino from 'pino';
+import type { PlandbConfig } from '../../config/schema';
+import { DatabaseRegistry } from '../../db/registry';
+import { createWorker } from '../../worker/create-worker';
+
+export interface TemporalHarness {
+  client: Client;
+  taskQueue: string;
+  worker: Worker;
+  databases: DatabaseRegistry;
+  /** Runs the worker while `fn` runs (worker.runUntil), so nothing is left running after it. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv): Promise<TemporalHarness> {
+  const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
+  const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const databases = new DatabaseRegistry(config, env);
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
+    deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, logger: pino({ level: 'silent' }) },
+  });
+  return {
+    client,
+    taskQueue,
+    worker,
+    databases,
+    run: (fn) => worker.runUntil(fn),
+    close: async () => {
+      await databases.close();
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
