@@ -4,6 +4,7 @@ import type { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 import { logger } from '../logging/logger';
 import { createWorker } from './create-worker';
+import { installTemporalRuntime } from './temporal-runtime';
 
 export interface RunningWorker {
   worker: Worker;
@@ -18,6 +19,7 @@ export interface RunningWorker {
  */
 export async function startWorker(config: PlandbConfig): Promise<RunningWorker> {
   const { address, namespace, taskQueue } = config.temporal;
+  installTemporalRuntime(logger);
   const connection = await NativeConnection.connect({ address });
   const databases = new DatabaseRegistry(config);
   const worker = await createWorker({

@@ -6,13 +6,13 @@ import pino from 'pino';
 import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
 import { createWorker } from '../../worker/create-worker';
+import { installTemporalRuntime } from '../../worker/temporal-runtime';
 
 export interface TemporalHarness {
   client: Client;
   taskQueue: string;
-  worker: Worker;
   databases: DatabaseRegistry;
-  /** Runs the worker while `fn` runs (worker.runUntil), so nothing is left running after it. */
+  /** Runs a fresh worker while `fn` runs (worker.runUntil), so nothing is left running after it. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -20,24 +20,25 @@ export interface TemporalHarness {
 export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv): Promise<TemporalHarness> {
   const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
+  installTemporalRuntime(pino({ level: 'error' }), 'ERROR');
   const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const databases = new DatabaseRegistry(config, env);
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-    deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, logger: pino({ level: 'silent' }) },
-  });
+  const newWorker = (): Promise<Worker> =>
+    createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
+      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, logger: pino({ level: 'silent' }) },
+    });
   return {
     client,
     taskQueue,
-    worker,
     databases,
-    run: (fn) => worker.runUntil(fn),
+    run: async (fn) => (await newWorker()).runUntil(fn),
     close: async () => {
       await databases.close();
       await connection.close();
