@@ -12,7 +12,8 @@ import { legacyBounds, legacyTableExists } from '../db/legacy-reader';
 import { seedDemo } from '../db/seed';
 import { logger } from '../logging/logger';
 import { startWorker } from '../worker/run-worker';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { installTemporalRuntime } from '../worker/temporal-runtime';
+import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { projectRoot, stateDir } from './paths';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -42,20 +43,72 @@ async function databaseExists(admin: pg.Pool, name: string): Promise<boolean> {
 
 export async function runDevStack(opts: DevStackOptions): Promise<void> {
   const say = opts.say;
+  // The Temporal runtime must be configured before the dev server or the worker creates it.
+  installTemporalRuntime(logger);
   const configPath = ensureConfigFile(opts.configPath, say);
-  const postgres = await startEmbeddedPostgres({
-    dataDir: path.join(stateDir(), 'pg', 'data'),
-    port: opts.pgPort,
-    persistent: true,
-    log: (m) => logger.debug({ event: 'embedded_postgres', message: m }),
-  });
-  say(`PostgreSQL 15 (embedded) on 127.0.0.1:${postgres.port}, data in .plandb/pg`);
-
   const fileConfig = loadConfig({ path: configPath });
+  // Whatever was started is stopped again, in reverse order, however the run ends.
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const postgres = await startEmbeddedPostgres({
+      dataDir: path.join(stateDir(), 'pg', 'data'),
+      port: opts.pgPort,
+      persistent: true,
+      log: (m) => logger.debug({ event: 'embedded_postgres', message: m }),
+    });
+    cleanups.push(() => postgres.stop());
+    say(`PostgreSQL 15 (embedded) on 127.0.0.1:${postgres.port}, data in .plandb/pg`);
+    const exports = await prepareDatabases(postgres, fileConfig, opts.demo, say);
+
+    const temporal = await startTemporalDevServer({
+      port: opts.temporalPort,
+      uiPort: opts.uiPort,
+      dbFilename: path.join(stateDir(), 'temporal.db'),
+      log: say,
+    });
+    cleanups.push(() => temporal.stop());
+    say(`Temporal dev server on ${temporal.address} (CLI from ${temporal.cliSource}); workflows kept in .plandb/temporal.db`);
+
+    const config: PlandbConfig = { ...fileConfig, temporal: { ...fileConfig.temporal, address: temporal.address } };
+    const worker = await startWorker(config);
+    cleanups.push(() => worker.shutdown());
+    const envs = Object.keys(config.environments);
+    say(
+      [
+        '',
+        `Temporal Web UI: ${temporal.uiUrl}`,
+        `Worker on task queue "${config.temporal.taskQueue}" for environments: ${envs.join(', ')}`,
+        '',
+        'Start a workflow from the UI: Workflows -> Start Workflow, then',
+        `  Workflow ID: plandb-${envs[0]}-preflight   Task Queue: ${config.temporal.taskQueue}   Workflow Type: preflight`,
+        `  Input (JSON): {"environment":"${envs[0]}"}`,
+        'or from another terminal (with the exports below):',
+        `  npx plandb preflight --env ${envs[0]}`,
+        '',
+        ...exports,
+        `export TEMPORAL_ADDRESS=${temporal.address}`,
+        '',
+        'Ctrl-C stops the worker, Temporal and PostgreSQL.',
+      ].join('\n'),
+    );
+    await worker.done;
+  } finally {
+    say('stopping…');
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => say(`stop failed: ${err.message}`));
+  }
+}
+
+/** One database per environment on the embedded server (unless its URL variable is already set), seeded when empty. */
+async function prepareDatabases(
+  postgres: RunningPostgres,
+  config: PlandbConfig,
+  demo: DevStackOptions['demo'],
+  say: (line: string) => void,
+): Promise<string[]> {
   const admin = createPool(postgres.urlFor('postgres'), { max: 1 });
   const exports: string[] = [];
   try {
-    for (const [env, envConfig] of Object.entries(fileConfig.environments)) {
+    for (const [env, envConfig] of Object.entries(config.environments)) {
       if (process.env[envConfig.databaseUrlEnv]) {
         say(`${env}: using ${envConfig.databaseUrlEnv} from your environment`);
         continue;
@@ -64,49 +117,12 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
       if (!(await databaseExists(admin, database))) await postgres.createDatabase(database);
       process.env[envConfig.databaseUrlEnv] = postgres.urlFor(database);
       exports.push(`export ${envConfig.databaseUrlEnv}=${postgres.urlFor(database)}`);
-      await seedIfEmpty(postgres.urlFor(database), env, opts.demo, say);
+      await seedIfEmpty(postgres.urlFor(database), env, demo, say);
     }
   } finally {
     await admin.end();
   }
-
-  const temporal = await startTemporalDevServer({
-    port: opts.temporalPort,
-    uiPort: opts.uiPort,
-    dbFilename: path.join(stateDir(), 'temporal.db'),
-    log: say,
-  });
-  say(`Temporal dev server on ${temporal.address} (CLI from ${temporal.cliSource}); workflows kept in .plandb/temporal.db`);
-
-  const config: PlandbConfig = { ...fileConfig, temporal: { ...fileConfig.temporal, address: temporal.address } };
-  const worker = await startWorker(config);
-  const envs = Object.keys(config.environments);
-  say(
-    [
-      '',
-      `Temporal Web UI: ${temporal.uiUrl}`,
-      `Worker on task queue "${config.temporal.taskQueue}" for environments: ${envs.join(', ')}`,
-      '',
-      'Start a workflow from the UI: Workflows -> Start Workflow, then',
-      `  Workflow ID: plandb-${envs[0]}-preflight   Task Queue: ${config.temporal.taskQueue}   Workflow Type: preflight`,
-      `  Input (JSON): {"environment":"${envs[0]}"}`,
-      'or from another terminal (with the exports below):',
-      `  npx plandb preflight --env ${envs[0]}`,
-      '',
-      ...exports,
-      `export TEMPORAL_ADDRESS=${temporal.address}`,
-      '',
-      'Ctrl-C stops the worker, Temporal and PostgreSQL.',
-    ].join('\n'),
-  );
-
-  try {
-    await worker.done;
-  } finally {
-    say('stopping Temporal and PostgreSQL…');
-    await temporal.stop();
-    await postgres.stop();
-  }
+  return exports;
 }
 
 async function seedIfEmpty(url: string, env: string, demo: DevStackOptions['demo'], say: (l: string) => void): Promise<void> {
