@@ -1,10 +1,12 @@
 import type { PlandbConfig } from '../config/schema';
 import type { DatabaseRegistry } from '../db/registry';
 import type { Logger } from '../logging/logger';
+import type { PlandbMetrics } from '../metrics/registry';
 
 /** What every activity is built over (`createActivities(deps)`). */
 export interface ActivityDeps {
   config: PlandbConfig;
   databases: DatabaseRegistry;
+  metrics: PlandbMetrics;
   logger: Logger;
 }

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { getEnvironment } from '../config/environment';
 import { withClient } from '../db/connection';
 import { scanLegacyInventory } from '../db/legacy-inventory';
@@ -9,6 +8,7 @@ import { repositoryCounts, RepositoryCounts } from '../db/repository-stats';
 import { serverInfo, ServerInfo, tableExists } from '../db/server-info';
 import type { LegacyInventory } from '../transform/inventory';
 import type { ActivityDeps } from './deps';
+import { heartbeat } from './heartbeat';
 
 export interface PreflightInput {
   environment: string;
@@ -61,13 +61,4 @@ export function createPreflight(deps: ActivityDeps) {
       return report;
     });
   };
-}
-
-/** Heartbeats when running as an activity; a no-op when called directly (CLI, tests). */
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // Not inside an activity.
-  }
 }

@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 import { logger } from '../logging/logger';
+import { createMetrics } from '../metrics/registry';
 import { createWorker } from './create-worker';
 import { installTemporalRuntime } from './temporal-runtime';
 
@@ -27,7 +28,7 @@ export async function startWorker(config: PlandbConfig): Promise<RunningWorker> 
     namespace,
     taskQueue,
     identity: `plandb-worker@${os.hostname()}/${process.pid}`,
-    deps: { config, databases, logger },
+    deps: { config, databases, metrics: createMetrics(), logger },
   });
   const shutdown = async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

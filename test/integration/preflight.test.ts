@@ -89,9 +89,9 @@ describe('preflight workflow on the Temporal dev server', () => {
   });
 
   test('an unknown environment fails at once with a message naming it (no retries)', async () => {
-    const err = await runPreflight(`preflight-unknown-${Date.now()}`, { environment: 'qa' }).catch((e) => e);
+    const err: unknown = await runPreflight(`preflight-unknown-${Date.now()}`, { environment: 'qa' }).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    const cause = (err as WorkflowFailedError).cause?.cause;
+    const cause = (err as WorkflowFailedError).cause?.cause as Error | undefined;
     expect(cause?.message).toMatch(/unknown environment "qa" \(known: dev\)/);
   });
 

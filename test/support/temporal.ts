@@ -5,6 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
+import { createMetrics, PlandbMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
 import { installTemporalRuntime } from '../../worker/temporal-runtime';
 
@@ -12,6 +13,7 @@ export interface TemporalHarness {
   client: Client;
   taskQueue: string;
   databases: DatabaseRegistry;
+  metrics: PlandbMetrics;
   /** Runs a fresh worker while `fn` runs (worker.runUntil), so nothing is left running after it. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -26,18 +28,20 @@ export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.Pr
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const databases = new DatabaseRegistry(config, env);
+  const metrics = createMetrics();
   const newWorker = (): Promise<Worker> =>
     createWorker({
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
       workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, logger: pino({ level: 'silent' }) },
+      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger: pino({ level: 'silent' }) },
     });
   return {
     client,
     taskQueue,
     databases,
+    metrics,
     run: async (fn) => (await newWorker()).runUntil(fn),
     close: async () => {
       await databases.close();

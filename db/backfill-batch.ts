@@ -1,0 +1,160 @@
+/**
+ * One backfill batch = one transaction: read the next artifacts after the run's committed cursor,
+ * transform them, write the repository rows, record rejects, and advance the cursor and counters.
+ * A retried or resumed batch therefore never double-writes and never skips.
+ */
+import pg from 'pg';
+import { planBatch, BatchPlan } from '../transform/backfill-plan';
+import { transformArtifact } from '../transform/legacy-transform';
+import type { LegacyArtifact, TransformResult } from '../transform/types';
+import { lockEnvironmentForWrite } from './advisory-locks';
+import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, ZERO_COUNTERS } from './backfill-runs';
+import { readArtifacts } from './legacy-reader';
+import { deleteVersions, existingChecksums, versionKey, writeVersions } from './repository-writer';
+
+export interface BatchOutcome {
+  /** Why nothing (more) was done: the range or limit is exhausted, or the run is no longer running. */
+  stop: null | 'done' | 'paused' | 'cancelled' | 'completed' | 'failed';
+  run: BackfillRun;
+  delta: RunCounters;
+  rejectsByReason: Record<string, number>;
+  /** Seconds spent in the write transaction (read to commit). */
+  seconds: number;
+}
+
+/** Artifacts already read and transformed, ahead of the transaction that will use them. */
+export interface Prefetched {
+  afterId: number;
+  artifacts: LegacyArtifact[];
+  results: TransformResult[];
+}
+
+/** Reads and transforms the batch after `afterId`, outside any transaction (to overlap with the previous write). */
+export async function prefetchBatch(db: pg.Pool | pg.PoolClient, run: Pick<BackfillRun, 'upToId'>, afterId: number, limit: number): Promise<Prefetched> {
+  const artifacts = await readArtifacts(db, { afterId, upToId: run.upToId, limit });
+  return { afterId, artifacts, results: artifacts.map(transformArtifact) };
+}
+
+export function batchLimit(run: BackfillRun, batchSize: number): number {
+  const remaining = run.limit === null ? Infinity : run.limit - run.artifactsRead;
+  return Math.max(0, Math.min(batchSize, remaining));
+}
+
+function errorRows(plan: BatchPlan) {
+  return [...plan.rejected, ...plan.conflicts];
+}
+
+/**
+ * Runs one batch for `runId`. `prefetched` is used only if it starts exactly at the committed cursor
+ * (otherwise another attempt moved the cursor and the batch is read again inside the transaction).
+ */
+export async function runBatch(
+  pool: pg.Pool,
+  args: { runId: string; environment: string; batchSize: number; prefetched?: Prefetched | null },
+): Promise<BatchOutcome> {
+  const client = await pool.connect();
+  let failed = false;
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    await client.query('BEGIN');
+    // Serializes writers per environment, and the run row lock serializes attempts of the same run.
+    await lockEnvironmentForWrite(client, args.environment);
+    const run = await getRun(client, args.runId, { forUpdate: true });
+    if (!run) throw new Error(`backfill run ${args.runId} does not exist`);
+    const limit = batchLimit(run, args.batchSize);
+    if (run.status !== 'running' || limit === 0 || run.cursor >= run.upToId) {
+      await client.query('COMMIT');
+      return { stop: run.status === 'running' ? 'done' : run.status, run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+    }
+    const batch =
+      args.prefetched && args.prefetched.afterId === run.cursor && args.prefetched.artifacts.length <= limit
+        ? args.prefetched
+        : await prefetchBatch(client, run, run.cursor, limit);
+    if (!batch.artifacts.length) {
+      await client.query('COMMIT');
+      return { stop: 'done', run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+    }
+
+    const valid = batch.artifacts.filter((_, i) => batch.results[i].ok);
+    const existing = await existingChecksums(client, valid.map((a) => ({ planId: a.planId, version: a.version })));
+    const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
+
+    const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
+    delta.versionsSkipped = plan.skipped;
+    delta.versionsRejected = plan.rejected.length;
+    delta.versionsConflicted = plan.conflicts.length;
+    delta.errorsCount = plan.rejected.length + plan.conflicts.length;
+    if (run.mode === 'dry-run') {
+      for (const w of plan.writes) {
+        delta.seriesWritten += w.version.series.length;
+        delta.kpisWritten += w.version.kpis.length;
+        delta.eventsWritten += w.version.events.length;
+      }
+      delta.plansWritten = await newPlansFirstSeenHere(client, run, plan);
+    } else {
+      await deleteVersions(client, plan.writes.filter((w) => w.replaces).map((w) => w.version));
+      const written = await writeVersions(client, plan.writes, run.runId);
+      delta.plansWritten = written.plansCreated;
+      delta.seriesWritten = written.series;
+      delta.kpisWritten = written.kpis;
+      delta.eventsWritten = written.events;
+    }
+
+    const errors = errorRows(plan);
+    if (errors.length) {
+      await client.query(
+        `INSERT INTO plan_backfill_errors (run_id, artifact_id, plan_id, version, reason, detail)
+         SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int4[], $5::text[], $6::jsonb[])`,
+        [
+          run.runId,
+          errors.map((e) => e.artifact.id),
+          errors.map((e) => e.artifact.planId),
+          errors.map((e) => e.artifact.version),
+          errors.map((e) => e.reason),
+          errors.map((e) => JSON.stringify({ message: e.message, ...e.detail })),
+        ],
+      );
+    }
+    const summaries: BackfillErrorSummary[] = errors.map((e) => ({
+      artifactId: e.artifact.id,
+      planId: e.artifact.planId,
+      version: e.artifact.version,
+      reason: e.reason,
+      message: e.message,
+    }));
+    const cursor = batch.artifacts[batch.artifacts.length - 1].id;
+    await advanceRun(client, run.runId, cursor, delta, summaries);
+    await client.query('COMMIT');
+
+    const rejectsByReason: Record<string, number> = {};
+    for (const e of errors) rejectsByReason[e.reason] = (rejectsByReason[e.reason] ?? 0) + 1;
+    const after = { ...run, cursor };
+    for (const key of Object.keys(delta) as (keyof RunCounters)[]) after[key] = run[key] + delta[key];
+    return { stop: null, run: after, delta, rejectsByReason, seconds: seconds() };
+  } catch (err) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    // A connection that failed mid-transaction is discarded rather than returned to the pool.
+    client.release(failed);
+  }
+}
+
+/**
+ * Dry-run plan count: plans not in the repository whose first artifact of this run's range is in this
+ * batch (counted once per run, however the plan's versions are spread over batches).
+ */
+async function newPlansFirstSeenHere(client: pg.PoolClient, run: BackfillRun, plan: BatchPlan): Promise<number> {
+  const ids = [...new Set(plan.writes.map((w) => w.version.planId))];
+  if (!ids.length) return 0;
+  const res = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (
+        SELECT a.plan_id, min(a.id) AS first_id FROM plan_artifacts a
+         WHERE a.plan_id = ANY($1::text[]) AND a.id > $2 AND a.id <= $3 GROUP BY a.plan_id) f
+      WHERE f.first_id > $4 AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = f.plan_id)`,
+    [ids, (run.options.startCursor as number | undefined) ?? 0, run.upToId, run.cursor],
+  );
+  return res.rows[0].n;
+}

@@ -1,0 +1,155 @@
+/**
+ * Set-based writes into the PlanRepository: `unnest` for plans and versions, COPY for the child rows
+ * (the bulk of the data). Runs on the caller's client, inside the caller's transaction.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { LegacyArtifact, NormalizedVersion } from '../transform/types';
+
+export interface VersionToWrite {
+  artifact: Pick<LegacyArtifact, 'id' | 'createdAt'>;
+  version: NormalizedVersion;
+  checksum: string;
+}
+
+export interface WriteCounts {
+  plansCreated: number;
+  versions: number;
+  series: number;
+  kpis: number;
+  events: number;
+}
+
+/** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
+export function copyField(value: string | number | null): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') return String(value);
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+async function copyRows(client: pg.PoolClient, table: string, columns: string[], lines: string[]): Promise<void> {
+  if (!lines.length) return;
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  const CHUNK = 2000;
+  await pipeline(
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < lines.length; i += CHUNK) yield lines.slice(i, i + CHUNK).join('');
+      })(),
+    ),
+    stream,
+  );
+}
+
+/** Upserts `plans` from the newest version of each plan in this set; returns how many plans are new. */
+async function upsertPlans(client: pg.PoolClient, rows: VersionToWrite[]): Promise<number> {
+  const newest = new Map<string, VersionToWrite>();
+  const earliest = new Map<string, Date>();
+  for (const row of rows) {
+    const id = row.version.planId;
+    const seen = newest.get(id);
+    if (!seen || row.version.version > seen.version.version) newest.set(id, row);
+    const created = earliest.get(id);
+    if (!created || row.artifact.createdAt < created) earliest.set(id, row.artifact.createdAt);
+  }
+  const plans = [...newest.values()];
+  const res = await client.query<{ inserted: boolean }>(
+    `INSERT INTO plans AS p (plan_id, name, status, latest_version, created_at, updated_at)
+     SELECT plan_id, name, status, latest_version, created_at, now()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[]) AS u(plan_id, name, status, latest_version, created_at)
+     ON CONFLICT (plan_id) DO UPDATE SET
+       name = CASE WHEN EXCLUDED.latest_version >= p.latest_version THEN EXCLUDED.name ELSE p.name END,
+       status = CASE WHEN EXCLUDED.latest_version >= p.latest_version THEN EXCLUDED.status ELSE p.status END,
+       latest_version = GREATEST(p.latest_version, EXCLUDED.latest_version),
+       created_at = LEAST(p.created_at, EXCLUDED.created_at),
+       updated_at = now()
+     RETURNING (xmax = 0) AS inserted`,
+    [
+      plans.map((r) => r.version.planId),
+      plans.map((r) => r.version.name),
+      plans.map((r) => r.version.status),
+      plans.map((r) => r.version.version),
+      plans.map((r) => earliest.get(r.version.planId)!.toISOString()),
+    ],
+  );
+  return res.rows.filter((r) => r.inserted).length;
+}
+
+/** Removes these versions and, by cascade, their KPIs, series and events (force mode rewrites them). */
+export async function deleteVersions(client: pg.PoolClient, keys: { planId: string; version: number }[]): Promise<void> {
+  if (!keys.length) return;
+  await client.query(
+    `DELETE FROM plan_versions v USING unnest($1::text[], $2::int4[]) AS k(plan_id, version)
+      WHERE v.plan_id = k.plan_id AND v.version = k.version`,
+    [keys.map((k) => k.planId), keys.map((k) => k.version)],
+  );
+}
+
+/** Writes versions that are not in the repository (the caller deleted any it replaces). */
+export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[], backfillRunId: string): Promise<WriteCounts> {
+  const counts: WriteCounts = { plansCreated: 0, versions: rows.length, series: 0, kpis: 0, events: 0 };
+  if (!rows.length) return counts;
+  counts.plansCreated = await upsertPlans(client, rows);
+  await client.query(
+    `INSERT INTO plan_versions (plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum,
+                                artifact_created_at, backfilled_at, backfill_run_id)
+     SELECT plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at, now(), $10
+       FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::text[], $9::timestamptz[])
+         AS u(plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at)`,
+    [
+      rows.map((r) => r.version.planId),
+      rows.map((r) => r.version.version),
+      rows.map((r) => r.version.name),
+      rows.map((r) => r.version.status),
+      rows.map((r) => r.version.runId),
+      rows.map((r) => JSON.stringify(r.version.summary)),
+      rows.map((r) => r.artifact.id),
+      rows.map((r) => r.checksum),
+      rows.map((r) => r.artifact.createdAt.toISOString()),
+      backfillRunId,
+    ],
+  );
+
+  const kpis: string[] = [];
+  const series: string[] = [];
+  const events: string[] = [];
+  for (const { version: v } of rows) {
+    const key = `${copyField(v.planId)}\t${v.version}\t`;
+    for (const k of v.kpis) kpis.push(`${key}${copyField(k.name)}\t${k.value}\t${copyField(k.unit)}\n`);
+    for (const s of v.series) {
+      series.push(`${key}${copyField(s.item)}\t${copyField(s.location)}\t${copyField(s.period)}\t${copyField(s.metric)}\t${s.value}\n`);
+    }
+    for (const e of v.events) {
+      events.push(`${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(JSON.stringify(e.detail))}\n`);
+    }
+  }
+  await copyRows(client, 'plan_kpis', ['plan_id', 'version', 'name', 'value', 'unit'], kpis);
+  await copyRows(client, 'plan_series', ['plan_id', 'version', 'item', 'location', 'period', 'metric', 'value'], series);
+  await copyRows(client, 'plan_events', ['plan_id', 'version', 'seq', 'at', 'type', 'actor', 'detail'], events);
+  counts.kpis = kpis.length;
+  counts.series = series.length;
+  counts.events = events.length;
+  return counts;
+}
+
+/** Checksums already in the repository for these versions, keyed `planId\u0000version`. */
+export async function existingChecksums(
+  db: pg.PoolClient,
+  keys: { planId: string; version: number }[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!keys.length) return out;
+  const res = await db.query<{ plan_id: string; version: number; source_checksum: string }>(
+    `SELECT v.plan_id, v.version, v.source_checksum FROM plan_versions v
+       JOIN unnest($1::text[], $2::int4[]) AS k(plan_id, version) ON v.plan_id = k.plan_id AND v.version = k.version`,
+    [keys.map((k) => k.planId), keys.map((k) => k.version)],
+  );
+  for (const r of res.rows) out.set(versionKey(r.plan_id, r.version), r.source_checksum);
+  return out;
+}
+
+export function versionKey(planId: string, version: number): string {
+  return `${planId}\u0000${version}`;
+}

@@ -1,0 +1,59 @@
+/** Backfill run shapes shared by the database layer, activities, workflows and the CLI. Pure. */
+
+export type BackfillMode = 'dry-run' | 'normal' | 'force';
+export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunCounters {
+  artifactsRead: number;
+  versionsWritten: number;
+  versionsSkipped: number;
+  versionsRejected: number;
+  versionsConflicted: number;
+  plansWritten: number;
+  seriesWritten: number;
+  kpisWritten: number;
+  eventsWritten: number;
+  errorsCount: number;
+}
+
+export interface BackfillRun extends RunCounters {
+  runId: string;
+  environment: string;
+  workflowId: string | null;
+  mode: BackfillMode;
+  status: RunStatus;
+  options: Record<string, unknown>;
+  /** Last artifact id whose batch committed. */
+  cursor: number;
+  /** The run's fixed upper bound: max(id) when it started. */
+  upToId: number;
+  /** Artifacts in (start cursor, upToId], capped by the run's limit. */
+  artifactsTotal: number;
+  limit: number | null;
+  errors: BackfillErrorSummary[];
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface BackfillErrorSummary {
+  artifactId: number;
+  planId: string;
+  version: number;
+  reason: string;
+  message: string;
+}
+
+export const ZERO_COUNTERS: RunCounters = {
+  artifactsRead: 0,
+  versionsWritten: 0,
+  versionsSkipped: 0,
+  versionsRejected: 0,
+  versionsConflicted: 0,
+  plansWritten: 0,
+  seriesWritten: 0,
+  kpisWritten: 0,
+  eventsWritten: 0,
+  errorsCount: 0,
+};
+

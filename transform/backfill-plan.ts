@@ -1,0 +1,60 @@
+/**
+ * What one backfill batch does with each artifact, decided from the transform results and the
+ * checksums already in the repository. Pure, so the rules of §4 are testable on their own.
+ */
+import type { BackfillMode } from '../model/backfill';
+import type { LegacyArtifact, NormalizedVersion, RejectReason, TransformResult } from './types';
+
+export interface PlannedWrite {
+  artifact: LegacyArtifact;
+  version: NormalizedVersion;
+  checksum: string;
+  /** Force mode over a version already present: its old rows go first. */
+  replaces: boolean;
+}
+
+export interface PlannedError {
+  artifact: LegacyArtifact;
+  reason: RejectReason | 'conflict';
+  message: string;
+  detail: Record<string, unknown>;
+}
+
+export interface BatchPlan {
+  writes: PlannedWrite[];
+  skipped: number;
+  rejected: PlannedError[];
+  conflicts: PlannedError[];
+}
+
+/** `existing` maps `versionKey(planId, version)` to the checksum stored in the repository. */
+export function planBatch(
+  artifacts: LegacyArtifact[],
+  results: TransformResult[],
+  existing: Map<string, string>,
+  mode: BackfillMode,
+  versionKey: (planId: string, version: number) => string,
+): BatchPlan {
+  const plan: BatchPlan = { writes: [], skipped: 0, rejected: [], conflicts: [] };
+  artifacts.forEach((artifact, i) => {
+    const result = results[i];
+    if (!result.ok) {
+      plan.rejected.push({ artifact, reason: result.reason, message: result.message, detail: result.detail });
+      return;
+    }
+    const stored = existing.get(versionKey(artifact.planId, artifact.version));
+    if (stored === undefined || mode === 'force') {
+      plan.writes.push({ artifact, version: result.version, checksum: result.checksum, replaces: stored !== undefined });
+    } else if (stored === result.checksum) {
+      plan.skipped++;
+    } else {
+      plan.conflicts.push({
+        artifact,
+        reason: 'conflict',
+        message: `${artifact.planId} v${artifact.version} is already in the repository with different content (stored checksum ${stored.slice(0, 12)}, legacy ${result.checksum.slice(0, 12)}); rerun with force to overwrite`,
+        detail: { storedChecksum: stored, legacyChecksum: result.checksum },
+      });
+    }
+  });
+  return plan;
+}

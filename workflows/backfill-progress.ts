@@ -1,0 +1,66 @@
+/** Progress of a backfill (query `progress`, the UI's current details, the CLI's display). Pure. */
+import { BackfillRun, ZERO_COUNTERS } from '../model/backfill';
+import type { BackfillProgress } from './definitions';
+
+export function toProgress(a: {
+  environment: string;
+  mode: BackfillProgress['mode'];
+  run: BackfillRun | null;
+  paused: boolean;
+  batchSize: number;
+  chunks: number;
+  continuedAsNew: number;
+  startedAtMs: number;
+  nowMs: number;
+}): BackfillProgress {
+  const run = a.run;
+  const seconds = Math.max((a.nowMs - a.startedAtMs) / 1000, 0.001);
+  const counters = run ?? ZERO_COUNTERS;
+  const rows = counters.versionsWritten + counters.seriesWritten + counters.kpisWritten + counters.eventsWritten;
+  const perSecond = counters.artifactsRead / seconds;
+  const left = run ? Math.max(run.artifactsTotal - run.artifactsRead, 0) : null;
+  return {
+    runId: run?.runId ?? null,
+    environment: a.environment,
+    mode: a.mode,
+    status: run?.status ?? 'starting',
+    paused: a.paused,
+    batchSize: a.batchSize,
+    cursor: run?.cursor ?? 0,
+    upToId: run?.upToId ?? 0,
+    artifactsTotal: run?.artifactsTotal ?? 0,
+    artifactsRead: counters.artifactsRead,
+    versionsWritten: counters.versionsWritten,
+    versionsSkipped: counters.versionsSkipped,
+    versionsRejected: counters.versionsRejected,
+    versionsConflicted: counters.versionsConflicted,
+    plansWritten: counters.plansWritten,
+    seriesWritten: counters.seriesWritten,
+    kpisWritten: counters.kpisWritten,
+    eventsWritten: counters.eventsWritten,
+    errorsCount: counters.errorsCount,
+    artifactsPerSecond: Math.round(perSecond * 10) / 10,
+    rowsPerSecond: Math.round(rows / seconds),
+    etaSeconds: left === null || perSecond <= 0 ? null : Math.round(left / perSecond),
+    chunks: a.chunks,
+    continuedAsNew: a.continuedAsNew,
+    startedAt: run?.startedAt ?? null,
+    updatedAt: run?.updatedAt ?? null,
+  };
+}
+
+export function renderBackfillDetails(p: BackfillProgress): string {
+  const pct = p.artifactsTotal ? Math.floor((100 * p.artifactsRead) / p.artifactsTotal) : 0;
+  const verb = p.mode === 'dry-run' ? 'would write' : 'written';
+  return [
+    `## plandb backfill — ${p.environment} (${p.mode})`,
+    '',
+    `**${p.status}${p.paused ? ' (paused)' : ''}** · run \`${p.runId ?? '…'}\` · ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor}/${p.upToId})`,
+    '',
+    `| versions ${verb} | skipped | rejected | conflicts | series | KPIs | events |`,
+    '|---|---|---|---|---|---|---|',
+    `| ${p.versionsWritten} | ${p.versionsSkipped} | ${p.versionsRejected} | ${p.versionsConflicted} | ${p.seriesWritten} | ${p.kpisWritten} | ${p.eventsWritten} |`,
+    '',
+    `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`} · batch size ${p.batchSize}`,
+  ].join('\n');
+}

@@ -1,0 +1,191 @@
+/**
+ * backfillRepository: one backfill run of one environment, as a loop of backfillChunk activities.
+ * The database holds the checkpoint (cursor and counters advance in each batch's transaction), so the
+ * workflow carries only ids and counts: retries, worker crashes and continue-as-new all resume exactly.
+ */
+import {
+  ActivityCancellationType,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PlandbActivities } from '../activities';
+import type { ChunkResult } from '../activities/backfill';
+import type { BackfillRun, RunStatus } from '../model/backfill';
+import {
+  BackfillInput,
+  BackfillProgress,
+  BackfillResult,
+  checkBackfillInput,
+  checkBatchSize,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_ERRORS,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setBatchSizeUpdate,
+} from './definitions';
+import { renderBackfillDetails, toProgress } from './backfill-progress';
+import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
+
+const DEFAULT_CHUNK_BUDGET_MS = 60_000;
+
+const control = proxyActivities<PlandbActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+});
+
+const chunks = proxyActivities<PlandbActivities>({
+  // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+export async function backfillRepository(input: BackfillInput): Promise<BackfillResult> {
+  const problems = checkBackfillInput(input);
+  if (problems.length) throw ApplicationFailure.nonRetryable(`invalid backfillRepository input: ${problems.join('; ')}`, 'InvalidInput');
+  const { environment } = input;
+  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+  const carried = input.carried;
+  let batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
+  let paused = carried?.paused ?? false;
+  let chunkCount = carried?.chunks ?? 0;
+  const startedAtMs = carried?.startedAtMs ?? Date.now();
+  const continuedAsNew = carried?.continuedAsNew ?? 0;
+  let chunksThisExecution = 0;
+  // The latest run row seen; `progress` reads it, the main loop replaces it.
+  let latest: BackfillRun | null = null;
+
+  const progress = (): BackfillProgress =>
+    toProgress({ environment, mode, run: latest, paused, batchSize, chunks: chunkCount, continuedAsNew, startedAtMs, nowMs: Date.now() });
+  const show = (step: string) => {
+    upsertSearchAttributes([
+      { key: PLAN_DB_ENVIRONMENT, value: environment },
+      { key: PLAN_DB_STEP, value: step },
+    ]);
+    setCurrentDetails(renderBackfillDetails(progress()));
+  };
+
+  setHandler(progressQuery, progress);
+  setHandler(pauseSignal, () => {
+    paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+  });
+  setHandler(
+    setBatchSizeUpdate,
+    (n: number) => {
+      const previous = batchSize;
+      batchSize = n;
+      return previous;
+    },
+    {
+      validator: (n: number) => {
+        const problem = checkBatchSize(n);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+
+  const setStatus = async (runId: string, status: RunStatus, note?: string): Promise<BackfillRun> => {
+    latest = await control.setBackfillRunStatus({ environment, runId, status, note });
+    show(status === 'running' ? 'backfill' : status);
+    return latest;
+  };
+
+  try {
+    let run: BackfillRun = carried
+      ? await control.setBackfillRunStatus({ environment, runId: carried.runId, status: paused ? 'paused' : 'running' })
+      : await control.startBackfillRun({
+          environment,
+          runId: uuid4(),
+          workflowId: workflowInfo().workflowId,
+          mode,
+          limit: input.limit ?? null,
+          resumeFrom: input.resumeFrom ?? null,
+          options: { batchSize, maxErrors: input.maxErrors ?? DEFAULT_MAX_ERRORS, limit: input.limit ?? null },
+        });
+    latest = run;
+    show('backfill');
+
+    for (;;) {
+      if (paused) {
+        if (run.status !== 'paused') run = await setStatus(run.runId, 'paused');
+        await condition(() => !paused);
+      }
+      if (run.status === 'paused') run = await setStatus(run.runId, 'running');
+
+      let done = false;
+      const chunk: Promise<ChunkResult> = chunks
+        .backfillChunk({
+          environment,
+          runId: run.runId,
+          batchSize,
+          maxErrors: input.maxErrors ?? DEFAULT_MAX_ERRORS,
+          timeBudgetMs: input.chunkBudgetMs ?? DEFAULT_CHUNK_BUDGET_MS,
+        })
+        .finally(() => {
+          done = true;
+        });
+      await condition(() => done || paused);
+      // A pause reaches the running chunk through the run's status: it stops after its current batch.
+      if (!done) await setStatus(run.runId, 'paused');
+      const result = await chunk;
+      run = result.run;
+      latest = run;
+      chunkCount++;
+      chunksThisExecution++;
+      show(run.status === 'running' ? 'backfill' : run.status);
+
+      if (result.stop === 'done') {
+        await setStatus(run.runId, 'completed');
+        return progress();
+      }
+      if (result.stop === 'too-many-errors') {
+        const message = await errorsMessage(run, input.maxErrors ?? DEFAULT_MAX_ERRORS);
+        await setStatus(run.runId, 'failed', message);
+        throw ApplicationFailure.nonRetryable(message, 'TooManyErrors');
+      }
+      if (result.stop === 'cancelled' || result.stop === 'failed' || result.stop === 'completed') {
+        // Someone else finished the run (an operator, or a newer run that superseded it).
+        throw ApplicationFailure.nonRetryable(`backfill run ${run.runId} was ${result.stop} outside this workflow`, 'RunClosed');
+      }
+      const forced = input.continueAsNewAfterChunks !== undefined && chunksThisExecution >= input.continueAsNewAfterChunks;
+      if (forced || workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof backfillRepository>({
+          ...input,
+          carried: { runId: run.runId, batchSize, paused, startedAtMs, chunks: chunkCount, continuedAsNew: continuedAsNew + 1 },
+        });
+      }
+    }
+  } catch (err) {
+    const runId = latest?.runId;
+    if (isCancellation(err) && runId) {
+      // Cancellation stops after the batch in flight (the status change waits for its row lock).
+      await CancellationScope.nonCancellable(() => setStatus(runId, 'cancelled', 'workflow cancelled'));
+    }
+    throw err;
+  }
+}
+
+async function errorsMessage(run: BackfillRun, maxErrors: number): Promise<string> {
+  const reasons = await control.backfillErrorsSample({ environment: run.environment, runId: run.runId, limit: 5 });
+  const first = run.errors.slice(0, 3).map((e) => `artifact ${e.artifactId} (${e.planId} v${e.version}) ${e.reason}: ${e.message}`);
+  return (
+    `backfill run ${run.runId} failed: ${run.errorsCount} errors exceed maxErrors ${maxErrors} ` +
+    `(by reason: ${reasons.map((r) => `${r.reason} ${r.n}`).join(', ')}); first: ${first.join(' | ')}`
+  );
+}

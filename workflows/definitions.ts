@@ -1,0 +1,119 @@
+/**
+ * Signals, updates and queries of plandb's workflows, and the types they carry. Shared by the
+ * workflows and the CLI (which imports this module to send them). Pure.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RunCounters, RunStatus } from '../model/backfill';
+import { checkEnvironmentName } from './ids';
+
+export const MIN_BATCH_SIZE = 1;
+export const MAX_BATCH_SIZE = 50_000;
+export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_MAX_ERRORS = 1000;
+
+// ---- backfillRepository ----
+
+export interface BackfillInput {
+  environment: string;
+  dryRun?: boolean;
+  force?: boolean;
+  /** Process at most this many artifacts. */
+  limit?: number;
+  batchSize?: number;
+  /** A previous run id (continue from its checkpoint) or `artifact:<id>` (start after it). */
+  resumeFrom?: string;
+  maxErrors?: number;
+  /** How long one backfillChunk activity works before handing control back (ms). */
+  chunkBudgetMs?: number;
+  /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
+  continueAsNewAfterChunks?: number;
+  /** Set by the workflow itself when it continues as new. */
+  carried?: BackfillCarriedState;
+}
+
+export interface BackfillCarriedState {
+  runId: string;
+  batchSize: number;
+  paused: boolean;
+  startedAtMs: number;
+  chunks: number;
+  continuedAsNew: number;
+}
+
+export interface BackfillProgress extends RunCounters {
+  runId: string | null;
+  environment: string;
+  mode: 'dry-run' | 'normal' | 'force';
+  status: RunStatus | 'starting';
+  paused: boolean;
+  batchSize: number;
+  cursor: number;
+  upToId: number;
+  artifactsTotal: number;
+  /** Artifacts per second since the run started. */
+  artifactsPerSecond: number;
+  /** Repository rows (versions + series + KPIs + events) per second since the run started. */
+  rowsPerSecond: number;
+  /** Seconds left at the current rate; null before there is a rate. */
+  etaSeconds: number | null;
+  chunks: number;
+  continuedAsNew: number;
+  startedAt: string | null;
+  updatedAt: string | null;
+}
+
+export type BackfillResult = BackfillProgress;
+
+export interface PauseRequest {
+  by?: string;
+  reason?: string;
+}
+
+export const pauseSignal = defineSignal<[PauseRequest?]>('pause');
+export const resumeSignal = defineSignal<[PauseRequest?]>('resume');
+/** Validated update: refuses sizes outside MIN_BATCH_SIZE..MAX_BATCH_SIZE; returns the previous size. */
+export const setBatchSizeUpdate = defineUpdate<number, [number]>('setBatchSize');
+export const progressQuery = defineQuery<BackfillProgress>('progress');
+
+/** Null when `n` is an acceptable batch size, else why not. */
+export function checkBatchSize(n: unknown): string | null {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < MIN_BATCH_SIZE || n > MAX_BATCH_SIZE) {
+    return `batchSize must be a whole number from ${MIN_BATCH_SIZE} to ${MAX_BATCH_SIZE}, got ${JSON.stringify(n)}`;
+  }
+  return null;
+}
+
+/** Problems with a backfillRepository input, each naming the field; empty when it is fine. */
+export function checkBackfillInput(input: unknown): string[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return ['the input must be a JSON object such as {"environment":"dev"}'];
+  }
+  const i = input as Record<string, unknown>;
+  const problems: string[] = [];
+  const known = ['environment', 'dryRun', 'force', 'limit', 'batchSize', 'resumeFrom', 'maxErrors', 'chunkBudgetMs', 'continueAsNewAfterChunks', 'carried'];
+  for (const key of Object.keys(i)) if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 7).join(', ')})`);
+  const envProblem = checkEnvironmentName(i.environment);
+  if (envProblem) problems.push(envProblem);
+  for (const flag of ['dryRun', 'force'] as const) {
+    if (i[flag] !== undefined && typeof i[flag] !== 'boolean') problems.push(`"${flag}" must be true or false`);
+  }
+  if (i.dryRun === true && i.force === true) problems.push('"dryRun" and "force" cannot both be true');
+  const positive = (key: string) => {
+    const v = i[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) problems.push(`"${key}" must be a positive whole number, got ${JSON.stringify(v)}`);
+  };
+  positive('limit');
+  positive('chunkBudgetMs');
+  positive('continueAsNewAfterChunks');
+  if (i.batchSize !== undefined) {
+    const p = checkBatchSize(i.batchSize);
+    if (p) problems.push(p.replace('batchSize', '"batchSize"'));
+  }
+  if (i.maxErrors !== undefined && (typeof i.maxErrors !== 'number' || !Number.isSafeInteger(i.maxErrors) || i.maxErrors < 0)) {
+    problems.push(`"maxErrors" must be a whole number >= 0, got ${JSON.stringify(i.maxErrors)}`);
+  }
+  if (i.resumeFrom !== undefined && (typeof i.resumeFrom !== 'string' || !/^(artifact:\d+|[A-Za-z0-9._:-]{1,200})$/.test(i.resumeFrom))) {
+    problems.push(`"resumeFrom" must be a previous run id or artifact:<id>, got ${JSON.stringify(i.resumeFrom)}`);
+  }
+  return problems;
+}
