@@ -19,6 +19,7 @@ import { activityContext, heartbeat } from './heartbeat';
 
 /** A run with no write for this long is considered abandoned (its workflow was terminated). */
 export const STALE_RUN_SECONDS = 600;
+const HEARTBEAT_EVERY_MS = 5_000;
 
 export interface StartRunInput {
   environment: string;
@@ -138,10 +139,12 @@ export function createBackfillActivities(deps: ActivityDeps) {
     let rowsWritten = 0;
     let run = await getRun(pool, input.runId);
     if (!run) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
-    let current: Prefetched | null =
-      run.status === 'running' ? await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize)) : null;
+    // Liveness even while one large batch is in flight; the details carry the last committed cursor.
+    const beat = setInterval(() => heartbeat({ runId: run?.runId, cursor: run?.cursor, artifactsRead: run?.artifactsRead }), HEARTBEAT_EVERY_MS);
+    let current: Prefetched | null = null;
     let next: Promise<Prefetched | null> | null = null;
     try {
+      if (run.status === 'running') current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
       for (;;) {
         const writing = runBatch(pool, { runId: input.runId, environment: input.environment, batchSize: input.batchSize, prefetched: current });
         const end = current?.artifacts.at(-1)?.id;
@@ -171,6 +174,7 @@ export function createBackfillActivities(deps: ActivityDeps) {
         next = null;
       }
     } finally {
+      clearInterval(beat);
       await next;
     }
   }
@@ -188,13 +192,22 @@ export function createBackfillActivities(deps: ActivityDeps) {
     return run;
   }
 
+  /** The error counts by reason and the first errors of a run, for failure messages. */
   async function backfillErrorsSample(input: { environment: string; runId: string; limit: number }) {
     return withClient(deps.databases.pool(input.environment), async (db) => {
-      const res = await db.query(
-        `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason ORDER BY n DESC LIMIT $2`,
+      const byReason = await db.query<{ reason: string; n: number }>(
+        `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason ORDER BY n DESC, reason LIMIT $2`,
         [input.runId, input.limit],
       );
-      return res.rows as { reason: string; n: number }[];
+      const first = await db.query<{ artifact_id: number; plan_id: string; version: number; reason: string; message: string }>(
+        `SELECT artifact_id, plan_id, version, reason, detail->>'message' AS message FROM plan_backfill_errors
+          WHERE run_id = $1 ORDER BY id LIMIT 3`,
+        [input.runId],
+      );
+      return {
+        byReason: byReason.rows,
+        first: first.rows.map((r) => ({ artifactId: r.artifact_id, planId: r.plan_id, version: r.version, reason: r.reason, message: r.message })),
+      };
     });
   }
 

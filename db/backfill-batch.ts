@@ -9,6 +9,7 @@ import { transformArtifact } from '../transform/legacy-transform';
 import type { LegacyArtifact, TransformResult } from '../transform/types';
 import { lockEnvironmentForWrite } from './advisory-locks';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, ZERO_COUNTERS } from './backfill-runs';
+import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
 import { deleteVersions, existingChecksums, versionKey, writeVersions } from './repository-writer';
 
@@ -30,7 +31,12 @@ export interface Prefetched {
 }
 
 /** Reads and transforms the batch after `afterId`, outside any transaction (to overlap with the previous write). */
-export async function prefetchBatch(db: pg.Pool | pg.PoolClient, run: Pick<BackfillRun, 'upToId'>, afterId: number, limit: number): Promise<Prefetched> {
+export async function prefetchBatch(
+  db: pg.Pool | pg.PoolClient,
+  run: Pick<BackfillRun, 'upToId'>,
+  afterId: number,
+  limit: number,
+): Promise<Prefetched> {
   const artifacts = await readArtifacts(db, { afterId, upToId: run.upToId, limit });
   return { afterId, artifacts, results: artifacts.map(transformArtifact) };
 }
@@ -52,94 +58,102 @@ export async function runBatch(
   pool: pg.Pool,
   args: { runId: string; environment: string; batchSize: number; prefetched?: Prefetched | null },
 ): Promise<BatchOutcome> {
-  const client = await pool.connect();
-  let failed = false;
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-  try {
-    await client.query('BEGIN');
-    // Serializes writers per environment, and the run row lock serializes attempts of the same run.
-    await lockEnvironmentForWrite(client, args.environment);
-    const run = await getRun(client, args.runId, { forUpdate: true });
-    if (!run) throw new Error(`backfill run ${args.runId} does not exist`);
-    const limit = batchLimit(run, args.batchSize);
-    if (run.status !== 'running' || limit === 0 || run.cursor >= run.upToId) {
-      await client.query('COMMIT');
-      return { stop: run.status === 'running' ? 'done' : run.status, run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
-    }
-    const batch =
-      args.prefetched && args.prefetched.afterId === run.cursor && args.prefetched.artifacts.length <= limit
-        ? args.prefetched
-        : await prefetchBatch(client, run, run.cursor, limit);
-    if (!batch.artifacts.length) {
-      await client.query('COMMIT');
-      return { stop: 'done', run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
-    }
-
-    const valid = batch.artifacts.filter((_, i) => batch.results[i].ok);
-    const existing = await existingChecksums(client, valid.map((a) => ({ planId: a.planId, version: a.version })));
-    const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
-
-    const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
-    delta.versionsSkipped = plan.skipped;
-    delta.versionsRejected = plan.rejected.length;
-    delta.versionsConflicted = plan.conflicts.length;
-    delta.errorsCount = plan.rejected.length + plan.conflicts.length;
-    if (run.mode === 'dry-run') {
-      for (const w of plan.writes) {
-        delta.seriesWritten += w.version.series.length;
-        delta.kpisWritten += w.version.kpis.length;
-        delta.eventsWritten += w.version.events.length;
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN');
+      // Serializes writers per environment, and the run row lock serializes attempts of the same run.
+      await lockEnvironmentForWrite(client, args.environment);
+      const run = await getRun(client, args.runId, { forUpdate: true });
+      if (!run) throw new Error(`backfill run ${args.runId} does not exist`);
+      const limit = batchLimit(run, args.batchSize);
+      if (run.status !== 'running' || limit === 0 || run.cursor >= run.upToId) {
+        await client.query('COMMIT');
+        return {
+          stop: run.status === 'running' ? 'done' : run.status,
+          run,
+          delta: { ...ZERO_COUNTERS },
+          rejectsByReason: {},
+          seconds: seconds(),
+        };
       }
-      delta.plansWritten = await newPlansFirstSeenHere(client, run, plan);
-    } else {
-      await deleteVersions(client, plan.writes.filter((w) => w.replaces).map((w) => w.version));
-      const written = await writeVersions(client, plan.writes, run.runId);
-      delta.plansWritten = written.plansCreated;
-      delta.seriesWritten = written.series;
-      delta.kpisWritten = written.kpis;
-      delta.eventsWritten = written.events;
-    }
+      const batch =
+        args.prefetched && args.prefetched.afterId === run.cursor && args.prefetched.artifacts.length <= limit
+          ? args.prefetched
+          : await prefetchBatch(client, run, run.cursor, limit);
+      if (!batch.artifacts.length) {
+        await client.query('COMMIT');
+        return { stop: 'done', run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+      }
 
-    const errors = errorRows(plan);
-    if (errors.length) {
-      await client.query(
-        `INSERT INTO plan_backfill_errors (run_id, artifact_id, plan_id, version, reason, detail)
-         SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int4[], $5::text[], $6::jsonb[])`,
-        [
-          run.runId,
-          errors.map((e) => e.artifact.id),
-          errors.map((e) => e.artifact.planId),
-          errors.map((e) => e.artifact.version),
-          errors.map((e) => e.reason),
-          errors.map((e) => JSON.stringify({ message: e.message, ...e.detail })),
-        ],
+      const valid = batch.artifacts.filter((_, i) => batch.results[i].ok);
+      const existing = await existingChecksums(
+        client,
+        valid.map((a) => ({ planId: a.planId, version: a.version })),
       );
-    }
-    const summaries: BackfillErrorSummary[] = errors.map((e) => ({
-      artifactId: e.artifact.id,
-      planId: e.artifact.planId,
-      version: e.artifact.version,
-      reason: e.reason,
-      message: e.message,
-    }));
-    const cursor = batch.artifacts[batch.artifacts.length - 1].id;
-    await advanceRun(client, run.runId, cursor, delta, summaries);
-    await client.query('COMMIT');
+      const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
 
-    const rejectsByReason: Record<string, number> = {};
-    for (const e of errors) rejectsByReason[e.reason] = (rejectsByReason[e.reason] ?? 0) + 1;
-    const after = { ...run, cursor };
-    for (const key of Object.keys(delta) as (keyof RunCounters)[]) after[key] = run[key] + delta[key];
-    return { stop: null, run: after, delta, rejectsByReason, seconds: seconds() };
-  } catch (err) {
-    failed = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    // A connection that failed mid-transaction is discarded rather than returned to the pool.
-    client.release(failed);
-  }
+      const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
+      delta.versionsSkipped = plan.skipped;
+      delta.versionsRejected = plan.rejected.length;
+      delta.versionsConflicted = plan.conflicts.length;
+      delta.errorsCount = plan.rejected.length + plan.conflicts.length;
+      if (run.mode === 'dry-run') {
+        for (const w of plan.writes) {
+          delta.seriesWritten += w.version.series.length;
+          delta.kpisWritten += w.version.kpis.length;
+          delta.eventsWritten += w.version.events.length;
+        }
+        delta.plansWritten = await newPlansFirstSeenHere(client, run, plan);
+      } else {
+        await deleteVersions(
+          client,
+          plan.writes.filter((w) => w.replaces).map((w) => w.version),
+        );
+        const written = await writeVersions(client, plan.writes, run.runId);
+        delta.plansWritten = written.plansCreated;
+        delta.seriesWritten = written.series;
+        delta.kpisWritten = written.kpis;
+        delta.eventsWritten = written.events;
+      }
+
+      const errors = errorRows(plan);
+      if (errors.length) {
+        await client.query(
+          `INSERT INTO plan_backfill_errors (run_id, artifact_id, plan_id, version, reason, detail)
+         SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int4[], $5::text[], $6::jsonb[])`,
+          [
+            run.runId,
+            errors.map((e) => e.artifact.id),
+            errors.map((e) => e.artifact.planId),
+            errors.map((e) => e.artifact.version),
+            errors.map((e) => e.reason),
+            errors.map((e) => JSON.stringify({ message: e.message, ...e.detail })),
+          ],
+        );
+      }
+      const summaries: BackfillErrorSummary[] = errors.map((e) => ({
+        artifactId: e.artifact.id,
+        planId: e.artifact.planId,
+        version: e.artifact.version,
+        reason: e.reason,
+        message: e.message,
+      }));
+      const cursor = batch.artifacts[batch.artifacts.length - 1].id;
+      await advanceRun(client, run.runId, cursor, delta, summaries);
+      await client.query('COMMIT');
+
+      const rejectsByReason: Record<string, number> = {};
+      for (const e of errors) rejectsByReason[e.reason] = (rejectsByReason[e.reason] ?? 0) + 1;
+      const after = { ...run, cursor, errors: [...run.errors, ...summaries].slice(0, 100) };
+      for (const key of Object.keys(delta) as (keyof RunCounters)[]) after[key] = run[key] + delta[key];
+      return { stop: null, run: after, delta, rejectsByReason, seconds: seconds() };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /**

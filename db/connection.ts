@@ -25,13 +25,28 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
   return pool;
 }
 
-/** Runs `fn` on one dedicated connection and always releases it. */
+/**
+ * Runs `fn` on one dedicated connection and always releases it; a connection that failed is destroyed
+ * rather than returned to the pool.
+ */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client whose server goes away between queries emits 'error'; without a listener
+  // that would crash the process. The next query on it fails and reports the problem instead.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
+  let failed = false;
   try {
     return await fn(client);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(failed || lost !== undefined);
   }
 }
 

@@ -47,7 +47,7 @@ const control = proxyActivities<PlandbActivities>({
 const chunks = proxyActivities<PlandbActivities>({
   // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 });
@@ -182,10 +182,10 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
 }
 
 async function errorsMessage(run: BackfillRun, maxErrors: number): Promise<string> {
-  const reasons = await control.backfillErrorsSample({ environment: run.environment, runId: run.runId, limit: 5 });
-  const first = run.errors.slice(0, 3).map((e) => `artifact ${e.artifactId} (${e.planId} v${e.version}) ${e.reason}: ${e.message}`);
+  const sample = await control.backfillErrorsSample({ environment: run.environment, runId: run.runId, limit: 20 });
+  const first = sample.first.map((e) => `artifact ${e.artifactId} (${e.planId} v${e.version}) ${e.reason}: ${e.message}`);
   return (
     `backfill run ${run.runId} failed: ${run.errorsCount} errors exceed maxErrors ${maxErrors} ` +
-    `(by reason: ${reasons.map((r) => `${r.reason} ${r.n}`).join(', ')}); first: ${first.join(' | ')}`
+    `(by reason: ${sample.byReason.map((r) => `${r.reason} ${r.n}`).join(', ')}); first: ${first.join(' | ')}`
   );
 }
