@@ -18,6 +18,8 @@ export const REJECT_REASONS = [
   'event_invalid_at',
   'kpis_invalid',
   'events_invalid',
+  // `summary` present but not a JSON object (or holding a non-JSON value).
+  'summary_invalid',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

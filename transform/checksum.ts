@@ -1,0 +1,115 @@
+/**
+ * Checksum of a normalized plan version, and the reverse mapping from repository rows, so that
+ * verify can prove checksum(legacy normalized) === checksum(read back).
+ */
+import { canonicalJson } from './canonical-json';
+import { compareKpis, compareSeries } from './ordering';
+import { sha256Hex } from './sha256';
+import type { JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
+
+/** Hex sha256 of `canonicalJson(v)`: every field of the version, children in their sorted order. */
+export function versionChecksum(v: NormalizedVersion): string {
+  return sha256Hex(canonicalVersionJson(v));
+}
+
+/**
+ * Same text as `canonicalJson(v)`, written out for the fixed shape of a version: the backfill and
+ * verify checksum every version, and JSON.stringify over rows whose keys are inserted in sorted order
+ * is about 4x faster than the generic walk (measured on 100-row versions). A unit test pins the two together.
+ */
+function canonicalVersionJson(v: NormalizedVersion): string {
+  const str = (s: string | null): string => JSON.stringify(s);
+  const kpis = v.kpis.map((k) => ({ name: k.name, unit: k.unit, value: finite(k.value) }));
+  const series = v.series.map((s) => ({
+    item: s.item,
+    location: s.location,
+    metric: s.metric,
+    period: s.period,
+    value: finite(s.value),
+  }));
+  const events = v.events.map(
+    (e) =>
+      `{"actor":${str(e.actor)},"at":${str(e.at)},"detail":${canonicalJson(e.detail)},` +
+      `"seq":${canonicalJson(e.seq)},"type":${str(e.type)}}`,
+  );
+  return (
+    `{"events":[${events.join(',')}],"kpis":${JSON.stringify(kpis)},"name":${str(v.name)},` +
+    `"planId":${str(v.planId)},"runId":${str(v.runId)},"series":${JSON.stringify(series)},` +
+    `"status":${str(v.status)},"summary":${canonicalJson(v.summary)},"version":${canonicalJson(v.version)}}`
+  );
+}
+
+/** JSON.stringify would write NaN/Infinity as null; refuse them like canonicalJson does. */
+function finite(n: number): number {
+  if (!Number.isFinite(n)) throw new TypeError(`versionChecksum: non-finite number ${n}`);
+  return n;
+}
+
+/** A `plan_versions` row (with `summary` already parsed from jsonb). */
+export interface PlanVersionRow {
+  planId: string;
+  version: number;
+  name: string | null;
+  status: string | null;
+  runId: string | null;
+  summary: JsonObject;
+}
+
+export interface KpiRow {
+  name: string;
+  value: number;
+  unit: string | null;
+}
+
+export interface SeriesRow {
+  item: string;
+  location: string;
+  period: string;
+  metric: string;
+  value: number;
+}
+
+export interface EventRow {
+  seq: number;
+  /** `pg` returns timestamptz as a Date; an ISO string (e.g. from json_agg) is accepted too. */
+  at: Date | string;
+  type: string;
+  actor: string | null;
+  detail: JsonObject;
+}
+
+/** Everything read back for one version, children in any order. */
+export interface RepositoryRows {
+  version: PlanVersionRow;
+  kpis: readonly KpiRow[];
+  series: readonly SeriesRow[];
+  events: readonly EventRow[];
+}
+
+/** float8 keeps -0 but the normalized form never has it. */
+const noNegativeZero = (n: number): number => (n === 0 ? 0 : n);
+
+/** Rebuilds the normalized version from repository rows: sorts children and converts types. */
+export function fromRepositoryRows(rows: RepositoryRows): NormalizedVersion {
+  const { version: v } = rows;
+  const kpis: NormalizedKpi[] = rows.kpis
+    .map((k) => ({ name: k.name, value: noNegativeZero(k.value), unit: k.unit }))
+    .sort(compareKpis);
+  const series: NormalizedSeries[] = rows.series
+    .map((s) => ({ item: s.item, location: s.location, period: s.period, metric: s.metric, value: noNegativeZero(s.value) }))
+    .sort(compareSeries);
+  const events: NormalizedEvent[] = rows.events
+    .map((e) => ({ seq: e.seq, at: new Date(e.at).toISOString(), type: e.type, actor: e.actor, detail: e.detail }))
+    .sort((a, b) => a.seq - b.seq);
+  return {
+    planId: v.planId,
+    version: v.version,
+    name: v.name,
+    status: v.status,
+    runId: v.runId,
+    summary: v.summary,
+    kpis,
+    series,
+    events,
+  };
+}
