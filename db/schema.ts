@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -52,7 +53,8 @@ export const planVersions = pgTable(
   (t) => [primaryKey({ columns: [t.planId, t.version] })],
 );
 
-const versionRef = (name: string) => (t: { planId: any; version: any }) =>
+/** Children of a version go with it (on delete cascade). */
+const versionRef = (name: string) => (t: { planId: AnyPgColumn; version: AnyPgColumn }) =>
   foreignKey({ name, columns: [t.planId, t.version], foreignColumns: [planVersions.planId, planVersions.version] }).onDelete(
     'cascade',
   );
