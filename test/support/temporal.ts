@@ -7,7 +7,6 @@ import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
 import { createMetrics, PlandbMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
-import { installTemporalRuntime } from '../../worker/temporal-runtime';
 
 export interface TemporalHarness {
   client: Client;
@@ -22,7 +21,6 @@ export interface TemporalHarness {
 export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv): Promise<TemporalHarness> {
   const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
-  installTemporalRuntime(pino({ level: 'error' }), 'ERROR');
   const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
