@@ -1,10 +1,13 @@
 /** `plandb`: the operator's command line (commander). Exit 0 ok, 1 failed, 2 bad arguments. */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
+import { backfillCommand } from './commands/backfill';
+import { pauseCommand, resumeCommand, setBatchSizeCommand } from './commands/backfill-control';
 import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
 import { preflightCommand } from './commands/preflight';
 import { seedDemoCommand } from './commands/seed-demo';
+import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { CliContext } from './context';
 import { CliFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors';
@@ -15,7 +18,19 @@ export function buildProgram(ctx: () => CliContext): Command {
     .option('--config <path>', 'config file (default: $PLANDB_CONFIG or ./plandb.config.json)')
     .configureHelp({ sortSubcommands: true });
   const configPath = () => program.opts<{ config?: string }>().config;
-  for (const cmd of [dbCommand(ctx), preflightCommand(ctx), seedDemoCommand(ctx), workerCommand(ctx), devCommand(configPath)]) {
+  const commands = [
+    backfillCommand(ctx),
+    dbCommand(ctx),
+    devCommand(configPath),
+    pauseCommand(ctx),
+    preflightCommand(ctx),
+    resumeCommand(ctx),
+    seedDemoCommand(ctx),
+    setBatchSizeCommand(ctx),
+    statusCommand(ctx),
+    workerCommand(ctx),
+  ];
+  for (const cmd of commands) {
     program.addCommand(cmd);
   }
   throwUsageErrors(program);

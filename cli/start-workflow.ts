@@ -1,5 +1,5 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { CancelledFailure, TerminatedFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { CliFailure } from './errors';
 
@@ -29,12 +29,17 @@ export async function startWorkflow<I>(client: Client, req: StartRequest<I>) {
   }
 }
 
-/** Waits for a workflow's result; a failed workflow becomes a CliFailure carrying the root cause's message. */
+/**
+ * Waits for a workflow's result; a workflow that did not complete becomes a CliFailure saying how it
+ * closed (terminated with its reason, cancelled, or failed with the root cause's message).
+ */
 export async function awaitResult<R>(handle: { workflowId: string; result(): Promise<R> }): Promise<R> {
   try {
     return await handle.result();
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
+      if (err.cause instanceof TerminatedFailure) throw new CliFailure(`${handle.workflowId} was terminated: ${err.cause.message}`);
+      if (err.cause instanceof CancelledFailure) throw new CliFailure(`${handle.workflowId} was cancelled`);
       const cause = (err.cause as Error | undefined)?.cause ?? err.cause;
       throw new CliFailure(`${handle.workflowId} failed: ${(cause as Error | undefined)?.message ?? err.message}`);
     }

@@ -1,0 +1,54 @@
+/** The backfill state file (`--state-file`): what a script or an operator reads to follow or resume a run. */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { RunCounters, ZERO_COUNTERS } from '../model/backfill';
+import type { BackfillProgress } from '../workflows/definitions';
+
+export interface BackfillState {
+  workflowId: string;
+  /** The backfill run id (plan_backfill_runs.run_id): what `--resume-from` takes. */
+  runId: string | null;
+  environment: string;
+  mode: BackfillProgress['mode'];
+  /** The run's status while it runs; at the end, how the workflow ended (completed, failed, cancelled, terminated, ...). */
+  status: string;
+  cursor: number;
+  upToId: number;
+  counts: RunCounters;
+  errors: string[];
+  updatedAt: string;
+}
+
+export function backfillState(a: {
+  workflowId: string;
+  environment: string;
+  mode: BackfillProgress['mode'];
+  progress: BackfillProgress | null;
+  /** Set when the workflow did not complete. */
+  failure?: { status: string; message: string };
+  now: Date;
+}): BackfillState {
+  const p = a.progress;
+  const counts: RunCounters = { ...ZERO_COUNTERS };
+  if (p) for (const k of Object.keys(counts) as (keyof RunCounters)[]) counts[k] = p[k];
+  return {
+    workflowId: a.workflowId,
+    runId: p?.runId ?? null,
+    environment: a.environment,
+    mode: a.mode,
+    status: a.failure?.status ?? p?.status ?? 'starting',
+    cursor: p?.cursor ?? 0,
+    upToId: p?.upToId ?? 0,
+    counts,
+    errors: a.failure ? [a.failure.message] : [],
+    updatedAt: a.now.toISOString(),
+  };
+}
+
+/** Replaces the file atomically (temporary file + rename), so a reader never sees half of it. */
+export async function writeStateFile(file: string, state: BackfillState): Promise<void> {
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  await fs.rename(tmp, file);
+}

@@ -1,0 +1,95 @@
+import { Command, Option } from 'commander';
+import { getEnvironment } from '../../config/environment';
+import type { BackfillConfig } from '../../config/schema';
+import type { BackfillInput, BackfillProgress } from '../../workflows/definitions';
+import { workflowIdFor } from '../../workflows/ids';
+import { backfillState, writeStateFile } from '../backfill-state';
+import { CliContext } from '../context';
+import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom } from '../options';
+import { barDisplay, jsonLinesDisplay } from '../progress-display';
+import { renderBackfillProgress } from '../render-status';
+import { startWorkflow } from '../start-workflow';
+import { BackfillOutcome, watchBackfill } from '../watch-backfill';
+import { BACKFILL_WORKFLOW_TYPE } from '../workflow-handle';
+
+export interface BackfillOptions {
+  env: string;
+  dryRun?: boolean;
+  force?: boolean;
+  limit?: number;
+  batchSize?: number;
+  maxErrors?: number;
+  resumeFrom?: string;
+  stateFile?: string;
+  wait: boolean;
+  json?: boolean;
+}
+
+/**
+ * The workflow input: flags win, the environment's config gives batchSize and maxErrors. Its
+ * `backfill.mode` is not applied: forcing a rewrite takes an explicit --force.
+ */
+export function backfillInput(opts: BackfillOptions, defaults: Pick<BackfillConfig, 'batchSize' | 'maxErrors'>): BackfillInput {
+  const input: BackfillInput = { environment: opts.env };
+  if (opts.dryRun) input.dryRun = true;
+  if (opts.force) input.force = true;
+  if (opts.limit !== undefined) input.limit = opts.limit;
+  input.batchSize = opts.batchSize ?? defaults.batchSize;
+  if (opts.resumeFrom !== undefined) input.resumeFrom = opts.resumeFrom;
+  input.maxErrors = opts.maxErrors ?? defaults.maxErrors;
+  return input;
+}
+
+export function backfillCommand(ctx: () => CliContext): Command {
+  return new Command('backfill')
+    .description('run the backfillRepository workflow: plan_artifacts -> PlanRepository in batches, with live progress')
+    .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
+    .addOption(new Option('--dry-run', 'write nothing; report what would be written, rejected and in conflict').conflicts('force'))
+    .option('--force', 'rewrite every version (children replaced)')
+    .option('--limit <n>', 'process at most N artifacts', positiveInt)
+    .option('--batch-size <n>', 'artifacts per batch (default: the environment\'s backfill.batchSize)', batchSize)
+    .option('--max-errors <n>', 'fail the run past this many errors (default: the environment\'s backfill.maxErrors)', nonNegativeInt)
+    .option('--resume-from <run-id|artifact:id>', 'continue from a previous run\'s checkpoint, or start after an artifact id', resumeFrom)
+    .addOption(new Option('--state-file <path>', 'rewrite this JSON file (run id, status, cursor, counts, errors) on every update').conflicts('wait'))
+    .option('--no-wait', 'print {workflowId, runId} and return without waiting')
+    .option('--json', 'progress as JSON lines even on a terminal')
+    .action(async (opts: BackfillOptions) => {
+      const c = ctx();
+      const config = getEnvironment(c.config, opts.env).backfill;
+      if (config.mode === 'force' && !opts.force && !opts.dryRun) {
+        console.error(`plandb: note: ${opts.env}'s backfill.mode is "force" in the config; this run is normal unless you pass --force`);
+      }
+      const input = backfillInput(opts, config);
+      const handle = await startWorkflow(await c.temporal(), {
+        workflowType: BACKFILL_WORKFLOW_TYPE,
+        workflowId: workflowIdFor(opts.env, 'backfill'),
+        environment: opts.env,
+        taskQueue: c.config.temporal.taskQueue,
+        input,
+      });
+      if (!opts.wait) {
+        console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+        return;
+      }
+
+      const onTerminal = !opts.json && process.stdout.isTTY;
+      const display = onTerminal ? barDisplay(process.stdout) : jsonLinesDisplay((line) => console.log(line));
+      const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+      const report = async (progress: BackfillProgress | null, failure?: { status: string; message: string }) => {
+        if (progress) display.update(progress);
+        if (opts.stateFile) {
+          await writeStateFile(opts.stateFile, backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress, failure, now: new Date() }));
+        }
+      };
+      let outcome: BackfillOutcome;
+      try {
+        outcome = await watchBackfill(handle, (p) => report(p));
+        await report(outcome.progress, outcome.failure && { status: outcome.failure.status, message: outcome.failure.error.message });
+      } finally {
+        // Restores the terminal (the bar hides the cursor) whatever happened.
+        display.stop();
+      }
+      if (outcome.failure) throw outcome.failure.error;
+      if (onTerminal && outcome.progress) console.log(renderBackfillProgress(outcome.progress));
+    });
+}

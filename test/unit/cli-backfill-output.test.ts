@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { InvalidArgumentError } from 'commander';
+import { backfillState, writeStateFile } from '../../cli/backfill-state';
+import { backfillInput } from '../../cli/commands/backfill';
+import { batchSize, resumeFrom } from '../../cli/options';
+import { barPayload, formatEta, jsonLinesDisplay, progressKey } from '../../cli/progress-display';
+import { renderBackfillProgress, renderStatus, workflowSummary } from '../../cli/render-status';
+import type { BackfillProgress } from '../../workflows/definitions';
+import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from '../../workflows/search-attributes';
+
+const progress: BackfillProgress = {
+  runId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+  environment: 'staging',
+  mode: 'normal',
+  status: 'running',
+  paused: false,
+  batchSize: 500,
+  cursor: 1200,
+  upToId: 4000,
+  artifactsTotal: 4000,
+  artifactsRead: 1200,
+  versionsWritten: 1100,
+  versionsSkipped: 80,
+  versionsRejected: 15,
+  versionsConflicted: 5,
+  plansWritten: 300,
+  seriesWritten: 88000,
+  kpisWritten: 3300,
+  eventsWritten: 2200,
+  errorsCount: 20,
+  artifactsPerSecond: 120.5,
+  rowsPerSecond: 9460,
+  etaSeconds: 232,
+  chunks: 3,
+  continuedAsNew: 0,
+  startedAt: '2026-03-01T10:00:00.000Z',
+  updatedAt: '2026-03-01T10:00:10.000Z',
+};
+
+describe('backfill state file', () => {
+  const now = new Date('2026-03-01T10:00:11.000Z');
+
+  test('carries the run id, status, cursor and every counter of the progress', () => {
+    expect(backfillState({ workflowId: 'plandb-staging-backfill', environment: 'staging', mode: 'normal', progress, now })).toEqual({
+      workflowId: 'plandb-staging-backfill',
+      runId: progress.runId,
+      environment: 'staging',
+      mode: 'normal',
+      status: 'running',
+      cursor: 1200,
+      upToId: 4000,
+      counts: {
+        artifactsRead: 1200,
+        versionsWritten: 1100,
+        versionsSkipped: 80,
+        versionsRejected: 15,
+        versionsConflicted: 5,
+        plansWritten: 300,
+        seriesWritten: 88000,
+        kpisWritten: 3300,
+        eventsWritten: 2200,
+        errorsCount: 20,
+      },
+      errors: [],
+      updatedAt: '2026-03-01T10:00:11.000Z',
+    });
+  });
+
+  test('a failure sets the status to how the workflow closed and records why, even with no progress', () => {
+    const failure = { status: 'terminated', message: 'plandb-dev-backfill failed: Workflow execution terminated' };
+    const state = backfillState({ workflowId: 'plandb-dev-backfill', environment: 'dev', mode: 'force', progress: null, failure, now });
+    expect(state).toMatchObject({ runId: null, status: 'terminated', mode: 'force', cursor: 0, upToId: 0, errors: [failure.message] });
+    expect(Object.values(state.counts)).toEqual(Array(10).fill(0));
+  });
+
+  test('is written atomically into a directory created on demand', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-state-'));
+    try {
+      const file = path.join(dir, 'a', 'b', 'state.json');
+      const state = backfillState({ workflowId: 'w', environment: 'dev', mode: 'normal', progress, now });
+      await writeStateFile(file, state);
+      await writeStateFile(file, { ...state, status: 'completed' });
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ ...state, status: 'completed' });
+      expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('live progress', () => {
+  test('rate and ETA alone are not a change; anything else is', () => {
+    expect(progressKey({ ...progress, rowsPerSecond: 1, artifactsPerSecond: 2, etaSeconds: 3 })).toBe(progressKey(progress));
+    expect(progressKey({ ...progress, cursor: 1201 })).not.toBe(progressKey(progress));
+    expect(progressKey({ ...progress, paused: true })).not.toBe(progressKey(progress));
+  });
+
+  test('JSON lines: one line per change', () => {
+    const lines: string[] = [];
+    const display = jsonLinesDisplay((line) => lines.push(line));
+    display.update(progress);
+    display.update({ ...progress, etaSeconds: 200 });
+    display.update({ ...progress, status: 'completed' });
+    display.stop();
+    expect(lines.map((l) => JSON.parse(l).status)).toEqual(['running', 'completed']);
+    expect(JSON.parse(lines[0])).toEqual(progress);
+  });
+
+  test.each([
+    [null, '-'],
+    [0, '0s'],
+    [59, '59s'],
+    [232, '3m52s'],
+    [3600, '1h00m'],
+    [7325, '2h02m'],
+  ])('ETA %p is %p', (seconds, text) => {
+    expect(formatEta(seconds)).toBe(text);
+  });
+
+  test('the bar shows a requested pause as pausing until the run row says paused', () => {
+    expect(barPayload(progress)).toEqual({ rowsPerSecond: 9460, etaText: '3m52s', status: 'running' });
+    expect(barPayload({ ...progress, paused: true }).status).toBe('pausing');
+    expect(barPayload({ ...progress, paused: true, status: 'paused' }).status).toBe('paused');
+  });
+});
+
+describe('status rendering', () => {
+  const description = {
+    workflowId: 'plandb-staging-backfill',
+    runId: 'a1b2',
+    type: 'backfillRepository',
+    status: { code: 1, name: 'RUNNING' },
+    taskQueue: 'plan-db-migration',
+    startTime: new Date('2026-03-01T10:00:00.000Z'),
+    closeTime: undefined,
+    historyLength: 42,
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: PLAN_DB_ENVIRONMENT, value: 'staging' },
+      { key: PLAN_DB_STEP, value: 'backfill' },
+    ]),
+  } as unknown as WorkflowExecutionDescription;
+
+  test('workflowSummary keeps the basics as plain JSON', () => {
+    expect(workflowSummary(description)).toEqual({
+      workflowId: 'plandb-staging-backfill',
+      runId: 'a1b2',
+      type: 'backfillRepository',
+      status: 'RUNNING',
+      taskQueue: 'plan-db-migration',
+      startTime: '2026-03-01T10:00:00.000Z',
+      closeTime: null,
+      historyLength: 42,
+      searchAttributes: { PlanDbEnvironment: 'staging', PlanDbStep: 'backfill' },
+    });
+  });
+
+  test('a backfill shows its progress under the basics', () => {
+    expect(renderStatus(workflowSummary(description), progress)).toBe(
+      [
+        'plandb-staging-backfill (backfillRepository): RUNNING',
+        '  run a1b2, task queue plan-db-migration, 42 history events',
+        '  started 2026-03-01T10:00:00.000Z',
+        '  search attributes: PlanDbEnvironment=staging PlanDbStep=backfill',
+        '  backfill run 0f8fad5b-d9cb-469f-a165-70867728950e on staging (normal): running, 30% (1200/4000 artifacts, cursor 1200 of 4000)',
+        '    versions written 1100, skipped 80, rejected 15, conflicts 5; plans 300',
+        '    rows written: series 88000, KPIs 3300, events 2200; errors 20',
+        '    120.5 artifacts/s, 9460 rows/s, ETA 3m52s, batch size 500, 3 chunks',
+      ].join('\n'),
+    );
+  });
+
+  test('a dry run says what there is to write; a requested pause shows as pausing', () => {
+    const text = renderBackfillProgress({ ...progress, mode: 'dry-run', paused: true });
+    expect(text).toMatch(/\(dry-run\): pausing \(after the batch in flight\)/);
+    expect(text).toMatch(/versions to write 1100/);
+    expect(text).toMatch(/rows to write: series 88000/);
+  });
+
+  test('other workflow types show the basics only; a backfill that cannot answer says so', () => {
+    const closed = workflowSummary({ ...description, type: 'preflight', status: { code: 2, name: 'COMPLETED' }, closeTime: new Date('2026-03-01T10:01:00.000Z') } as WorkflowExecutionDescription);
+    const text = renderStatus(closed);
+    expect(text).toMatch(/^plandb-staging-backfill \(preflight\): COMPLETED$/m);
+    expect(text).toMatch(/started 2026-03-01T10:00:00.000Z, closed 2026-03-01T10:01:00.000Z/);
+    expect(text).not.toMatch(/progress|backfill run/);
+    expect(renderStatus(workflowSummary(description), null)).toMatch(/progress: not available/);
+  });
+});
+
+describe('backfill arguments', () => {
+  const defaults = { batchSize: 1000, maxErrors: 250 };
+
+  test('the config gives batch size and max errors; unset flags are left out', () => {
+    expect(backfillInput({ env: 'dev', wait: true }, defaults)).toEqual({ environment: 'dev', batchSize: 1000, maxErrors: 250 });
+  });
+
+  test('flags win over the config', () => {
+    expect(
+      backfillInput({ env: 'production', wait: true, force: true, limit: 5, batchSize: 50, maxErrors: 0, resumeFrom: 'artifact:42', stateFile: 's.json' }, defaults),
+    ).toEqual({ environment: 'production', force: true, limit: 5, batchSize: 50, resumeFrom: 'artifact:42', maxErrors: 0 });
+    expect(backfillInput({ env: 'dev', wait: false, dryRun: true }, defaults)).toMatchObject({ dryRun: true });
+  });
+
+  test('--batch-size takes 1..50000', () => {
+    expect(batchSize('1')).toBe(1);
+    expect(batchSize('50000')).toBe(50000);
+    for (const bad of ['0', '50001', '-3', '2.5', 'ten']) expect(() => batchSize(bad)).toThrow(InvalidArgumentError);
+  });
+
+  test('--resume-from takes a run id or artifact:<digits>', () => {
+    for (const ok of ['artifact:0', 'artifact:123456', '0f8fad5b-d9cb-469f-a165-70867728950e']) expect(resumeFrom(ok)).toBe(ok);
+    for (const bad of ['bad id!', 'artifact:', 'artifact:12a', 'artifact:-1', 'run-1', '']) expect(() => resumeFrom(bad)).toThrow(InvalidArgumentError);
+  });
+});
