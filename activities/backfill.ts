@@ -77,7 +77,12 @@ export function createBackfillActivities(deps: ActivityDeps) {
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
-    await abandonStaleRuns(pool, input.environment, STALE_RUN_SECONDS, input.runId);
+    const abandoned = await abandonStaleRuns(pool, input.environment, {
+      freshSeconds: STALE_RUN_SECONDS,
+      closedWorkflowId: input.workflowId,
+      supersededBy: input.runId,
+    });
+    if (abandoned.length) deps.logger.warn({ event: 'backfill_runs_abandoned', environment: input.environment, runIds: abandoned });
     const others = (await activeRuns(pool, input.environment, STALE_RUN_SECONDS)).filter((r) => r.runId !== input.runId);
     if (others.length) {
       const o = others[0];

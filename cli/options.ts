@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../workflows/ids';
+import { checkResumeFrom } from '../workflows/definitions';
 
 /** Commander argument parsers that reject bad values with a message naming the expectation. */
 export function positiveInt(value: string): number {
@@ -30,11 +31,9 @@ export function environmentName(value: string): string {
 
 export const batchSize = intInRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE);
 
-// Backfill run ids are the workflow's uuid4().
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `--resume-from`: a previous backfill run id, or `artifact:<id>` to start after that artifact. */
 export function resumeFrom(value: string): string {
-  if (/^artifact:\d+$/.test(value) || RUN_ID.test(value)) return value;
-  throw new InvalidArgumentError(`expected a previous backfill run id (a UUID, as \`plandb status\` shows) or artifact:<id>, got "${value}"`);
+  const problem = checkResumeFrom(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
 }

@@ -113,14 +113,23 @@ export async function activeRuns(db: Queryable, environment: string, freshSecond
   return res.rows.map(fromRow);
 }
 
-/** Marks runs left running by a workflow that no longer exists, so they do not look alive forever. */
-export async function abandonStaleRuns(db: Queryable, environment: string, freshSeconds: number, supersededBy: string): Promise<string[]> {
+/**
+ * Marks runs left running or paused by a workflow that no longer runs, so they do not block the
+ * environment: those of `closedWorkflowId` (Temporal runs one execution per workflow id, and the
+ * caller's execution is the running one), and any with no write for `freshSeconds`.
+ */
+export async function abandonStaleRuns(
+  db: Queryable,
+  environment: string,
+  opts: { freshSeconds: number; closedWorkflowId: string; supersededBy: string },
+): Promise<string[]> {
   const res = await db.query<{ run_id: string }>(
     `UPDATE plan_backfill_runs SET status = 'failed', finished_at = now(), updated_at = now(),
-            options = options || jsonb_build_object('abandoned', $3::text)
-      WHERE environment = $1 AND status IN ('running', 'paused') AND updated_at <= now() - make_interval(secs => $2)
+            options = options || jsonb_build_object('abandoned', $4::text)
+      WHERE environment = $1 AND status IN ('running', 'paused') AND run_id <> $5
+        AND (workflow_id = $3 OR updated_at <= now() - make_interval(secs => $2))
       RETURNING run_id`,
-    [environment, freshSeconds, `no progress for ${freshSeconds}s; superseded by ${supersededBy}`],
+    [environment, opts.freshSeconds, opts.closedWorkflowId, `its workflow ended without closing it; superseded by ${opts.supersededBy}`, opts.supersededBy],
   );
   return res.rows.map((r) => r.run_id);
 }

@@ -30,6 +30,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_ERRORS,
   pauseSignal,
+  PauseRequest,
   progressQuery,
   resumeSignal,
   setBatchSizeUpdate,
@@ -37,7 +38,8 @@ import {
 import { renderBackfillDetails, toProgress } from './backfill-progress';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
-const DEFAULT_CHUNK_BUDGET_MS = 60_000;
+// Progress (query, UI details) refreshes when a chunk returns: often enough to watch, few history events.
+const DEFAULT_CHUNK_BUDGET_MS = 10_000;
 
 const control = proxyActivities<PlandbActivities>({
   startToCloseTimeout: '5 minutes',
@@ -64,6 +66,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   const startedAtMs = carried?.startedAtMs ?? Date.now();
   const continuedAsNew = carried?.continuedAsNew ?? 0;
   let chunksThisExecution = 0;
+  let inFlight: Promise<unknown> | null = null;
   // The latest run row seen; `progress` reads it, the main loop replaces it.
   let latest: BackfillRun | null = null;
 
@@ -78,11 +81,16 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   };
 
   setHandler(progressQuery, progress);
-  setHandler(pauseSignal, () => {
+  // Who paused or resumed, and why, goes into the run row's options.note (the run history).
+  let controlNote: string | undefined;
+  const noteOf = (verb: string, r?: PauseRequest) => `${verb} by ${r?.by ?? 'unknown'}${r?.reason ? `: ${r.reason}` : ''}`;
+  setHandler(pauseSignal, (r?: PauseRequest) => {
     paused = true;
+    controlNote = noteOf('paused', r);
   });
-  setHandler(resumeSignal, () => {
+  setHandler(resumeSignal, (r?: PauseRequest) => {
     paused = false;
+    controlNote = noteOf('resumed', r);
   });
   setHandler(
     setBatchSizeUpdate,
@@ -122,10 +130,10 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
 
     for (;;) {
       if (paused) {
-        if (run.status !== 'paused') run = await setStatus(run.runId, 'paused');
+        if (run.status !== 'paused') run = await setStatus(run.runId, 'paused', controlNote);
         await condition(() => !paused);
       }
-      if (run.status === 'paused') run = await setStatus(run.runId, 'running');
+      if (run.status === 'paused') run = await setStatus(run.runId, 'running', controlNote);
 
       let done = false;
       const chunk: Promise<ChunkResult> = chunks
@@ -139,9 +147,10 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         .finally(() => {
           done = true;
         });
+      inFlight = chunk;
       await condition(() => done || paused);
       // A pause reaches the running chunk through the run's status: it stops after its current batch.
-      if (!done) await setStatus(run.runId, 'paused');
+      if (!done) await setStatus(run.runId, 'paused', controlNote);
       const result = await chunk;
       run = result.run;
       latest = run;
@@ -174,8 +183,11 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   } catch (err) {
     const runId = latest?.runId;
     if (isCancellation(err) && runId) {
-      // Cancellation stops after the batch in flight (the status change waits for its row lock).
-      await CancellationScope.nonCancellable(() => setStatus(runId, 'cancelled', 'workflow cancelled'));
+      // Cancellation stops the chunk after its batch in flight; wait for it, then close the run.
+      await CancellationScope.nonCancellable(async () => {
+        await inFlight?.catch(() => undefined);
+        await setStatus(runId, 'cancelled', 'workflow cancelled');
+      });
     }
     throw err;
   }

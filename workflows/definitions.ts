@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunCounters, RunStatus } from '../model/backfill';
+import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from './ids';
 
 export const MIN_BATCH_SIZE = 1;
@@ -83,6 +84,15 @@ export function checkBatchSize(n: unknown): string | null {
   return null;
 }
 
+// Backfill run ids are the workflow's uuid4().
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Null when `v` is a previous backfill run id (a UUID) or `artifact:<id>`, else why not. */
+export function checkResumeFrom(v: unknown): string | null {
+  if (typeof v === 'string' && (/^artifact:\d+$/.test(v) || RUN_ID.test(v))) return null;
+  return `expected a previous backfill run id (a UUID, as \`plandb status\` shows) or artifact:<id>, got ${JSON.stringify(v)}`;
+}
+
 /** Problems with a backfillRepository input, each naming the field; empty when it is fine. */
 export function checkBackfillInput(input: unknown): string[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -112,8 +122,50 @@ export function checkBackfillInput(input: unknown): string[] {
   if (i.maxErrors !== undefined && (typeof i.maxErrors !== 'number' || !Number.isSafeInteger(i.maxErrors) || i.maxErrors < 0)) {
     problems.push(`"maxErrors" must be a whole number >= 0, got ${JSON.stringify(i.maxErrors)}`);
   }
-  if (i.resumeFrom !== undefined && (typeof i.resumeFrom !== 'string' || !/^(artifact:\d+|[A-Za-z0-9._:-]{1,200})$/.test(i.resumeFrom))) {
-    problems.push(`"resumeFrom" must be a previous run id or artifact:<id>, got ${JSON.stringify(i.resumeFrom)}`);
+  if (i.resumeFrom !== undefined) {
+    const p = checkResumeFrom(i.resumeFrom);
+    if (p) problems.push(`"resumeFrom": ${p}`);
   }
   return problems;
+}
+
+// ---- environmentMigration / promotion ----
+
+/** Opens (approves) a gate. As a signal it cannot be refused, so a bad one is recorded and ignored. */
+export const approveSignal = defineSignal<[GateDecision]>('approve');
+export const rejectSignal = defineSignal<[GateDecision]>('reject');
+/** The same as validated updates: the validator refuses approvers outside the allow-list and gates that are not open. */
+export const approveUpdate = defineUpdate<ApprovalRecord, [GateDecision]>('approve');
+export const rejectUpdate = defineUpdate<ApprovalRecord, [GateDecision]>('reject');
+/** After a failed step: retry it, roll back, or abort (maintenance is turned off on abort and after rollback). */
+export const decideSignal = defineSignal<[DecideRequest]>('decide');
+export const statusQuery = defineQuery<MigrationEvidence>('status');
+
+export interface EnvironmentMigrationInput extends MigrationOverrides {
+  environment: string;
+}
+
+export interface PromotionInput {
+  environments: string[];
+  /** Passed to every environment's migration. */
+  overrides?: MigrationOverrides;
+}
+
+/** Why a gate decision is refused, or null when it is acceptable. */
+export function checkGateDecision(d: unknown, openGate: string | null, approvers: string[]): string | null {
+  if (typeof d !== 'object' || d === null) return 'expected {gate, approver, comment?}';
+  const { gate, approver } = d as Record<string, unknown>;
+  if (typeof gate !== 'string' || !gate) return '"gate" must name the gate';
+  if (typeof approver !== 'string' || !approver.trim()) return '"approver" must name who decides';
+  if (openGate === null) return `gate "${gate}" is not open (no gate is open)`;
+  if (gate !== openGate) return `gate "${gate}" is not open (the open gate is "${openGate}")`;
+  if (approvers.length && !approvers.includes(approver)) {
+    return `"${approver}" may not decide gate "${gate}" (allowed: ${approvers.join(', ')})`;
+  }
+  return null;
+}
+
+export function checkDecision(d: unknown): string | null {
+  const action = (d as { action?: unknown } | null)?.action;
+  return action === 'retry' || action === 'rollback' || action === 'abort' ? null : '"action" must be retry, rollback or abort';
 }

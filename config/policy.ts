@@ -1,0 +1,46 @@
+/** An environment's migration policy: its config section with the start input's overrides applied. */
+import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
+import { ConfigError } from './errors';
+import { parseDuration, type EnvironmentConfig } from './schema';
+
+const HOUR_MS = 3_600_000;
+
+function duration(field: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new ConfigError(`${field}: ${(err as Error).message}`);
+  }
+}
+
+export function resolvePolicy(environment: string, env: EnvironmentConfig, o: MigrationOverrides = {}): MigrationPolicy {
+  const postCheckHours = o.postCheckHours ?? env.postCheckHours;
+  if (!(postCheckHours >= 0)) throw new ConfigError(`postCheckHours: must be >= 0, got ${postCheckHours}`);
+  const watchMs = postCheckHours * HOUR_MS;
+  // Hourly by default, and at least four looks over a short watch.
+  const intervalMs = o.postCheckInterval ? duration('postCheckInterval', o.postCheckInterval) : Math.min(HOUR_MS, Math.max(watchMs / 4, 1000));
+  const approvalRequired = o.approvalRequired ?? env.approval.required;
+  if (approvalRequired && !env.approval.approvers.length) {
+    throw new ConfigError(`environments.${environment}.approval.approvers: an approval gate needs at least one approver`);
+  }
+  return {
+    environment,
+    approval: {
+      required: approvalRequired,
+      approvers: env.approval.approvers,
+      timeoutMs: o.approvalTimeout ? duration('approvalTimeout', o.approvalTimeout) : env.approval.timeoutMs,
+    },
+    maintenance: { mode: env.maintenance.mode },
+    backup: { enabled: o.skipBackup ? false : env.backup.enabled, upload: Boolean(env.backup.s3Uri) },
+    backfill: {
+      mode: o.backfillMode ?? env.backfill.mode,
+      batchSize: o.batchSize ?? env.backfill.batchSize,
+      sampleLimit: o.sampleLimit === undefined ? env.backfill.sampleLimit : o.sampleLimit,
+      resume: o.resume ?? env.backfill.resume,
+      maxErrors: env.backfill.maxErrors,
+    },
+    verify: { sample: env.verify.sample, representativePlans: env.verify.representativePlans },
+    spotCheck: { required: o.spotCheckRequired ?? env.spotCheck.required },
+    postCheck: { hours: postCheckHours, intervalMs },
+  };
+}
