@@ -1,0 +1,166 @@
+/**
+ * The `verify` activity (SPEC §6): every version (or the configured sample) checksummed legacy vs
+ * read back, table counts, representative plans in full detail, and optional checks of the
+ * application's /plans API. A failed verification is a result (`passed: false`) for the workflow to
+ * act on; only infrastructure problems throw.
+ */
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import pg from 'pg';
+import { getEnvironment, resolveDatabaseUrl } from '../config/environment';
+import { createPool } from '../db/connection';
+import { legacyTableExists } from '../db/legacy-reader';
+import { compareRepresentativePlans, type RepresentativePlanReport } from '../db/representative-plans';
+import { tableExists } from '../db/server-info';
+import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
+import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
+import type { ActivityDeps } from './deps';
+import { activityContext, heartbeat } from './heartbeat';
+import { checkPlansApi, type HttpCheck } from './plans-api';
+
+const HEARTBEAT_EVERY_MS = 5_000;
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+
+export interface VerifyInput {
+  environment: string;
+  /** Default: the environment's `verify.sample`. */
+  sample?: VerifySample;
+  /** Default: the environment's `verify.representativePlans` (at least 3). */
+  representativePlans?: number;
+  /** Default: the environment's `verify.httpBaseUrl`; no HTTP checks when neither is set. */
+  httpBaseUrl?: string;
+  /** Verify this database on the environment's server instead (the rollback drill's restored copy). */
+  database?: string;
+}
+
+export interface VerifyResult extends VerificationReport {
+  environment: string;
+  /** The database verified when it is not the environment's own. */
+  database: string | null;
+  passed: boolean;
+  /** Why it did not pass, one line each. */
+  problems: string[];
+  representative: RepresentativePlanReport[];
+  http: HttpCheck[];
+  /** The whole activity, representative plans and HTTP checks included. */
+  seconds: number;
+}
+
+function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`verify: ${message}`, 'InvalidInput');
+}
+
+function checkInput(input: VerifyInput): void {
+  if (input.sample !== undefined) {
+    try {
+      sampleThreshold(input.sample);
+    } catch (err) {
+      throw invalidInput((err as Error).message);
+    }
+  }
+  const n = input.representativePlans;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 3)) throw invalidInput(`representativePlans must be an integer >= 3, got ${n}`);
+  if (input.httpBaseUrl !== undefined && !/^https?:\/\//.test(input.httpBaseUrl))
+    throw invalidInput('httpBaseUrl must be an http:// or https:// URL');
+  if (input.database !== undefined && !DATABASE_NAME.test(input.database))
+    throw invalidInput(`"${input.database}" is not a database name plandb verifies`);
+}
+
+/** The environment's URL with another database name; the URL itself never leaves this function. */
+export function urlForDatabase(environmentUrl: string, database: string): string {
+  const url = new URL(environmentUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+function problemsOf(report: VerificationReport, representative: RepresentativePlanReport[], http: HttpCheck[]): string[] {
+  const problems = verificationProblems(report);
+  for (const r of representative.filter((p) => !p.equal)) {
+    problems.push(
+      `representative plan ${r.planId} v${r.version ?? '?'} differs: ${r.differences
+        .map((d) => d.field)
+        .slice(0, 5)
+        .join(', ')}`,
+    );
+  }
+  for (const h of http.filter((c) => !c.ok)) problems.push(`HTTP check ${h.url}: ${h.error}`);
+  return problems;
+}
+
+/** `env` holds the database URL variables (as the DatabaseRegistry's does), for `database`. */
+export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEnv = process.env) {
+  async function verifyOn(pool: pg.Pool, input: VerifyInput, where: string): Promise<VerifyResult> {
+    const started = Date.now();
+    const settings = getEnvironment(deps.config, input.environment).verify;
+    if (!(await legacyTableExists(pool))) throw ApplicationFailure.nonRetryable(`${where} has no plan_artifacts table`, 'NoLegacyTable');
+    if (!(await tableExists(pool, 'plan_versions'))) {
+      throw ApplicationFailure.nonRetryable(`${where} has no PlanRepository tables: apply the migrations first`, 'RepositoryMissing');
+    }
+    const ctx = activityContext();
+    let last: VerificationProgress | null = null;
+    // Liveness while one long statement (the final counts) runs; the details carry the last batch.
+    const beat = setInterval(() => heartbeat({ phase: 'verify', ...last }), HEARTBEAT_EVERY_MS);
+    try {
+      const report = await verifyRepository(pool, {
+        sample: input.sample ?? settings.sample,
+        onProgress: (p) => {
+          last = p;
+          heartbeat({ phase: 'verify', ...p });
+          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
+        },
+      });
+      heartbeat({ phase: 'representative-plans' });
+      const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
+      const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
+      const planIds = representative.map((r) => r.planId);
+      const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
+      const problems = problemsOf(report, representative, http);
+      return {
+        ...report,
+        environment: input.environment,
+        database: input.database ?? null,
+        passed: problems.length === 0,
+        problems,
+        representative,
+        http,
+        seconds: (Date.now() - started) / 1000,
+      };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function verify(input: VerifyInput): Promise<VerifyResult> {
+    checkInput(input);
+    const where = input.database ? `database ${input.database} of ${input.environment}` : input.environment;
+    let result: VerifyResult;
+    if (input.database) {
+      const url = resolveDatabaseUrl(getEnvironment(deps.config, input.environment), input.environment, env);
+      const pool = createPool(urlForDatabase(url, input.database), { max: 2, applicationName: `plandb-${input.environment}-verify` });
+      try {
+        result = await verifyOn(pool, input, where);
+      } catch (err) {
+        const missing = (err as { code?: string }).code === '3D000';
+        throw missing ? ApplicationFailure.nonRetryable(`${where} does not exist`, 'UnknownDatabase') : err;
+      } finally {
+        await pool.end();
+      }
+    } else {
+      result = await verifyOn(deps.databases.pool(input.environment), input, where);
+    }
+    deps.logger.info({
+      event: 'verify',
+      environment: input.environment,
+      database: result.database,
+      passed: result.passed,
+      versionsChecked: result.versionsChecked,
+      mismatches: result.mismatches,
+      missingInRepository: result.missingInRepository,
+      extraInRepository: result.extraInRepository,
+      problems: result.problems.slice(0, 10),
+      seconds: result.seconds,
+    });
+    return result;
+  }
+
+  return { verify };
+}

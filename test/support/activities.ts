@@ -1,0 +1,43 @@
+/** Activities called directly (no Temporal): their deps as the worker builds them, and a backfilled database. */
+import pino from 'pino';
+import pg from 'pg';
+import type { ActivityDeps } from '../../activities/deps';
+import type { PlandbConfig } from '../../config/schema';
+import { runBatch } from '../../db/backfill-batch';
+import { createRun } from '../../db/backfill-runs';
+import { DatabaseRegistry } from '../../db/registry';
+import type { DemoOptions } from '../../transform/demo-payloads';
+import { createMetrics } from '../../metrics/registry';
+import { seededDatabase } from './backfill';
+import type { TestDatabase } from './database';
+
+export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): ActivityDeps {
+  return { config, databases: new DatabaseRegistry(config, env), metrics: createMetrics(), logger: pino({ level: 'silent' }) };
+}
+
+let runs = 0;
+
+/** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs. */
+export async function backfillAll(pool: pg.Pool, batchSize = 7): Promise<void> {
+  const bounds = await pool.query<{ up_to: number | null; n: number }>(`SELECT max(id) AS up_to, count(*)::int8 AS n FROM plan_artifacts`);
+  const runId = `test-backfill-${process.pid}-${++runs}`;
+  await createRun(pool, {
+    runId,
+    environment: 'dev',
+    workflowId: null,
+    mode: 'normal',
+    options: {},
+    cursor: 0,
+    upToId: bounds.rows[0].up_to ?? 0,
+    artifactsTotal: bounds.rows[0].n,
+    limit: null,
+  });
+  while (!(await runBatch(pool, { runId, environment: 'dev', batchSize })).stop);
+}
+
+/** A seeded, migrated and fully backfilled database. */
+export async function backfilledDatabase(demo: DemoOptions): Promise<TestDatabase> {
+  const db = await seededDatabase(demo);
+  await backfillAll(db.pool);
+  return db;
+}
