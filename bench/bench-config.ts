@@ -1,0 +1,45 @@
+/** The plandb config the benchmark's worker loads: one environment, `bench`, on the scratch database. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load';
+import type { PlandbConfig } from '../config/schema';
+import type { Cleanup } from './cleanup';
+
+export const BENCH_ENVIRONMENT = 'bench';
+const URL_VARIABLE = 'PLANDB_BENCH_DATABASE_URL';
+
+export interface BenchConfig {
+  config: PlandbConfig;
+  /** Environment for the worker child: config path, database URL variable, Temporal address. */
+  childEnv: NodeJS.ProcessEnv;
+}
+
+export function writeBenchConfig(
+  opts: { databaseUrl: string; temporalAddress: string; namespace: string; batchSize: number },
+  cleanup: Cleanup,
+): BenchConfig {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-bench-config-'));
+  cleanup.add('remove bench config', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'plandb.config.json');
+  const document = {
+    temporal: { taskQueue: 'plandb-bench' },
+    environments: {
+      [BENCH_ENVIRONMENT]: {
+        databaseUrlEnv: URL_VARIABLE,
+        backup: { enabled: false, dir: path.join(dir, 'backups') },
+        backfill: { mode: 'normal', batchSize: opts.batchSize },
+      },
+    },
+  };
+  fs.writeFileSync(file, JSON.stringify(document, null, 2), { mode: 0o600 });
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PLANDB_CONFIG: file,
+    [URL_VARIABLE]: opts.databaseUrl,
+    TEMPORAL_ADDRESS: opts.temporalAddress,
+    TEMPORAL_NAMESPACE: opts.namespace,
+    PLANDB_LOG_LEVEL: process.env.PLANDB_LOG_LEVEL ?? 'warn',
+  };
+  return { config: loadConfig({ path: file, env: childEnv }), childEnv };
+}

@@ -1,0 +1,159 @@
+/**
+ * The benchmark itself (started by bench/run.ts): SPEC §11 in one run. Generates the legacy table, measures the set-based SQL baseline,
+ * the backfillRepository workflow through Temporal (worker in a child process) and a full checksum
+ * verification, and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
+ * when everything ran, whether or not the bar was met; non-zero on errors (2 for bad flags). Stops
+ * everything it started on exit, on SIGINT/SIGTERM, and when the launcher goes away.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { createPool } from '../db/connection';
+import { verifyRepository } from '../db/verification';
+import { verificationProblems } from '../transform/verification-report';
+import { writeBenchConfig } from './bench-config';
+import { runBaseline } from './baseline';
+import { Cleanup } from './cleanup';
+import { localPostmasterPid, startCpuMeter } from './cpu-usage';
+import { generateLegacyTable } from './legacy-data';
+import { progress } from './log';
+import { parseOptions, UsageError, USAGE, BenchOptions } from './options';
+import { buildReport, type BenchMessage, type LauncherMessage } from './report';
+import { countRows, createRepositoryCopy, dropSchema, migrateToHead, REPOSITORY_TABLES } from './schema';
+import { startDatabase, startTemporal } from './services';
+import { runBackfillWorkflow } from './workflow-run';
+
+const BASELINE_SCHEMA = 'bench_baseline';
+
+/** Flushes dirty pages between phases so one phase's writes are not paid for in the next one's time. */
+async function checkpoint(pool: pg.Pool): Promise<void> {
+  await pool.query('CHECKPOINT').catch((err: Error) => progress(`CHECKPOINT skipped: ${err.message}`));
+}
+
+async function bench(opts: BenchOptions, cleanup: Cleanup) {
+  const [database, temporal] = await Promise.all([startDatabase(cleanup), startTemporal(cleanup)]);
+  const pool = createPool(database.url, { max: 4, applicationName: 'plandb-bench' });
+  cleanup.add('close database pool', () => pool.end());
+
+  const postmasterPid = await localPostmasterPid(pool);
+  const legacy = await generateLegacyTable(pool, opts);
+  const head = await migrateToHead(pool);
+  progress(`repository schema migrated to ${head}`);
+
+  // 1. Baseline: set-based SQL into an empty copy of the repository schema, dropped afterwards.
+  await createRepositoryCopy(pool, BASELINE_SCHEMA);
+  await checkpoint(pool);
+  const loadBefore = os.loadavg();
+  progress('baseline: INSERT ... SELECT per repository table');
+  const baselineCpu = startCpuMeter(postmasterPid);
+  const baseline = { ...(await runBaseline(pool, BASELINE_SCHEMA)), cpuSeconds: baselineCpu.stop() };
+  progress(`baseline: ${baseline.totalRows} rows in ${baseline.seconds.toFixed(2)}s`);
+  await dropSchema(pool, BASELINE_SCHEMA);
+  await checkpoint(pool);
+
+  // 2. The backfillRepository workflow on the same data, into the real repository tables.
+  const benchConfig = writeBenchConfig(
+    { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize },
+    cleanup,
+  );
+  const workflowOptions = { batchSize: opts.batchSize, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, pool, postmasterPid };
+  const workflow = await runBackfillWorkflow(benchConfig, workflowOptions, cleanup);
+  if (workflow.result.status !== 'completed') throw new Error(`the backfill ended ${workflow.result.status}, not completed`);
+  const written = await countRows(pool, 'public');
+  if (written.plan_series !== baseline.rows.plan_series) {
+    throw new Error(`unfair comparison: the workflow wrote ${written.plan_series} series rows, the baseline ${baseline.rows.plan_series}`);
+  }
+  for (const table of REPOSITORY_TABLES) {
+    if (written[table] !== baseline.rows[table]) progress(`warning: ${table}: workflow ${written[table]} rows, baseline ${baseline.rows[table]}`);
+  }
+  await checkpoint(pool);
+
+  // 3. The verify activity's full pass (db/verification.ts) over what the workflow wrote.
+  progress('verify: legacy vs read-back checksums of every version, and table counts');
+  const verifyCpu = startCpuMeter(postmasterPid);
+  const verifyReport = await verifyRepository(pool, {
+    batchSize: opts.verifyBatch,
+    onProgress: (p) => {
+      if ((p.artifactsRead / opts.verifyBatch) % 10 === 0) progress(`verify: ${p.versionsChecked} versions, ${p.mismatches} mismatches`);
+    },
+  });
+  const verify = {
+    seconds: verifyReport.seconds,
+    versions: verifyReport.versionsChecked,
+    mismatches: verifyReport.mismatches,
+    cpuSeconds: verifyCpu.stop(),
+  };
+  progress(`verify: ${verify.versions} versions, ${verify.mismatches} mismatches in ${verify.seconds.toFixed(2)}s`);
+  const problems = verificationProblems(verifyReport);
+  if (problems.length) progress(`verify: ${problems.join('; ')}`);
+
+  return buildReport({
+    artifacts: legacy.artifacts,
+    plans: opts.plans,
+    versionsPerPlan: opts.versions,
+    seriesPerArtifact: opts.series,
+    batchSize: opts.batchSize,
+    workerHeapMb: opts.workerHeapMb,
+    seriesRows: written.plan_series,
+    totalRows: workflow.totalRows,
+    rowsByTable: written,
+    generateSeconds: legacy.seconds,
+    baseline,
+    workflow: {
+      seconds: workflow.seconds,
+      totalRows: workflow.totalRows,
+      historyEvents: workflow.historyEvents,
+      runs: workflow.runs,
+      cpuSeconds: workflow.cpuSeconds,
+    },
+    workerPeakRssMb: workflow.workerPeakRssMb,
+    verify,
+    database: database.source,
+    loadAverage: { before: loadBefore, after: os.loadavg() },
+  });
+}
+
+/** To the launcher over IPC (so nothing else that writes to fd 1 can mix in), else to stdout. */
+function deliver(report: ReturnType<typeof buildReport>): Promise<void> {
+  const message: BenchMessage = { type: 'report', report };
+  return new Promise((resolve, reject) => {
+    if (process.send) process.send(message, undefined, {}, (err) => (err ? reject(err) : resolve()));
+    else process.stdout.write(`${JSON.stringify(report)}\n`, () => resolve());
+  });
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  // The launcher relays Ctrl-C/SIGTERM as a message (we run in our own process group, see run.ts).
+  process.on('message', (m: LauncherMessage) => {
+    if (m.type === 'stop') cleanup.interrupt(m.signal, m.signal === 'SIGINT' ? 130 : 143);
+  });
+  // The launcher died: nobody will read the result, so stop and clean up.
+  process.on('disconnect', () => cleanup.interrupt('launcher gone', 1));
+  try {
+    const report = await bench(opts, cleanup);
+    await deliver(report);
+    return 0;
+  } catch (err) {
+    progress(`failed: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  } finally {
+    await cleanup.runAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,82 @@
+/** `npm run bench -- [flags]`: what to generate and how to run the workflow. */
+import { parseArgs } from 'node:util';
+import { DEFAULT_BATCH_SIZE, checkBatchSize } from '../workflows/definitions';
+
+export interface BenchOptions {
+  /** Legacy artifacts = plans x versions. */
+  artifacts: number;
+  plans: number;
+  versions: number;
+  /** Series rows per artifact. */
+  series: number;
+  batchSize: number;
+  /** Artifacts per batch of the verify pass (db/verification.ts). */
+  verifyBatch: number;
+  /** Directory for a V8 CPU profile of the worker child (node --cpu-prof), or null. */
+  cpuProfDir: string | null;
+  /** node --max-old-space-size for the worker child (MB), or null for Node's default. */
+  workerHeapMb: number | null;
+  seed: number;
+}
+
+export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N]
+                              [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N]
+  --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
+  --versions N      versions per plan (default 10): plans = artifacts / versions
+  --series N        series rows per artifact (default 100)
+  --batch-size N    backfill batch size (default ${DEFAULT_BATCH_SIZE}, the workflow's default)
+  --verify-batch N  artifacts per batch of the verify pass (default 500)
+  --seed N          demo generator seed (default 1)
+  --cpu-prof DIR    write a V8 CPU profile of the worker process into DIR
+  --worker-heap-mb N  run the worker with node --max-old-space-size=N (default: Node's own limit)
+Environment: BENCH_DATABASE_URL uses that PostgreSQL server (a scratch database is created and dropped)
+instead of an embedded PostgreSQL 15.`;
+
+export class UsageError extends Error {}
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        artifacts: { type: 'string' },
+        versions: { type: 'string' },
+        series: { type: 'string' },
+        'batch-size': { type: 'string' },
+        'verify-batch': { type: 'string' },
+        seed: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        'worker-heap-mb': { type: 'string' },
+      },
+    }) as { values: Record<string, string | undefined> });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const artifacts = positiveInt('artifacts', values.artifacts, 20_000);
+  const versions = positiveInt('versions', values.versions, Math.min(10, artifacts));
+  if (artifacts % versions !== 0) throw new UsageError(`--artifacts (${artifacts}) must be a multiple of --versions (${versions})`);
+  const batchSize = positiveInt('batch-size', values['batch-size'], DEFAULT_BATCH_SIZE);
+  const problem = checkBatchSize(batchSize);
+  if (problem) throw new UsageError(`--batch-size: ${problem}`);
+  return {
+    artifacts,
+    plans: artifacts / versions,
+    versions,
+    series: positiveInt('series', values.series, 100),
+    batchSize,
+    verifyBatch: positiveInt('verify-batch', values['verify-batch'], 500),
+    cpuProfDir: values['cpu-prof'] ?? null,
+    workerHeapMb: values['worker-heap-mb'] === undefined ? null : positiveInt('worker-heap-mb', values['worker-heap-mb'], 0),
+    seed: positiveInt('seed', values.seed, 1),
+  };
+}
