@@ -9,4 +9,6 @@ export interface ActivityDeps {
   databases: DatabaseRegistry;
   metrics: PlandbMetrics;
   logger: Logger;
+  /** Where the worker reads the variables config names (database URLs, tokens, S3 credentials). */
+  env: NodeJS.ProcessEnv;
 }

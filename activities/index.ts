@@ -1,20 +1,34 @@
+import { createBackfillActivities } from './backfill';
+import { createBackupActivities } from './backup';
+import { createCapacityActivities } from './capacity';
+import { createMaintenanceActivities } from './maintenance';
 import type { ActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
-import { createBackfillActivities } from './backfill';
+import { createMigrationActivities } from './migration';
 import { createPreflight } from './preflight';
+import { createVerifyActivities } from './verify';
 
 export type { ActivityDeps } from './deps';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- activity signatures vary
+type ActivityMap = Record<string, (...args: any[]) => Promise<unknown>>;
+
+/** Wraps every activity so errors no retry can fix (config, drift) stop retries at once. */
+function failFast<T extends ActivityMap>(activities: T): T {
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, permanentErrorsFailFast(fn)])) as T;
+}
+
 /** Every activity the worker registers, built over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const backfill = createBackfillActivities(deps);
-  return {
-    preflight: permanentErrorsFailFast(createPreflight(deps)),
-    startBackfillRun: permanentErrorsFailFast(backfill.startBackfillRun),
-    backfillChunk: permanentErrorsFailFast(backfill.backfillChunk),
-    setBackfillRunStatus: permanentErrorsFailFast(backfill.setBackfillRunStatus),
-    backfillErrorsSample: permanentErrorsFailFast(backfill.backfillErrorsSample),
-  };
+  return failFast({
+    preflight: createPreflight(deps),
+    ...createBackfillActivities(deps),
+    ...createMigrationActivities(deps),
+    ...createBackupActivities(deps, deps.env),
+    ...createVerifyActivities(deps, deps.env),
+    ...createMaintenanceActivities(deps, deps.env),
+    ...createCapacityActivities(deps),
+  });
 }
 
 export type PlandbActivities = ReturnType<typeof createActivities>;

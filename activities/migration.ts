@@ -4,6 +4,7 @@ import { resolvePolicy } from '../config/policy';
 import { withClient } from '../db/connection';
 import { saveMigrationRun } from '../db/migration-runs';
 import { upgrade } from '../db/migrator';
+import { repositoryCounts, RepositoryCounts, REPOSITORY_TABLES } from '../db/repository-stats';
 import type { MigrationEvidence, MigrationOverrides, MigrationPolicy } from '../model/migration';
 import type { ActivityDeps } from './deps';
 
@@ -27,8 +28,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
     return { applied: result.applied, head: result.head, current: result.status.current };
   }
 
-  async function saveEvidence(evidence: MigrationEvidence): Promise<void> {
-    await saveMigrationRun(deps.databases.pool(evidence.environment), evidence);
+  async function saveEvidence(evidence: MigrationEvidence): Promise<{ saved: boolean }> {
+    return { saved: await saveMigrationRun(deps.databases.pool(evidence.environment), evidence) };
   }
 
   /** The newest unfinished, non-dry-run backfill run of the environment, to resume from (production policy). */
@@ -63,5 +64,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
     return { source: 'worker', writeErrors, at };
   }
 
-  return { resolveMigrationPolicy, migrate, saveEvidence, findResumableRun, postCheck };
+  /** Rollback without a backup: empties the PlanRepository (plan_artifacts and the run history stay). */
+  async function clearRepository(input: { environment: string }): Promise<{ cleared: RepositoryCounts | null }> {
+    const pool = deps.databases.pool(input.environment);
+    const before = await repositoryCounts(pool);
+    if (before) await pool.query(`TRUNCATE ${REPOSITORY_TABLES.join(', ')}`);
+    deps.logger.warn({ event: 'repository_cleared', environment: input.environment, before });
+    return { cleared: before };
+  }
+
+  return { resolveMigrationPolicy, migrate, saveEvidence, findResumableRun, postCheck, clearRepository };
 }

@@ -5,6 +5,11 @@ import { backfillCommand } from './commands/backfill';
 import { pauseCommand, resumeCommand, setBatchSizeCommand } from './commands/backfill-control';
 import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
+import { evidenceCommand } from './commands/evidence';
+import { approveCommand, decideCommand, rejectCommand } from './commands/gates';
+import { migrateCommand } from './commands/migrate';
+import { promoteCommand } from './commands/promote';
+import { drillCommand, rollbackCommand } from './commands/rollback';
 import { preflightCommand } from './commands/preflight';
 import { seedDemoCommand } from './commands/seed-demo';
 import { statusCommand } from './commands/status';
@@ -19,12 +24,20 @@ export function buildProgram(ctx: () => CliContext): Command {
     .configureHelp({ sortSubcommands: true });
   const configPath = () => program.opts<{ config?: string }>().config;
   const commands = [
+    approveCommand(ctx),
     backfillCommand(ctx),
     dbCommand(ctx),
+    decideCommand(ctx),
     devCommand(configPath),
+    drillCommand(ctx),
+    evidenceCommand(ctx),
+    migrateCommand(ctx),
     pauseCommand(ctx),
     preflightCommand(ctx),
+    promoteCommand(ctx),
+    rejectCommand(ctx),
     resumeCommand(ctx),
+    rollbackCommand(ctx),
     seedDemoCommand(ctx),
     setBatchSizeCommand(ctx),
     statusCommand(ctx),

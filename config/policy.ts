@@ -18,7 +18,9 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
   if (!(postCheckHours >= 0)) throw new ConfigError(`postCheckHours: must be >= 0, got ${postCheckHours}`);
   const watchMs = postCheckHours * HOUR_MS;
   // Hourly by default, and at least four looks over a short watch.
-  const intervalMs = o.postCheckInterval ? duration('postCheckInterval', o.postCheckInterval) : Math.min(HOUR_MS, Math.max(watchMs / 4, 1000));
+  const intervalMs = o.postCheckInterval
+    ? duration('postCheckInterval', o.postCheckInterval)
+    : Math.min(HOUR_MS, Math.max(watchMs / 4, 1000));
   const approvalRequired = o.approvalRequired ?? env.approval.required;
   if (approvalRequired && !env.approval.approvers.length) {
     throw new ConfigError(`environments.${environment}.approval.approvers: an approval gate needs at least one approver`);

@@ -21,6 +21,19 @@ export async function getMaintenance(db: Queryable, scope = PLAN_CREATE_SCOPE): 
   return { scope, enabled: row.enabled, reason: row.reason, actor: row.actor, since: row.since.toISOString() };
 }
 
+/**
+ * The flag table as migration 0000 creates it (there `CREATE TABLE IF NOT EXISTS` too). The first
+ * migration of an environment turns maintenance on before its schema migration runs, so the switch
+ * brings its own table; a test checks both definitions stay the same.
+ */
+export const MAINTENANCE_TABLE_DDL = `CREATE TABLE IF NOT EXISTS "plan_db_maintenance" (
+	"scope" text PRIMARY KEY NOT NULL,
+	"enabled" boolean NOT NULL,
+	"reason" text,
+	"actor" text,
+	"since" timestamp with time zone DEFAULT now() NOT NULL
+)`;
+
 export interface MaintenanceChange {
   enabled: boolean;
   reason: string | null;
@@ -34,6 +47,7 @@ export interface MaintenanceChange {
  */
 export async function setMaintenanceFlag(db: Queryable, change: MaintenanceChange): Promise<{ state: MaintenanceState; changed: boolean }> {
   const scope = change.scope ?? PLAN_CREATE_SCOPE;
+  await db.query(MAINTENANCE_TABLE_DDL);
   // `previous` reads the row as it was before this statement (no row: maintenance was off).
   const res = await db.query<{ enabled: boolean; reason: string | null; actor: string | null; since: Date; previous: boolean | null }>(
     `WITH before AS (SELECT enabled FROM plan_db_maintenance WHERE scope = $1)

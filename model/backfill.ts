@@ -56,4 +56,3 @@ export const ZERO_COUNTERS: RunCounters = {
   eventsWritten: 0,
   errorsCount: 0,
 };
-

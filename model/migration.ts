@@ -80,15 +80,7 @@ export interface DecideRequest {
 }
 
 export type MigrationRunStatus =
-  | 'running'
-  | 'waiting-approval'
-  | 'waiting-decision'
-  | 'post-check'
-  | 'completed'
-  | 'rejected'
-  | 'aborted'
-  | 'rolled-back'
-  | 'failed';
+  'running' | 'waiting-approval' | 'waiting-decision' | 'post-check' | 'completed' | 'rejected' | 'aborted' | 'rolled-back' | 'failed';
 
 export interface MigrationEvidence {
   workflowId: string;

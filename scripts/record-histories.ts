@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       namespace: 'default',
       taskQueue,
       workflowBundlePath: null,
-      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'warn' }) },
+      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'warn' }), env },
     });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     fs.mkdirSync(OUT, { recursive: true });

@@ -28,7 +28,7 @@ export async function startWorker(config: PlandbConfig): Promise<RunningWorker> 
     namespace,
     taskQueue,
     identity: `plandb-worker@${os.hostname()}/${process.pid}`,
-    deps: { config, databases, metrics: createMetrics(), logger },
+    deps: { config, databases, metrics: createMetrics(), logger, env: process.env },
   });
   const shutdown = async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

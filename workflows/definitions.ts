@@ -100,8 +100,20 @@ export function checkBackfillInput(input: unknown): string[] {
   }
   const i = input as Record<string, unknown>;
   const problems: string[] = [];
-  const known = ['environment', 'dryRun', 'force', 'limit', 'batchSize', 'resumeFrom', 'maxErrors', 'chunkBudgetMs', 'continueAsNewAfterChunks', 'carried'];
-  for (const key of Object.keys(i)) if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 7).join(', ')})`);
+  const known = [
+    'environment',
+    'dryRun',
+    'force',
+    'limit',
+    'batchSize',
+    'resumeFrom',
+    'maxErrors',
+    'chunkBudgetMs',
+    'continueAsNewAfterChunks',
+    'carried',
+  ];
+  for (const key of Object.keys(i))
+    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 7).join(', ')})`);
   const envProblem = checkEnvironmentName(i.environment);
   if (envProblem) problems.push(envProblem);
   for (const flag of ['dryRun', 'force'] as const) {
@@ -110,7 +122,8 @@ export function checkBackfillInput(input: unknown): string[] {
   if (i.dryRun === true && i.force === true) problems.push('"dryRun" and "force" cannot both be true');
   const positive = (key: string) => {
     const v = i[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) problems.push(`"${key}" must be a positive whole number, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1))
+      problems.push(`"${key}" must be a positive whole number, got ${JSON.stringify(v)}`);
   };
   positive('limit');
   positive('chunkBudgetMs');
@@ -169,3 +182,12 @@ export function checkDecision(d: unknown): string | null {
   const action = (d as { action?: unknown } | null)?.action;
   return action === 'retry' || action === 'rollback' || action === 'abort' ? null : '"action" must be retry, rollback or abort';
 }
+
+export interface PromotionStatus {
+  stages: { environment: string; workflowId: string; status: string }[];
+  openGate: string | null;
+  approvals: ApprovalRecord[];
+}
+
+/** The promotion's own `status` query (stages and the open gate). */
+export const promotionStatusQuery = defineQuery<PromotionStatus>('status');

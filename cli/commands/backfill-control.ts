@@ -44,7 +44,8 @@ export function setBatchSizeCommand(ctx: () => CliContext): Command {
       try {
         previous = await handle.executeUpdate(setBatchSizeUpdate, { args: [n] });
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new CliFailure(`${workflowId} refused batch size ${n}: ${err.cause?.message ?? err.message}`);
+        if (err instanceof WorkflowUpdateFailedError)
+          throw new CliFailure(`${workflowId} refused batch size ${n}: ${err.cause?.message ?? err.message}`);
         throw err;
       }
       console.log(`${workflowId}: batch size ${previous} -> ${n}`);

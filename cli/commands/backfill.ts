@@ -47,10 +47,14 @@ export function backfillCommand(ctx: () => CliContext): Command {
     .addOption(new Option('--dry-run', 'write nothing; report what would be written, rejected and in conflict').conflicts('force'))
     .option('--force', 'rewrite every version (children replaced)')
     .option('--limit <n>', 'process at most N artifacts', positiveInt)
-    .option('--batch-size <n>', 'artifacts per batch (default: the environment\'s backfill.batchSize)', batchSize)
-    .option('--max-errors <n>', 'fail the run past this many errors (default: the environment\'s backfill.maxErrors)', nonNegativeInt)
-    .option('--resume-from <run-id|artifact:id>', 'continue from a previous run\'s checkpoint, or start after an artifact id', resumeFrom)
-    .addOption(new Option('--state-file <path>', 'rewrite this JSON file (run id, status, cursor, counts, errors) on every update').conflicts('wait'))
+    .option('--batch-size <n>', "artifacts per batch (default: the environment's backfill.batchSize)", batchSize)
+    .option('--max-errors <n>', "fail the run past this many errors (default: the environment's backfill.maxErrors)", nonNegativeInt)
+    .option('--resume-from <run-id|artifact:id>', "continue from a previous run's checkpoint, or start after an artifact id", resumeFrom)
+    .addOption(
+      new Option('--state-file <path>', 'rewrite this JSON file (run id, status, cursor, counts, errors) on every update').conflicts(
+        'wait',
+      ),
+    )
     .option('--no-wait', 'print {workflowId, runId} and return without waiting')
     .option('--json', 'progress as JSON lines even on a terminal')
     .action(async (opts: BackfillOptions) => {
@@ -78,7 +82,10 @@ export function backfillCommand(ctx: () => CliContext): Command {
       const report = async (progress: BackfillProgress | null, failure?: { status: string; message: string }) => {
         if (progress) display.update(progress);
         if (opts.stateFile) {
-          await writeStateFile(opts.stateFile, backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress, failure, now: new Date() }));
+          await writeStateFile(
+            opts.stateFile,
+            backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress, failure, now: new Date() }),
+          );
         }
       };
       let outcome: BackfillOutcome;

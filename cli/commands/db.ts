@@ -7,7 +7,9 @@ import { CliFailure } from '../errors';
 import { environmentName } from '../options';
 
 export function renderMigrationStatus(env: string, s: MigrationStatus): string {
-  const lines = [`environment ${env}: ${s.atHead ? 'at head' : s.drift.length ? 'DRIFT' : 'behind head'} (head ${s.head ?? '-'}, current ${s.current ?? '-'})`];
+  const lines = [
+    `environment ${env}: ${s.atHead ? 'at head' : s.drift.length ? 'DRIFT' : 'behind head'} (head ${s.head ?? '-'}, current ${s.current ?? '-'})`,
+  ];
   for (const a of s.applied) lines.push(`  applied  ${a.name ?? '(no file)'}  ${a.hash.slice(0, 12)}`);
   for (const p of s.pending) lines.push(`  pending  ${p.name}  ${p.hash.slice(0, 12)}`);
   for (const d of s.drift) lines.push(`  DRIFT    ${d.message}`);

@@ -14,14 +14,24 @@ export function devCommand(configPath: () => string | undefined): Command {
     .option('--demo-versions <n>', 'versions per demo plan', positiveInt, 3)
     .option('--demo-series <n>', 'series rows per demo version', positiveInt, 24)
     .option('--demo-bad <n>', 'malformed demo artifacts (cover every reject reason)', nonNegativeInt, 10)
-    .action(async (opts: { pgPort: number; temporalPort: number; uiPort: number; demoPlans: number; demoVersions: number; demoSeries: number; demoBad: number }) => {
-      await runDevStack({
-        configPath: configPath(),
-        pgPort: opts.pgPort,
-        temporalPort: opts.temporalPort,
-        uiPort: opts.uiPort,
-        demo: { plans: opts.demoPlans, versions: opts.demoVersions, series: opts.demoSeries, bad: opts.demoBad },
-        say: (line) => console.log(line),
-      });
-    });
+    .action(
+      async (opts: {
+        pgPort: number;
+        temporalPort: number;
+        uiPort: number;
+        demoPlans: number;
+        demoVersions: number;
+        demoSeries: number;
+        demoBad: number;
+      }) => {
+        await runDevStack({
+          configPath: configPath(),
+          pgPort: opts.pgPort,
+          temporalPort: opts.temporalPort,
+          uiPort: opts.uiPort,
+          demo: { plans: opts.demoPlans, versions: opts.demoVersions, series: opts.demoSeries, bad: opts.demoBad },
+          say: (line) => console.log(line),
+        });
+      },
+    );
 }

@@ -22,8 +22,15 @@ export function renderPreflight(r: PreflightReport): string {
   } else {
     lines.push('  legacy: no plan_artifacts table');
   }
-  if (r.repository) lines.push(`  repository: ${Object.entries(r.repository).map(([t, n]) => `${t}=${n}`).join(' ')}`);
-  lines.push(`  maintenance: ${r.maintenance ? (r.maintenance.enabled ? `ON (${r.maintenance.reason ?? ''} by ${r.maintenance.actor ?? '?'})` : 'off') : 'n/a (migrations not applied)'}`);
+  if (r.repository)
+    lines.push(
+      `  repository: ${Object.entries(r.repository)
+        .map(([t, n]) => `${t}=${n}`)
+        .join(' ')}`,
+    );
+  lines.push(
+    `  maintenance: ${r.maintenance ? (r.maintenance.enabled ? `ON (${r.maintenance.reason ?? ''} by ${r.maintenance.actor ?? '?'})` : 'off') : 'n/a (migrations not applied)'}`,
+  );
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@ import { environmentName, nonNegativeInt, positiveInt } from '../options';
 
 export function seedDemoCommand(ctx: () => CliContext): Command {
   return new Command('seed-demo')
-    .description('create plan_artifacts (the application\'s exact shape) if missing and fill it with deterministic demo data')
+    .description("create plan_artifacts (the application's exact shape) if missing and fill it with deterministic demo data")
     .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
     .requiredOption('--plans <n>', 'number of plans', positiveInt)
     .requiredOption('--versions <n>', 'versions per plan', positiveInt)

@@ -51,7 +51,7 @@ CREATE TABLE "plan_db_backups" (
 	"finished_at" timestamp with time zone
 );
 --> statement-breakpoint
-CREATE TABLE "plan_db_maintenance" (
+CREATE TABLE IF NOT EXISTS "plan_db_maintenance" (
 	"scope" text PRIMARY KEY NOT NULL,
 	"enabled" boolean NOT NULL,
 	"reason" text,

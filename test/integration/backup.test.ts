@@ -91,7 +91,7 @@ describe('backup and restore activities', () => {
     const env = { ...baseEnv(), ...extraEnv };
     const databases = new DatabaseRegistry(config, env);
     registries.push(databases);
-    const deps: ActivityDeps = { config, databases, metrics: createMetrics(), logger: pino({ level: 'silent' }) };
+    const deps: ActivityDeps = { config, databases, metrics: createMetrics(), logger: pino({ level: 'silent' }), env: process.env };
     return { activities: createBackupActivities(deps, env), deps };
   }
 

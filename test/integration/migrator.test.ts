@@ -4,6 +4,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { MIGRATION_LOCK_KEY, MigrationDriftError, migrationStatus, migrationsFolder, readMigrationJournal, upgrade } from '../../db/migrator';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
+import { withClient } from '../../db/connection';
+import { getMaintenance, setMaintenanceFlag } from '../../db/maintenance';
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /** A copy of db/migrations plus one extra migration, so tests can edit files freely. */
@@ -154,6 +156,31 @@ describe('wrapped drizzle migrator', () => {
     } finally {
       client.release();
       fs.rmSync(extra, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the maintenance switch before the first migration', () => {
+  test('its bootstrap table is exactly what migration 0000 creates, and the migration accepts it', async () => {
+    const definition = async (db: TestDatabase) =>
+      (
+        await db.pool.query(
+          `SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
+            WHERE table_name = 'plan_db_maintenance' ORDER BY ordinal_position`,
+        )
+      ).rows;
+    const [migrated, bootstrapped] = [await createTestDatabase(), await createTestDatabase()];
+    try {
+      await withClient(migrated.pool, (c) => upgrade(c));
+      await setMaintenanceFlag(bootstrapped.pool, { enabled: true, reason: 'window', actor: 'test' });
+      expect(await definition(bootstrapped)).toEqual(await definition(migrated));
+      // The later schema migration runs over the existing table and keeps the flag.
+      const result = await withClient(bootstrapped.pool, (c) => upgrade(c));
+      expect(result.status.atHead).toBe(true);
+      expect((await getMaintenance(bootstrapped.pool)).enabled).toBe(true);
+    } finally {
+      await migrated.drop();
+      await bootstrapped.drop();
     }
   });
 });

@@ -12,7 +12,7 @@ import { seededDatabase } from './backfill';
 import type { TestDatabase } from './database';
 
 export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): ActivityDeps {
-  return { config, databases: new DatabaseRegistry(config, env), metrics: createMetrics(), logger: pino({ level: 'silent' }) };
+  return { config, databases: new DatabaseRegistry(config, env), metrics: createMetrics(), logger: pino({ level: 'silent' }), env };
 }
 
 let runs = 0;

@@ -33,7 +33,7 @@ export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.Pr
       namespace: 'default',
       taskQueue,
       workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger: pino({ level: 'silent' }) },
+      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger: pino({ level: 'silent' }), env },
     });
   return {
     client,

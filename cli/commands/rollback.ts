@@ -1,0 +1,37 @@
+import { Command, Option } from 'commander';
+import { getEnvironment } from '../../config/environment';
+import { workflowIdFor } from '../../workflows/ids';
+import { CliContext } from '../context';
+import { environmentName, positiveInt } from '../options';
+import { awaitResult, startWorkflow } from '../start-workflow';
+
+async function run(ctx: () => CliContext, env: string, type: 'rollback' | 'rollbackDrill', input: Record<string, unknown>): Promise<void> {
+  const c = ctx();
+  getEnvironment(c.config, env);
+  const handle = await startWorkflow(await c.temporal(), {
+    workflowType: type,
+    workflowId: workflowIdFor(env, type === 'rollback' ? 'rollback' : 'drill'),
+    environment: env,
+    taskQueue: c.config.temporal.taskQueue,
+    input: { environment: env, ...input },
+  });
+  console.log(JSON.stringify(await awaitResult(handle), null, 2));
+}
+
+export function rollbackCommand(ctx: () => CliContext): Command {
+  return new Command('rollback')
+    .description('roll the repository back (rollback workflow): maintenance on, restore the backup or clear the tables, maintenance off')
+    .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
+    .addOption(new Option('--mode <mode>', 'what to do').choices(['restore-backup', 'clear-repository']).makeOptionMandatory())
+    .option('--backup-id <id>', 'backup to restore (default: the latest verified one)', positiveInt)
+    .action((opts: { env: string; mode: string; backupId?: number }) =>
+      run(ctx, opts.env, 'rollback', { mode: opts.mode, ...(opts.backupId ? { backupId: opts.backupId } : {}) }),
+    );
+}
+
+export function drillCommand(ctx: () => CliContext): Command {
+  return new Command('drill')
+    .description('rollback drill (rollbackDrill): restore the latest backup into a scratch database, verify it, drop it')
+    .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
+    .action((opts: { env: string }) => run(ctx, opts.env, 'rollbackDrill', {}));
+}

@@ -1,0 +1,31 @@
+/** Follows an environmentMigration while the CLI waits: one line per step change, with what to do at gates. */
+import { WorkflowHandle } from '@temporalio/client';
+import type { MigrationEvidence } from '../model/migration';
+import { statusQuery } from '../workflows/definitions';
+
+/** The line to print for a state, or null when nothing an operator cares about changed. */
+export function migrationLine(e: MigrationEvidence): string {
+  const last = e.steps.at(-1);
+  if (e.openGate)
+    return `${e.environment}: waiting at gate "${e.openGate}" — plandb approve ${e.workflowId} --gate ${e.openGate} --by <name>`;
+  if (e.status === 'waiting-decision' && last)
+    return `${e.environment}: step ${last.name} failed: ${last.error} — plandb decide ${e.workflowId} retry|rollback|abort`;
+  if (last) return `${e.environment}: ${last.name} ${last.status}${last.attempt > 1 ? ` (attempt ${last.attempt})` : ''}`;
+  return `${e.environment}: ${e.status}`;
+}
+
+export async function watchMigration(handle: WorkflowHandle, print: (line: string) => void, everyMs = 1000): Promise<void> {
+  let previous = '';
+  let closed = false;
+  const result = handle.result().finally(() => {
+    closed = true;
+  });
+  result.catch(() => undefined);
+  while (!closed) {
+    const evidence = await handle.query(statusQuery).catch(() => null);
+    const line = evidence ? migrationLine(evidence) : '';
+    if (line && line !== previous) print(line);
+    previous = line || previous;
+    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), result.catch(() => undefined)]);
+  }
+}

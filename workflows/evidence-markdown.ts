@@ -1,0 +1,87 @@
+/** Evidence as Markdown: what an operator attaches to the runbook (and, short, the UI's current details). Pure. */
+import type { MigrationEvidence, StepRecord } from '../model/migration';
+
+const code = (v: unknown) => `\`${String(v)}\``;
+
+function duration(s: StepRecord): string {
+  if (!s.finishedAt) return '…';
+  const ms = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One line per notable output field, so the Markdown reads without opening the JSON. */
+function highlights(s: StepRecord): string {
+  const o = (s.output ?? {}) as Record<string, unknown>;
+  switch (s.name) {
+    case 'backup':
+      return o.skipped
+        ? `skipped: ${String(o.reason)}`
+        : `${code(o.location)} sha256 ${code(o.sha256)} (${String(o.bytes)} bytes, verified ${String(o.verified)})${o.s3Uri ? `, uploaded to ${code(o.s3Uri)}` : ''}`;
+    case 'migrate':
+      return `head ${code(o.head)}; applied: ${(o.applied as string[] | undefined)?.join(', ') || 'none'}`;
+    case 'backfill':
+    case 'sample-dry-run':
+      return `run ${code(o.runId)} ${String(o.mode)}: ${String(o.artifactsRead)} artifacts, ${String(o.versionsWritten)} versions written, ${String(o.versionsSkipped)} skipped, ${String(o.versionsRejected)} rejected, ${String(o.versionsConflicted)} conflicts; ${String(o.seriesWritten)} series, ${String(o.kpisWritten)} KPIs, ${String(o.eventsWritten)} events`;
+    case 'verify':
+      return `passed ${String(o.passed)}: ${String(o.versionsChecked)} versions checked, ${String(o.mismatches)} mismatches, ${String(o.missingInRepository)} missing, ${String(o.extraInRepository)} extra`;
+    case 'record-capacity':
+      return `plan_series ${String(o.planSeriesRows)} rows; recommended PLANS_DB_MAX_ROWS ${String(o.recommendedMaxRows)}`;
+    case 'maintenance-on':
+    case 'maintenance-off':
+      return `${String(o.mode)}: enabled=${String(o.enabled)}`;
+    default:
+      return '';
+  }
+}
+
+export function renderEvidenceMarkdown(e: MigrationEvidence): string {
+  const lines = [
+    `# plandb migration evidence — ${e.environment}`,
+    '',
+    `- Workflow: ${code(e.workflowId)}`,
+    `- Status: **${e.status}**${e.openGate ? ` (gate ${code(e.openGate)} open)` : ''}`,
+    `- Started: ${e.startedAt}${e.finishedAt ? ` · finished: ${e.finishedAt}` : ''}`,
+    '',
+    '## Steps',
+    '',
+    '| # | step | status | attempt | started | took | evidence |',
+    '|---|---|---|---|---|---|---|',
+    ...e.steps.map(
+      (s, i) =>
+        `| ${i + 1} | ${s.name} | ${s.status} | ${s.attempt} | ${s.startedAt} | ${duration(s)} | ${(s.error ? `error: ${s.error}` : highlights(s)).replace(/\|/g, '\\|')} |`,
+    ),
+  ];
+  if (e.approvals.length) {
+    lines.push('', '## Approvals', '', '| gate | decision | by | at | comment |', '|---|---|---|---|---|');
+    for (const a of e.approvals)
+      lines.push(`| ${a.gate} | ${a.decision} | ${a.approver} | ${a.at} | ${(a.comment ?? a.note ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  if (e.decisions.length) {
+    lines.push('', '## Decisions after failures', '', '| step | action | by | at | comment |', '|---|---|---|---|---|');
+    for (const d of e.decisions) lines.push(`| ${d.step} | ${d.action} | ${d.by ?? '?'} | ${d.at} | ${d.comment ?? ''} |`);
+  }
+  if (e.policy) lines.push('', '## Policy', '', '```json', JSON.stringify(e.policy, null, 2), '```');
+  return lines.join('\n');
+}
+
+/** The short form for the Temporal UI's current details. */
+export function renderEvidenceSummary(e: MigrationEvidence): string {
+  const last = e.steps.at(-1);
+  return [
+    `## plandb migration — ${e.environment}: ${e.status}`,
+    '',
+    e.openGate
+      ? `**Waiting for approval at gate \`${e.openGate}\`** — send signal/update \`approve\` with {"gate":"${e.openGate}","approver":"<name>"}`
+      : '',
+    e.status === 'waiting-decision' && last
+      ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend signal \`decide\` with {"action":"retry"|"rollback"|"abort"}`
+      : '',
+    '',
+    ...e.steps.map(
+      (s) =>
+        `- ${s.status === 'completed' ? '✅' : s.status === 'failed' ? '❌' : s.status === 'skipped' ? '⏭' : '⏳'} ${s.name}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}`,
+    ),
+  ]
+    .filter((l, i, all) => l !== '' || all[i - 1] !== '')
+    .join('\n');
+}

@@ -1,0 +1,113 @@
+/**
+ * rollback and rollbackDrill. The rollback procedure is shared with environmentMigration's
+ * `decide rollback`: restore the repository tables from a backup, or clear them, then lift maintenance.
+ */
+import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { long, quick } from './activity-proxies';
+import { checkEnvironmentName } from './ids';
+import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
+
+export type RollbackMode = 'restore-backup' | 'clear-repository';
+
+export interface RollbackInput {
+  environment: string;
+  mode: RollbackMode;
+  /** The backup to restore (restore-backup); the latest verified one when omitted. */
+  backupId?: number;
+  actor?: string;
+}
+
+export interface RollbackResult {
+  environment: string;
+  mode: RollbackMode;
+  restored: unknown;
+  maintenance: unknown;
+  at: string;
+}
+
+/** Maintenance stays on while the repository is replaced, and is always lifted afterwards. */
+export async function rollbackProcedure(input: RollbackInput): Promise<RollbackResult> {
+  const actor = input.actor ?? 'plandb';
+  const reason = `plandb rollback (${input.mode}) by ${workflowInfo().workflowId}`;
+  await quick.setMaintenance({ environment: input.environment, enabled: true, reason, actor });
+  try {
+    const restored =
+      input.mode === 'restore-backup'
+        ? await long.restoreBackup({ environment: input.environment, backupId: input.backupId, mode: 'repository' })
+        : await quick.clearRepository({ environment: input.environment });
+    const maintenance = await quick.setMaintenance({ environment: input.environment, enabled: false, reason, actor });
+    return { environment: input.environment, mode: input.mode, restored, maintenance, at: new Date().toISOString() };
+  } catch (err) {
+    await quick.setMaintenance({ environment: input.environment, enabled: false, reason: `${reason} (failed)`, actor });
+    throw err;
+  }
+}
+
+function checkRollbackInput(input: RollbackInput): string | null {
+  const problem = checkEnvironmentName(input?.environment);
+  if (problem) return problem;
+  if (input.mode !== 'restore-backup' && input.mode !== 'clear-repository') return '"mode" must be restore-backup or clear-repository';
+  if (input.backupId !== undefined && !(Number.isSafeInteger(input.backupId) && input.backupId > 0))
+    return '"backupId" must be a backup id';
+  return null;
+}
+
+export async function rollback(input: RollbackInput): Promise<RollbackResult> {
+  const problem = checkRollbackInput(input);
+  if (problem) throw ApplicationFailure.nonRetryable(`invalid rollback input: ${problem}`, 'InvalidInput');
+  upsertSearchAttributes([
+    { key: PLAN_DB_ENVIRONMENT, value: input.environment },
+    { key: PLAN_DB_STEP, value: 'rollback' },
+  ]);
+  setCurrentDetails(
+    `## plandb rollback — ${input.environment}\n\n${input.mode}: maintenance on, ${input.mode === 'restore-backup' ? 'restoring the repository tables from the backup' : 'clearing the repository tables'}, maintenance off.`,
+  );
+  const result = await rollbackProcedure(input);
+  upsertSearchAttributes([{ key: PLAN_DB_STEP, value: 'done' }]);
+  return result;
+}
+
+export interface DrillResult {
+  environment: string;
+  backup: unknown;
+  database: string;
+  verification: unknown;
+  passed: boolean;
+}
+
+/** Restores the latest backup into a scratch database, verifies it, and drops it (scheduled quarterly). */
+export async function rollbackDrill(input: { environment: string }): Promise<DrillResult> {
+  const problem = checkEnvironmentName(input?.environment);
+  if (problem) throw ApplicationFailure.nonRetryable(`invalid rollbackDrill input: ${problem}`, 'InvalidInput');
+  const { environment } = input;
+  upsertSearchAttributes([
+    { key: PLAN_DB_ENVIRONMENT, value: environment },
+    { key: PLAN_DB_STEP, value: 'drill' },
+  ]);
+  const backup = await quick.latestBackup({ environment });
+  if (!backup)
+    throw ApplicationFailure.nonRetryable(
+      `no verified backup of ${environment} to drill with: run a migration or \`plandb backup --env ${environment}\` first`,
+      'NoBackup',
+    );
+  const restored = await long.restoreBackup({ environment, backupId: backup.backupId, mode: 'scratch' });
+  try {
+    const verification = await long.verify({ environment, database: restored.database });
+    // The copy must be internally consistent. Versions missing from it are normal: a backup taken
+    // before a backfill holds less of the repository than its legacy table would give.
+    const passed = verification.mismatches === 0 && verification.extraInRepository === 0 && verification.plansInconsistent === 0;
+    const result = { environment, backup, database: restored.database, verification, passed };
+    setCurrentDetails(
+      `## plandb rollback drill — ${environment}\n\nBackup ${backup.backupId} restored into \`${restored.database}\`: ${passed ? 'consistent' : 'INCONSISTENT'} (${verification.versionsChecked} versions checked, ${verification.mismatches} mismatches, ${verification.missingInRepository} not yet backfilled at backup time).`,
+    );
+    if (!passed)
+      throw ApplicationFailure.nonRetryable(
+        `rollback drill of ${environment}: the restored backup ${backup.backupId} does not verify`,
+        'DrillFailed',
+        result,
+      );
+    return result;
+  } finally {
+    await quick.dropScratchDatabase({ environment, database: restored.database });
+  }
+}
