@@ -11,6 +11,7 @@ import { lockEnvironmentForWrite } from './advisory-locks';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, ZERO_COUNTERS } from './backfill-runs';
 import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
+import { nativeSha256 } from './native-hash';
 import { deleteVersions, existingChecksums, versionKey, writeVersions } from './repository-writer';
 
 export interface BatchOutcome {
@@ -30,7 +31,13 @@ export interface Prefetched {
   results: TransformResult[];
 }
 
-/** Reads and transforms the batch after `afterId`, outside any transaction (to overlap with the previous write). */
+/** How many artifacts are transformed between two turns of the event loop (keeps an in-flight COPY fed). */
+const TRANSFORM_SLICE = 50;
+
+/**
+ * Reads and transforms the batch after `afterId`, outside any transaction, to overlap with the previous
+ * batch's write. Payloads are dropped once transformed: only ids and the normalized versions are kept.
+ */
 export async function prefetchBatch(
   db: pg.Pool | pg.PoolClient,
   run: Pick<BackfillRun, 'upToId'>,
@@ -38,7 +45,13 @@ export async function prefetchBatch(
   limit: number,
 ): Promise<Prefetched> {
   const artifacts = await readArtifacts(db, { afterId, upToId: run.upToId, limit });
-  return { afterId, artifacts, results: artifacts.map(transformArtifact) };
+  const results: TransformResult[] = [];
+  for (let i = 0; i < artifacts.length; i++) {
+    results.push(transformArtifact(artifacts[i], nativeSha256));
+    artifacts[i].payload = null;
+    if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { afterId, artifacts, results };
 }
 
 export function batchLimit(run: BackfillRun, batchSize: number): number {

@@ -2,6 +2,7 @@
 import { transformArtifact } from '../transform/legacy-transform';
 import { addToInventory, emptyInventory, LegacyInventory } from '../transform/inventory';
 import { Queryable } from './connection';
+import { nativeSha256 } from './native-hash';
 import { legacyBounds, readArtifacts } from './legacy-reader';
 
 export async function scanLegacyInventory(
@@ -15,7 +16,7 @@ export async function scanLegacyInventory(
   for (;;) {
     const batch = await readArtifacts(db, { afterId: cursor, limit: batchSize });
     if (!batch.length) break;
-    for (const artifact of batch) addToInventory(inventory, transformArtifact(artifact));
+    for (const artifact of batch) addToInventory(inventory, transformArtifact(artifact, nativeSha256));
     cursor = batch[batch.length - 1].id;
     opts.onProgress?.(cursor);
   }

@@ -29,18 +29,36 @@ export function copyField(value: string | number | null): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-async function copyRows(client: pg.PoolClient, table: string, columns: string[], lines: string[]): Promise<void> {
-  if (!lines.length) return;
-  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  const CHUNK = 2000;
-  await pipeline(
-    Readable.from(
-      (function* () {
-        for (let i = 0; i < lines.length; i += CHUNK) yield lines.slice(i, i + CHUNK).join('');
-      })(),
-    ),
-    stream,
-  );
+/** COPY text is handed to PostgreSQL in pieces of about this size, generated as it consumes them. */
+const COPY_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * COPYs the child rows of `rows` into `table`: `render` writes one version's lines; the text is made
+ * lazily while PostgreSQL reads it, so memory stays small and the server starts at once.
+ */
+async function copyChildren(
+  client: pg.PoolClient,
+  table: string,
+  columns: string[],
+  rows: VersionToWrite[],
+  render: (v: NormalizedVersion, key: string) => { text: string; count: number },
+): Promise<number> {
+  let count = 0;
+  const chunks = function* () {
+    let buffer = '';
+    for (const { version } of rows) {
+      const out = render(version, `${copyField(version.planId)}\t${version.version}\t`);
+      buffer += out.text;
+      count += out.count;
+      if (buffer.length >= COPY_CHUNK_CHARS) {
+        yield buffer;
+        buffer = '';
+      }
+    }
+    if (buffer) yield buffer;
+  };
+  await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  return count;
 }
 
 /** Upserts `plans` from the newest version of each plan in this set; returns how many plans are new. */
@@ -112,33 +130,41 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
     ],
   );
 
-  const kpis: string[] = [];
-  const series: string[] = [];
-  const events: string[] = [];
-  for (const { version: v } of rows) {
-    const key = `${copyField(v.planId)}\t${v.version}\t`;
-    for (const k of v.kpis) kpis.push(`${key}${copyField(k.name)}\t${k.value}\t${copyField(k.unit)}\n`);
-    for (const s of v.series) {
-      series.push(`${key}${copyField(s.item)}\t${copyField(s.location)}\t${copyField(s.period)}\t${copyField(s.metric)}\t${s.value}\n`);
-    }
-    for (const e of v.events) {
-      events.push(`${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(JSON.stringify(e.detail))}\n`);
-    }
-  }
-  await copyRows(client, 'plan_kpis', ['plan_id', 'version', 'name', 'value', 'unit'], kpis);
-  await copyRows(client, 'plan_series', ['plan_id', 'version', 'item', 'location', 'period', 'metric', 'value'], series);
-  await copyRows(client, 'plan_events', ['plan_id', 'version', 'seq', 'at', 'type', 'actor', 'detail'], events);
-  counts.kpis = kpis.length;
-  counts.series = series.length;
-  counts.events = events.length;
+  counts.kpis = await copyChildren(client, 'plan_kpis', ['plan_id', 'version', 'name', 'value', 'unit'], rows, (v, key) => {
+    let text = '';
+    for (const k of v.kpis) text += `${key}${copyField(k.name)}\t${k.value}\t${copyField(k.unit)}\n`;
+    return { text, count: v.kpis.length };
+  });
+  counts.series = await copyChildren(
+    client,
+    'plan_series',
+    ['plan_id', 'version', 'item', 'location', 'period', 'metric', 'value'],
+    rows,
+    (v, key) => {
+      let text = '';
+      for (const r of v.series)
+        text += `${key}${copyField(r.item)}\t${copyField(r.location)}\t${copyField(r.period)}\t${copyField(r.metric)}\t${r.value}\n`;
+      return { text, count: v.series.length };
+    },
+  );
+  counts.events = await copyChildren(
+    client,
+    'plan_events',
+    ['plan_id', 'version', 'seq', 'at', 'type', 'actor', 'detail'],
+    rows,
+    (v, key) => {
+      let text = '';
+      for (const e of v.events) {
+        text += `${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(JSON.stringify(e.detail))}\n`;
+      }
+      return { text, count: v.events.length };
+    },
+  );
   return counts;
 }
 
 /** Checksums already in the repository for these versions, keyed `planId\u0000version`. */
-export async function existingChecksums(
-  db: pg.PoolClient,
-  keys: { planId: string; version: number }[],
-): Promise<Map<string, string>> {
+export async function existingChecksums(db: pg.PoolClient, keys: { planId: string; version: number }[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (!keys.length) return out;
   const res = await db.query<{ plan_id: string; version: number; source_checksum: string }>(

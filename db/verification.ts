@@ -9,6 +9,7 @@
  * batches, the listed findings and the set of plan ids. Everything runs in one REPEATABLE READ READ ONLY
  * transaction, so the walk, the counts and the anti-join see the same snapshot.
  */
+import { nativeSha256 } from './native-hash';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { JsonObject, LegacyArtifact } from '../transform/types';
@@ -191,7 +192,7 @@ export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOpti
   const started = process.hrtime.bigint();
   const sample = opts.sample ?? 'all';
   const threshold = sampleThreshold(sample);
-  const tally = new VerificationTally(sample);
+  const tally = new VerificationTally(sample, nativeSha256);
   return withClient(pool, async (client) => {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await walk(client, tally, threshold, opts);

@@ -4,12 +4,12 @@
  */
 import { canonicalJson } from './canonical-json';
 import { compareKpis, compareSeries } from './ordering';
-import { sha256Hex } from './sha256';
+import { sha256Hex, type Hasher } from './sha256';
 import type { JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
 
 /** Hex sha256 of `canonicalJson(v)`: every field of the version, children in their sorted order. */
-export function versionChecksum(v: NormalizedVersion): string {
-  return sha256Hex(canonicalVersionJson(v));
+export function versionChecksum(v: NormalizedVersion, hash: Hasher = sha256Hex): string {
+  return hash(canonicalVersionJson(v));
 }
 
 /**

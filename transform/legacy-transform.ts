@@ -13,6 +13,7 @@
  */
 import { isPlainObject } from './canonical-json';
 import { versionChecksum } from './checksum';
+import type { Hasher } from './sha256';
 import { parseIsoDateTime } from './iso-datetime';
 import { compareKpis, compareSeries } from './ordering';
 import type {
@@ -41,10 +42,11 @@ function reject(reason: RejectReason, message: string, detail: JsonObject): neve
   throw new Rejection(reason, message, detail);
 }
 
-export function transformArtifact(artifact: LegacyArtifact): TransformResult {
+/** `hash` defaults to the pure SHA-256 (workflow-safe); activities pass node:crypto's, which is faster. */
+export function transformArtifact(artifact: LegacyArtifact, hash?: Hasher): TransformResult {
   try {
     const version = normalize(artifact);
-    return { ok: true, version, checksum: versionChecksum(version) };
+    return { ok: true, version, checksum: versionChecksum(version, hash) };
   } catch (e) {
     if (e instanceof Rejection) return { ok: false, reason: e.reason, message: e.message, detail: e.detail };
     throw e;

@@ -98,6 +98,9 @@ function utf8Encode(text: string): Uint8Array {
   return out.subarray(0, p);
 }
 
+/** A SHA-256 of text as lowercase hex: this pure one, or node:crypto's where Node is available (same result). */
+export type Hasher = (text: string) => string;
+
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256Hex(text: string): string {
   const bytes = utf8Encode(text);

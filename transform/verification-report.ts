@@ -5,6 +5,7 @@
  */
 import type { RepositoryTable } from '../db/repository-stats';
 import { fromRepositoryRows, versionChecksum, type RepositoryRows } from './checksum';
+import type { Hasher } from './sha256';
 import { transformArtifact } from './legacy-transform';
 import type { LegacyArtifact } from './types';
 import { diffVersions, type Difference } from './version-diff';
@@ -113,7 +114,10 @@ export class VerificationTally {
   private readonly plans = new Set<string>();
   private readonly expected = { versions: 0, kpis: 0, series: 0, events: 0 };
 
-  constructor(private readonly sample: VerifySample) {}
+  constructor(
+    private readonly sample: VerifySample,
+    private readonly hash?: Hasher,
+  ) {}
 
   progress(): { artifactsRead: number; versionsChecked: number; mismatches: number } {
     return { artifactsRead: this.artifactsRead, versionsChecked: this.versionsChecked, mismatches: this.mismatches.count };
@@ -122,7 +126,7 @@ export class VerificationTally {
   /** `repository` is null when `plan_versions` has no row for the artifact's key. */
   add(artifact: LegacyArtifact, repository: RepositorySide | null): void {
     this.artifactsRead++;
-    const result = transformArtifact(artifact);
+    const result = transformArtifact(artifact, this.hash);
     const ref: VersionRef = { planId: artifact.planId, version: artifact.version, artifactId: artifact.id };
     if (!result.ok) {
       this.rejected[result.reason] = (this.rejected[result.reason] ?? 0) + 1;
@@ -139,7 +143,7 @@ export class VerificationTally {
     if (!repository.rows) return;
     this.versionsChecked++;
     const readBackVersion = fromRepositoryRows(repository.rows);
-    const readBack = versionChecksum(readBackVersion);
+    const readBack = versionChecksum(readBackVersion, this.hash);
     const differs: ChecksumSide[] = [];
     if (readBack !== result.checksum) differs.push('readBack');
     if (repository.storedChecksum !== result.checksum) differs.push('stored');

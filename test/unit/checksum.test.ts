@@ -60,7 +60,7 @@ describe('versionChecksum', () => {
       { ...base, events: [{ ...base.events[0], detail: { note: 'x' } }] },
       { ...base, events: [] },
     ];
-    const sums = new Set([base, ...variants].map(versionChecksum));
+    const sums = new Set([base, ...variants].map((v) => versionChecksum(v)));
     expect(sums.size).toBe(variants.length + 1);
   });
 
