@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
 import { backfillCommand } from './commands/backfill';
+import { backupCommand } from './commands/backup';
 import { pauseCommand, resumeCommand, setBatchSizeCommand } from './commands/backfill-control';
 import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
@@ -11,8 +12,10 @@ import { migrateCommand } from './commands/migrate';
 import { promoteCommand } from './commands/promote';
 import { drillCommand, rollbackCommand } from './commands/rollback';
 import { preflightCommand } from './commands/preflight';
+import { scheduleCommand } from './commands/schedule';
 import { seedDemoCommand } from './commands/seed-demo';
 import { statusCommand } from './commands/status';
+import { trimCommand } from './commands/trim';
 import { workerCommand } from './commands/worker';
 import { CliContext } from './context';
 import { CliFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors';
@@ -26,6 +29,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   const commands = [
     approveCommand(ctx),
     backfillCommand(ctx),
+    backupCommand(ctx),
     dbCommand(ctx),
     decideCommand(ctx),
     devCommand(configPath),
@@ -38,9 +42,11 @@ export function buildProgram(ctx: () => CliContext): Command {
     rejectCommand(ctx),
     resumeCommand(ctx),
     rollbackCommand(ctx),
+    scheduleCommand(ctx),
     seedDemoCommand(ctx),
     setBatchSizeCommand(ctx),
     statusCommand(ctx),
+    trimCommand(ctx),
     workerCommand(ctx),
   ];
   for (const cmd of commands) {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 import { ConfigError, configErrorMap, formatIssues } from './errors';
 import { locateJsonError } from './json-position';
 import { plandbConfigFileSchema, type PlandbConfig, type PlandbConfigFile, type TemporalConfig } from './schema';
@@ -15,7 +16,7 @@ export const EXAMPLE_CONFIG_PATH = './plandb.config.example.json';
 export const DEFAULT_TEMPORAL: TemporalConfig = {
   address: 'localhost:7233',
   namespace: 'default',
-  taskQueue: 'plan-db-migration',
+  taskQueue: DEFAULT_TASK_QUEUE,
 };
 
 export interface LoadConfigOptions {

@@ -4,6 +4,7 @@
  * environment. Messages here never echo the offending value: a secret pasted into the wrong field
  * must not reach a terminal or a log.
  */
+import { DEFAULT_BATCH_SIZE } from '../model/backfill';
 import { z } from 'zod';
 
 export const ENVIRONMENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
@@ -126,7 +127,7 @@ export const approvalSchema = z
 
 export const backfillSchema = z.strictObject({
   mode: z.enum(['normal', 'force']).default('normal'),
-  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(1000),
+  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
   // Staging's "limit 5 dry-run": a sample run of this many artifacts before the full backfill.
   sampleLimit: positiveIntOrNull,
   resume: z.boolean().default(false),

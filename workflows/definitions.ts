@@ -9,7 +9,7 @@ import { checkEnvironmentName } from './ids';
 
 export const MIN_BATCH_SIZE = 1;
 export const MAX_BATCH_SIZE = 50_000;
-export const DEFAULT_BATCH_SIZE = 1000;
+export { DEFAULT_BATCH_SIZE } from '../model/backfill';
 export const DEFAULT_MAX_ERRORS = 1000;
 
 // ---- backfillRepository ----

@@ -185,7 +185,7 @@ describe('loadConfig: defaults', () => {
           backup: { enabled: true, dir: '.plandb/backups/dev' },
           maintenance: { mode: 'none' },
           approval: { required: false, approvers: [], timeout: '24h', timeoutMs: 86_400_000 },
-          backfill: { mode: 'normal', batchSize: 1000, sampleLimit: null, resume: false, maxErrors: 1000 },
+          backfill: { mode: 'normal', batchSize: 500, sampleLimit: null, resume: false, maxErrors: 1000 },
           verify: { sample: 'all', representativePlans: 3 },
           capacity: { maxRows: null, alertThreshold: null },
           spotCheck: { required: false },
