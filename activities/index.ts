@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
 import { createPreflight } from './preflight';
+import { createTrimActivities } from './trim';
 import { createVerifyActivities } from './verify';
 
 export type { ActivityDeps } from './deps';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps, deps.env),
     ...createMaintenanceActivities(deps, deps.env),
     ...createCapacityActivities(deps),
+    ...createTrimActivities(deps),
   });
 }
 

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../workflows/ids';
 import { checkResumeFrom } from '../workflows/definitions';
+import { checkCron, checkScheduleId } from './schedules';
 
 /** Commander argument parsers that reject bad values with a message naming the expectation. */
 export function positiveInt(value: string): number {
@@ -34,6 +35,19 @@ export const batchSize = intInRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE);
 /** `--resume-from`: a previous backfill run id, or `artifact:<id>` to start after that artifact. */
 export function resumeFrom(value: string): string {
   const problem = checkResumeFrom(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+/** `--cron`: a 5-field cron expression (UTC). */
+export function cronExpression(value: string): string {
+  const problem = checkCron(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value.trim();
+}
+
+export function scheduleId(value: string): string {
+  const problem = checkScheduleId(value);
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }

@@ -8,9 +8,24 @@ import { Queryable } from './connection';
 export const LOCK_CLASS = {
   /** Held by each backfill batch transaction, and by trim batches, per environment. */
   repositoryWrite: 0x706c01,
+  /** Session lock held by a capacity trim for its whole run, per environment. */
+  capacityTrim: 0x706c02,
 } as const;
 
 /** Waits (up to the session's lock_timeout) for the per-environment repository write lock, until commit. */
 export async function lockEnvironmentForWrite(db: Queryable, environment: string): Promise<void> {
   await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS.repositoryWrite, environment]);
+}
+
+/**
+ * One capacity trim per environment at a time: each counts the rows once, at its start, so two at
+ * once would both trim the same excess. Session-level: unlock before the connection goes back to the pool.
+ */
+export async function tryLockEnvironmentForTrim(db: Queryable, environment: string): Promise<boolean> {
+  const res = await db.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_CLASS.capacityTrim, environment]);
+  return res.rows[0].locked;
+}
+
+export async function unlockEnvironmentForTrim(db: Queryable, environment: string): Promise<void> {
+  await db.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS.capacityTrim, environment]);
 }

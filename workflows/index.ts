@@ -4,3 +4,4 @@ export { backfillRepository } from './backfill-repository';
 export { environmentMigration } from './environment-migration';
 export { rollback, rollbackDrill } from './rollback';
 export { promotion } from './promotion';
+export { capacityTrim } from './capacity-trim';

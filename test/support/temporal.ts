@@ -5,6 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
+import type { Logger } from '../../logging/logger';
 import { createMetrics, PlandbMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
 
@@ -18,7 +19,8 @@ export interface TemporalHarness {
   close(): Promise<void>;
 }
 
-export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv): Promise<TemporalHarness> {
+/** `logger`: the activities' logger (silent by default); pass one writing to a stream to read what they log. */
+export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv, logger: Logger = pino({ level: 'silent' })): Promise<TemporalHarness> {
   const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
   const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;
@@ -33,7 +35,7 @@ export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.Pr
       namespace: 'default',
       taskQueue,
       workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger: pino({ level: 'silent' }), env },
+      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger, env },
     });
   return {
     client,
