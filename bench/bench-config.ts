@@ -40,6 +40,9 @@ export function writeBenchConfig(
     TEMPORAL_ADDRESS: opts.temporalAddress,
     TEMPORAL_NAMESPACE: opts.namespace,
     PLANDB_LOG_LEVEL: process.env.PLANDB_LOG_LEVEL ?? 'warn',
+    // Free ports for the worker's metrics endpoints, so the bench also runs next to `plandb dev`.
+    PLANDB_METRICS_PORT: '0',
+    PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
   };
   return { config: loadConfig({ path: file, env: childEnv }), childEnv };
 }

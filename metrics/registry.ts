@@ -3,6 +3,9 @@
  * they like. Names and labels are the contract of SPEC §9: alert rules and dashboards depend on them.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PlandbConfig } from '../config/schema';
+import { REJECT_REASONS } from '../transform/types';
+import { repositoryRowsGauge } from './repository-gauge';
 
 export function createMetrics(registry = new Registry()) {
   return {
@@ -44,7 +47,73 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['environment'] as const,
       registers: [registry],
     }),
+    repositoryRows: repositoryRowsGauge(registry),
+    capacityMaxRows: new Gauge({
+      name: 'plan_db_capacity_max_rows',
+      help: 'Configured capacity.maxRows (PLANS_DB_MAX_ROWS) of each environment that is trimmed',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
+    capacityTrimTotal: new Counter({
+      name: 'plan_db_capacity_trim_total',
+      help: 'plan_series rows deleted by capacity trims (with their versions, KPIs and events)',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
+    capacityTrimAlertsTotal: new Counter({
+      name: 'plan_db_capacity_trim_alerts_total',
+      help: 'Capacity trims that deleted more rows than PLANS_DB_GUARD_ALERT_THRESHOLD',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
+    lastTrimTimestamp: new Gauge({
+      name: 'plan_db_last_trim_timestamp',
+      help: 'Unix time of the last completed (non-dry-run) capacity trim, whether or not it deleted rows',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
+    migrationStepDuration: new Histogram({
+      name: 'plan_migration_step_duration_seconds',
+      help: 'Duration of environmentMigration steps, gates included',
+      labelNames: ['environment', 'step'] as const,
+      // From a 1s preflight to a day-long approval wait or post-check watch.
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
+      registers: [registry],
+    }),
+    migrationWaitingSince: new Gauge({
+      name: 'plan_migration_waiting_since_timestamp',
+      help: 'Unix time since which a migration gate has been open (waiting for a person); 0 when closed',
+      labelNames: ['environment', 'gate'] as const,
+      registers: [registry],
+    }),
   };
 }
 
 export type PlandbMetrics = ReturnType<typeof createMetrics>;
+
+const FINAL_RUN_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+
+/**
+ * Creates at 0 the series the alert rules watch with increase(): Prometheus does not count the step from
+ * "no series" to the first value, so a worker's first failed run or first write error would go unseen.
+ * Sets plan_db_capacity_max_rows, which tells the no-trim alert which environments are meant to be trimmed.
+ */
+export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void {
+  for (const [environment, envConfig] of Object.entries(config.environments)) {
+    for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
+    for (const reason of [...REJECT_REASONS, 'conflict', 'db_error']) metrics.writeErrorTotal.inc({ environment, reason }, 0);
+    metrics.capacityTrimTotal.inc({ environment }, 0);
+    metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
+    if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);
+  }
+}
+
+/** Records one environmentMigration step's duration (the workflow reports it through an activity). */
+export function observeStepDuration(metrics: PlandbMetrics, environment: string, step: string, seconds: number): void {
+  metrics.migrationStepDuration.observe({ environment, step }, seconds);
+}
+
+/** A gate opened (now) or closed (0), for the alert on migrations waiting too long for a person. */
+export function markGateOpen(metrics: PlandbMetrics, environment: string, gate: string, open: boolean): void {
+  metrics.migrationWaitingSince.set({ environment, gate }, open ? Date.now() / 1000 : 0);
+}

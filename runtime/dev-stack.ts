@@ -12,7 +12,7 @@ import { legacyBounds, legacyTableExists } from '../db/legacy-reader';
 import { seedDemo } from '../db/seed';
 import { logger } from '../logging/logger';
 import { startWorker } from '../worker/run-worker';
-import { installTemporalRuntime } from '../worker/temporal-runtime';
+import { installTemporalRuntime, temporalMetricsAddressFromEnv } from '../worker/temporal-runtime';
 import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { projectRoot, stateDir } from './paths';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -44,7 +44,7 @@ async function databaseExists(admin: pg.Pool, name: string): Promise<boolean> {
 export async function runDevStack(opts: DevStackOptions): Promise<void> {
   const say = opts.say;
   // The Temporal runtime must be configured before the dev server or the worker creates it.
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(process.env) });
   const configPath = ensureConfigFile(opts.configPath, say);
   const fileConfig = loadConfig({ path: configPath });
   // Whatever was started is stopped again, in reverse order, however the run ends.
@@ -78,6 +78,8 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
         '',
         `Temporal Web UI: ${temporal.uiUrl}`,
         `Worker on task queue "${config.temporal.taskQueue}" for environments: ${envs.join(', ')}`,
+        `Metrics: http://${worker.metricsAddress}/metrics` +
+          (worker.temporalMetricsAddress ? ` (Temporal SDK: http://${worker.temporalMetricsAddress}/metrics)` : ''),
         '',
         'Start a workflow from the UI: Workflows -> Start Workflow, then',
         `  Workflow ID: plandb-${envs[0]}-preflight   Task Queue: ${config.temporal.taskQueue}   Workflow Type: preflight`,

@@ -2,43 +2,80 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
-import { logger } from '../logging/logger';
-import { createMetrics } from '../metrics/registry';
+import { logger as defaultLogger, type Logger } from '../logging/logger';
+import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
+import { metricsListenFromEnv, startMetricsServer } from '../metrics/server';
 import { createWorker } from './create-worker';
-import { installTemporalRuntime } from './temporal-runtime';
+import { installTemporalRuntime, temporalMetricsAddressFromEnv } from './temporal-runtime';
 
 export interface RunningWorker {
   worker: Worker;
-  /** Resolves when the worker has stopped and its connections are closed. */
+  metrics: PlandbMetrics;
+  /** Where `/metrics` and `/healthz` are served (`host:port`). */
+  metricsAddress: string;
+  /** Where the Temporal SDK serves its own metrics; null when the runtime was installed without them. */
+  temporalMetricsAddress: string | null;
+  /** Resolves when the worker has stopped and its connections and metrics server are closed. */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
 
+export interface StartWorkerOptions {
+  /** Database URLs and the PLANDB_METRICS_* / PLANDB_TEMPORAL_METRICS_ADDRESS settings (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
 /**
- * Connects to Temporal and runs plandb's worker until shutdown(). The Temporal runtime also shuts the
- * worker down gracefully on SIGINT/SIGTERM (in-flight activities finish or are retried elsewhere).
+ * Connects to Temporal and runs plandb's worker until shutdown(), serving its metrics meanwhile. The
+ * Temporal runtime also shuts the worker down gracefully on SIGINT/SIGTERM (in-flight activities finish
+ * or are retried elsewhere).
  */
-export async function startWorker(config: PlandbConfig): Promise<RunningWorker> {
+export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
+  const env = opts.env ?? process.env;
+  const logger = opts.logger ?? defaultLogger;
   const { address, namespace, taskQueue } = config.temporal;
-  installTemporalRuntime(logger);
-  const connection = await NativeConnection.connect({ address });
-  const databases = new DatabaseRegistry(config);
-  const worker = await createWorker({
-    connection,
-    namespace,
-    taskQueue,
-    identity: `plandb-worker@${os.hostname()}/${process.pid}`,
-    deps: { config, databases, metrics: createMetrics(), logger, env: process.env },
-  });
+  const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
+  const metrics = createMetrics();
+  primeMetrics(metrics, config);
+  // Before connecting: a port already taken fails the start at once, with nothing to clean up.
+  const server = await startMetricsServer(metrics.registry, metricsListenFromEnv(env));
+  const databases = new DatabaseRegistry(config, env);
+  let connection: NativeConnection | undefined;
+  let worker: Worker;
+  try {
+    connection = await NativeConnection.connect({ address });
+    worker = await createWorker({
+      connection,
+      namespace,
+      taskQueue,
+      identity: `plandb-worker@${os.hostname()}/${process.pid}`,
+      deps: { config, databases, metrics, logger, env },
+    });
+  } catch (err) {
+    await connection?.close();
+    await databases.close();
+    await server.close();
+    throw err;
+  }
   const shutdown = async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await done;
   };
-  logger.info({ event: 'worker_started', address, namespace, taskQueue, environments: Object.keys(config.environments) });
+  logger.info({
+    event: 'worker_started',
+    address,
+    namespace,
+    taskQueue,
+    environments: Object.keys(config.environments),
+    metrics: server.url,
+    temporalMetrics: temporalMetricsAddress ? `http://${temporalMetricsAddress}/metrics` : null,
+  });
   const done = worker.run().finally(async () => {
     await databases.close();
-    await connection.close();
+    await connection?.close();
+    await server.close();
     logger.info({ event: 'worker_stopped' });
   });
-  return { worker, done, shutdown };
+  return { worker, metrics, metricsAddress: server.address, temporalMetricsAddress, done, shutdown };
 }

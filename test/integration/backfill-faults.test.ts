@@ -67,7 +67,15 @@ describe('backfill fault tolerance', () => {
     // The real `plandb worker` (compiled: `npm test` builds first), in processes we can kill.
     const startWorkerProcess = (): ChildProcess =>
       spawn(process.execPath, [path.join(projectRoot(), 'bin', 'plandb.js'), 'worker'], {
-        env: { ...process.env, PLANDB_CONFIG: configPath, PLANDB_T_KILL_URL: db.url, PLANDB_LOG_LEVEL: 'warn' },
+        // Free ports for the metrics endpoints: a `plandb dev` may hold the default ones.
+        env: {
+          ...process.env,
+          PLANDB_CONFIG: configPath,
+          PLANDB_T_KILL_URL: db.url,
+          PLANDB_LOG_LEVEL: 'warn',
+          PLANDB_METRICS_PORT: '0',
+          PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
+        },
         stdio: 'ignore',
       });
     const exited = (p: ChildProcess) => new Promise((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(null) : p.once('exit', resolve)));
