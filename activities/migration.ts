@@ -5,7 +5,8 @@ import { withClient } from '../db/connection';
 import { saveMigrationRun } from '../db/migration-runs';
 import { upgrade } from '../db/migrator';
 import { repositoryCounts, RepositoryCounts, REPOSITORY_TABLES } from '../db/repository-stats';
-import type { MigrationEvidence, MigrationOverrides, MigrationPolicy } from '../model/migration';
+import { markGateOpen, observeStepDuration } from '../metrics/registry';
+import type { MigrationEvidence, MigrationOverrides, MigrationPolicy, StepRecord } from '../model/migration';
 import type { ActivityDeps } from './deps';
 
 export interface PostCheckResult {
@@ -28,8 +29,21 @@ export function createMigrationActivities(deps: ActivityDeps) {
     return { applied: result.applied, head: result.head, current: result.status.current };
   }
 
-  async function saveEvidence(evidence: MigrationEvidence): Promise<{ saved: boolean }> {
-    return { saved: await saveMigrationRun(deps.databases.pool(evidence.environment), evidence) };
+  /**
+   * Saves the evidence and reports what it says to the metrics: the step that just finished (its
+   * duration) and the gate that is open, if any (the alert on migrations waiting too long for a person).
+   */
+  async function saveEvidence(
+    evidence: MigrationEvidence,
+    change: { finishedStep?: StepRecord; gate?: { name: string; open: boolean } } = {},
+  ): Promise<{ saved: boolean }> {
+    const { environment } = evidence;
+    if (change.finishedStep?.finishedAt) {
+      const s = change.finishedStep;
+      observeStepDuration(deps.metrics, environment, s.name, (Date.parse(s.finishedAt!) - Date.parse(s.startedAt)) / 1000);
+    }
+    if (change.gate) markGateOpen(deps.metrics, environment, change.gate.name, change.gate.open);
+    return { saved: await saveMigrationRun(deps.databases.pool(environment), evidence) };
   }
 
   /** The newest unfinished, non-dry-run backfill run of the environment, to resume from (production policy). */

@@ -23,7 +23,16 @@ import { projectRoot } from '../runtime/paths';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server';
 import { createWorker } from '../worker/create-worker';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
-import { pauseSignal, resumeSignal, setBatchSizeUpdate } from '../workflows/definitions';
+import type { MigrationEvidence } from '../model/migration';
+import {
+  approveSignal,
+  approveUpdate,
+  pauseSignal,
+  promotionStatusQuery,
+  resumeSignal,
+  setBatchSizeUpdate,
+  statusQuery,
+} from '../workflows/definitions';
 
 const OUT = path.join(projectRoot(), 'test', 'histories');
 
@@ -48,8 +57,37 @@ async function main(): Promise<void> {
     await pool.end();
 
     const configPath = path.join(scratch, 'plandb.config.json');
-    fs.writeFileSync(configPath, JSON.stringify({ environments: { dev: { databaseUrlEnv: 'PLANDB_RECORD_URL' } } }));
-    const env = { PLANDB_RECORD_URL: url, TEMPORAL_ADDRESS: temporal.address };
+    // dev: backfill and preflight; qa: a migration with every kind of step (gates, maintenance, a failure,
+    // a retry, the post-check); stage: the target of a promotion.
+    for (const name of ['qa', 'stage']) {
+      await pg.createDatabase(name);
+      const p = createPool(pg.urlFor(name));
+      await seedDemo(p, { plans: 5, versions: 2, series: 4, bad: 10, seed: 2 });
+      await p.end();
+    }
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({
+        environments: {
+          dev: { databaseUrlEnv: 'PLANDB_RECORD_URL', backup: { dir: path.join(scratch, 'backups', 'dev') } },
+          qa: {
+            databaseUrlEnv: 'PLANDB_RECORD_QA_URL',
+            backup: { dir: path.join(scratch, 'backups', 'qa') },
+            maintenance: { mode: 'db-flag' },
+            approval: { required: true, approvers: ['recorder'], timeout: '1h' },
+            backfill: { sampleLimit: 5 },
+            spotCheck: { required: true },
+          },
+          stage: { databaseUrlEnv: 'PLANDB_RECORD_STAGE_URL', backup: { dir: path.join(scratch, 'backups', 'stage') } },
+        },
+      }),
+    );
+    const env = {
+      PLANDB_RECORD_URL: url,
+      PLANDB_RECORD_QA_URL: pg.urlFor('qa'),
+      PLANDB_RECORD_STAGE_URL: pg.urlFor('stage'),
+      TEMPORAL_ADDRESS: temporal.address,
+    };
     const config = loadConfig({ path: configPath, env });
     const databases = new DatabaseRegistry(config, env);
     const taskQueue = 'record-histories';
@@ -63,24 +101,61 @@ async function main(): Promise<void> {
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     fs.mkdirSync(OUT, { recursive: true });
     await worker.runUntil(async () => {
-      const preflight = await client.workflow.start('preflight', { workflowId: 'record-preflight', taskQueue, args: [{ environment: 'dev' }] });
-      await preflight.result();
-      await save(preflight, 'preflight');
+      try {
+        const preflight = await client.workflow.start('preflight', {
+          workflowId: 'record-preflight',
+          taskQueue,
+          args: [{ environment: 'dev' }],
+        });
+        await preflight.result();
+        await save(preflight, 'preflight');
 
-      const backfill = await client.workflow.start('backfillRepository', {
-        workflowId: 'record-backfill',
-        taskQueue,
-        args: [{ environment: 'dev', batchSize: 2, chunkBudgetMs: 1, continueAsNewAfterChunks: 8 }],
-      });
-      await backfill.signal(pauseSignal, { by: 'recorder' });
-      await new Promise((r) => setTimeout(r, 500));
-      await backfill.signal(resumeSignal, { by: 'recorder' });
-      await backfill.executeUpdate(setBatchSizeUpdate, { args: [3] });
-      await backfill.result();
-      // The first execution (ended by continue-as-new, with the signals and the update) and the last one.
-      await save(client.workflow.getHandle('record-backfill', backfill.firstExecutionRunId), 'backfill-repository-first-run');
-      const last = await client.workflow.getHandle('record-backfill').describe();
-      await save(client.workflow.getHandle('record-backfill', last.runId), 'backfill-repository-last-run');
+        const backfill = await client.workflow.start('backfillRepository', {
+          workflowId: 'record-backfill',
+          taskQueue,
+          args: [{ environment: 'dev', batchSize: 2, chunkBudgetMs: 1, continueAsNewAfterChunks: 8 }],
+        });
+        await backfill.signal(pauseSignal, { by: 'recorder' });
+        await new Promise((r) => setTimeout(r, 500));
+        await backfill.signal(resumeSignal, { by: 'recorder' });
+        await backfill.executeUpdate(setBatchSizeUpdate, { args: [3] });
+        await backfill.result();
+        // The first execution (ended by continue-as-new, with the signals and the update) and the last one.
+        await save(client.workflow.getHandle('record-backfill', backfill.firstExecutionRunId), 'backfill-repository-first-run');
+        const last = await client.workflow.getHandle('record-backfill').describe();
+        await save(client.workflow.getHandle('record-backfill', last.runId), 'backfill-repository-last-run');
+
+        const migration = await client.workflow.start('environmentMigration', {
+          workflowId: 'record-migration',
+          taskQueue,
+          args: [{ environment: 'qa', postCheckHours: 0.001, postCheckInterval: '1s' }],
+        });
+        const status = () => migration.query(statusQuery);
+        const until = async (pred: (e: MigrationEvidence) => boolean) => {
+          while (!pred(await status())) await new Promise((r) => setTimeout(r, 100));
+        };
+        await until((e) => e.openGate === 'full-backfill');
+        await migration.signal(approveSignal, { gate: 'full-backfill', approver: 'not-listed' });
+        await migration.executeUpdate(approveUpdate, { args: [{ gate: 'full-backfill', approver: 'recorder' }] });
+        await until((e) => e.openGate === 'spot-check');
+        await migration.executeUpdate(approveUpdate, { args: [{ gate: 'spot-check', approver: 'recorder' }] });
+        await migration.result();
+        await save(migration, 'environment-migration');
+
+        const promo = await client.workflow.start('promotion', {
+          workflowId: 'record-promotion',
+          taskQueue,
+          args: [{ environments: ['dev', 'stage'] }],
+        });
+        while ((await promo.query(promotionStatusQuery)).openGate !== 'promote-to-stage') await new Promise((r) => setTimeout(r, 100));
+        await promo.signal(approveSignal, { gate: 'promote-to-stage', approver: 'recorder' });
+        await promo.result();
+        await save(promo, 'promotion');
+      } catch (err) {
+        // runUntil reports only that the worker stopped: say what failed.
+        console.error(err);
+        throw err;
+      }
     });
     await databases.close();
   } finally {

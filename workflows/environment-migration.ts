@@ -116,13 +116,13 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   setHandler(statusQuery, () => evidence);
 
   // ---- publishing: search attributes, UI details, evidence row ----
-  const publish = async () => {
+  const publish = async (change: { finishedStep?: StepRecord; gate?: { name: string; open: boolean } } = {}) => {
     upsertSearchAttributes([
       { key: PLAN_DB_ENVIRONMENT, value: environment },
       { key: PLAN_DB_STEP, value: evidence.openGate ? `gate:${evidence.openGate}` : (evidence.currentStep ?? evidence.status) },
     ]);
     setCurrentDetails(renderEvidenceSummary(evidence));
-    await quick.saveEvidence(evidence);
+    await quick.saveEvidence(evidence, change);
   };
 
   const awaitDecision = async (step: StepName): Promise<DecideRequest> => {
@@ -147,7 +147,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       try {
         const out = await fn();
         Object.assign(record, { status: 'completed', finishedAt: now(), output: summarize(out) });
-        await publish();
+        await publish({ finishedStep: record });
         return out;
       } catch (err) {
         if (isCancellation(err) || err instanceof MigrationStopped) throw err;
@@ -177,10 +177,11 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     evidence.openGate = name;
     evidence.status = 'waiting-approval';
     gateOutcome = null;
-    await publish();
+    await publish({ gate: { name, open: true } });
     const decided = await condition(() => gateOutcome !== null, p.approval.timeoutMs);
     evidence.openGate = null;
     evidence.status = 'running';
+    await publish({ gate: { name, open: false } });
     // Set by a signal or update handler while we waited.
     const outcome = gateOutcome as ApprovalRecord | null;
     if (!decided || !outcome) {
@@ -198,7 +199,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       );
     }
     record.status = 'completed';
-    await publish();
+    await publish({ finishedStep: record });
   };
 
   const backfillChild = (args: Omit<BackfillInput, 'environment'>) =>

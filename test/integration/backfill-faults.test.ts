@@ -38,7 +38,9 @@ describe('backfill fault tolerance', () => {
 
   beforeAll(async () => {
     reference = await seededDatabase(DEMO);
-    const harness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: 'PLANDB_T_REF_URL' } }), { PLANDB_T_REF_URL: reference.url });
+    const harness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: 'PLANDB_T_REF_URL' } }), {
+      PLANDB_T_REF_URL: reference.url,
+    });
     try {
       const result = await runBackfill(harness, INPUT);
       expect(result.status).toBe('completed');
@@ -78,7 +80,8 @@ describe('backfill fault tolerance', () => {
         },
         stdio: 'ignore',
       });
-    const exited = (p: ChildProcess) => new Promise((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(null) : p.once('exit', resolve)));
+    const exited = (p: ChildProcess) =>
+      new Promise((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(null) : p.once('exit', resolve)));
     const client = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } }), { PLANDB_T_KILL_URL: db.url });
     let second: ChildProcess | undefined;
     try {
@@ -89,17 +92,28 @@ describe('backfill fault tolerance', () => {
         args: [{ environment: 'dev', ...INPUT }],
       });
       const total = DEMO.plans * DEMO.versions + DEMO.bad;
-      const running = await waitFor(async () => {
-        const run = await latestRun(db);
-        return run && run.artifactsRead > total / 5 ? run : null;
-      }, 60_000, 'the run to make progress');
+      const running = await waitFor(
+        async () => {
+          const run = await latestRun(db);
+          return run && run.artifactsRead > total / 5 ? run : null;
+        },
+        60_000,
+        'the run to make progress',
+      );
       first.kill('SIGKILL');
       await exited(first);
       // The killed worker's open transaction is rolled back with its connections: the checkpoint is exact.
-      await waitFor(async () => {
-        const res = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'plandb-dev'`, [db.name]);
-        return res.rows[0].n === 0;
-      }, 10_000, 'the killed worker connections to close');
+      await waitFor(
+        async () => {
+          const res = await db.pool.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'plandb-dev'`,
+            [db.name],
+          );
+          return res.rows[0].n === 0;
+        },
+        10_000,
+        'the killed worker connections to close',
+      );
       await expectCursorMatchesCommittedData(db, running.runId);
       const atKill = (await getRun(db.pool, running.runId))!;
       expect(atKill.artifactsRead).toBeLessThan(total);
@@ -120,7 +134,9 @@ describe('backfill fault tolerance', () => {
 
   test('database connections terminated mid-batch: the activity retries and the result is identical', async () => {
     const db = await seededDatabase(DEMO);
-    const harness: TemporalHarness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: 'PLANDB_T_TERM_URL' } }), { PLANDB_T_TERM_URL: db.url });
+    const harness: TemporalHarness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: 'PLANDB_T_TERM_URL' } }), {
+      PLANDB_T_TERM_URL: db.url,
+    });
     try {
       const result = await harness.run(async () => {
         const handle = await startBackfill(harness, INPUT);

@@ -36,13 +36,23 @@ describe('backfillRepository modes', () => {
     expect(dry.versionsRejected).toBe(DEMO.bad);
     expect(dry.plansWritten).toBe(DEMO.plans);
     expect(dry.seriesWritten).toBe(VALID * DEMO.series);
-    expect(await repositoryDigest(db.pool)).toEqual(expect.objectContaining({ plans: 0, plan_versions: 0, plan_kpis: 0, plan_series: 0, plan_events: 0 }));
+    expect(await repositoryDigest(db.pool)).toEqual(
+      expect.objectContaining({ plans: 0, plan_versions: 0, plan_kpis: 0, plan_series: 0, plan_events: 0 }),
+    );
     const dryRow = await getRun(db.pool, dry.runId!);
     expect(dryRow).toEqual(expect.objectContaining({ mode: 'dry-run', status: 'completed', versionsWritten: VALID }));
 
     const real = await runBackfill(harness, { batchSize: 7 });
     expect(real.status).toBe('completed');
-    for (const k of ['artifactsRead', 'versionsWritten', 'versionsRejected', 'plansWritten', 'seriesWritten', 'kpisWritten', 'eventsWritten'] as const) {
+    for (const k of [
+      'artifactsRead',
+      'versionsWritten',
+      'versionsRejected',
+      'plansWritten',
+      'seriesWritten',
+      'kpisWritten',
+      'eventsWritten',
+    ] as const) {
       expect([k, real[k]]).toEqual([k, dry[k]]);
     }
     const digest = await repositoryDigest(db.pool);
@@ -63,17 +73,22 @@ describe('backfillRepository modes', () => {
     const afterForce = await repositoryDigest(db.pool);
 
     const normal = await runBackfill(harness, {});
-    expect(normal).toEqual(expect.objectContaining({ status: 'completed', versionsWritten: 0, versionsSkipped: VALID, versionsConflicted: 0 }));
+    expect(normal).toEqual(
+      expect.objectContaining({ status: 'completed', versionsWritten: 0, versionsSkipped: VALID, versionsConflicted: 0 }),
+    );
     expect(await repositoryDigest(db.pool)).toEqual(afterForce);
 
     await db.pool.query(
       `UPDATE plan_artifacts SET payload = jsonb_set(payload, '{name}', '"renamed"') WHERE plan_id = 'plan-00002' AND version = 3`,
     );
     const conflicted = await runBackfill(harness, {});
-    expect(conflicted).toEqual(expect.objectContaining({ status: 'completed', versionsSkipped: VALID - 1, versionsConflicted: 1, versionsWritten: 0 }));
-    const conflict = await db.pool.query(`SELECT plan_id, version, reason, detail FROM plan_backfill_errors WHERE run_id = $1 AND reason = 'conflict'`, [
-      conflicted.runId,
-    ]);
+    expect(conflicted).toEqual(
+      expect.objectContaining({ status: 'completed', versionsSkipped: VALID - 1, versionsConflicted: 1, versionsWritten: 0 }),
+    );
+    const conflict = await db.pool.query(
+      `SELECT plan_id, version, reason, detail FROM plan_backfill_errors WHERE run_id = $1 AND reason = 'conflict'`,
+      [conflicted.runId],
+    );
     expect(conflict.rows).toEqual([expect.objectContaining({ plan_id: 'plan-00002', version: 3 })]);
     expect(conflict.rows[0].detail.message).toMatch(/already in the repository with different content/);
     const unchanged = await db.pool.query(`SELECT name FROM plan_versions WHERE plan_id = 'plan-00002' AND version = 3`);
@@ -96,30 +111,33 @@ describe('backfillRepository modes', () => {
 
     const resumed = await runBackfill(harness, { resumeFrom: sample.runId, limit: 6 });
     expect(resumed).toEqual(expect.objectContaining({ artifactsRead: 6, cursor: ids[10] }));
-    const firstEleven = await db.pool.query(
-      `SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id <= $1`,
-      [ids[10]],
-    );
-    const rejectedInFirstEleven = await db.pool.query(`SELECT count(*)::int AS n FROM plan_backfill_errors WHERE artifact_id <= $1`, [ids[10]]);
+    const firstEleven = await db.pool.query(`SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id <= $1`, [ids[10]]);
+    const rejectedInFirstEleven = await db.pool.query(`SELECT count(*)::int AS n FROM plan_backfill_errors WHERE artifact_id <= $1`, [
+      ids[10],
+    ]);
     expect(firstEleven.rows[0].n + rejectedInFirstEleven.rows[0].n).toBe(11);
 
     const fromArtifact = await runBackfill(harness, { resumeFrom: `artifact:${ids[20]}` });
     expect(fromArtifact).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL - 21, cursor: ids[TOTAL - 1] }));
-    const gap = await db.pool.query(`SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id > $1 AND source_artifact_id <= $2`, [
-      ids[10],
-      ids[20],
-    ]);
+    const gap = await db.pool.query(
+      `SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id > $1 AND source_artifact_id <= $2`,
+      [ids[10], ids[20]],
+    );
     expect(gap.rows[0].n).toBe(0);
   });
 
   test('every reject code lands in plan_backfill_errors; the run goes on', async () => {
     const result = await runBackfill(harness, {});
     expect(result.status).toBe('completed');
-    const reasons = await db.pool.query(`SELECT DISTINCT reason FROM plan_backfill_errors WHERE run_id = $1 ORDER BY reason`, [result.runId]);
+    const reasons = await db.pool.query(`SELECT DISTINCT reason FROM plan_backfill_errors WHERE run_id = $1 ORDER BY reason`, [
+      result.runId,
+    ]);
     expect(reasons.rows.map((r) => r.reason)).toEqual([...REJECT_REASONS].sort());
     const row = await getRun(db.pool, result.runId!);
     expect(row!.errors).toHaveLength(DEMO.bad);
-    expect(row!.errors[0]).toEqual(expect.objectContaining({ reason: expect.any(String), message: expect.any(String), artifactId: expect.any(Number) }));
+    expect(row!.errors[0]).toEqual(
+      expect.objectContaining({ reason: expect.any(String), message: expect.any(String), artifactId: expect.any(Number) }),
+    );
   });
 
   test('maxErrors fails the run with a message naming the count and the first reasons', async () => {
@@ -186,7 +204,13 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
 
       await handle.signal(resumeSignal, { by: 'test' });
       const result = (await handle.result()) as BackfillResult;
-      expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: BIG.plans * BIG.versions, versionsWritten: BIG.plans * BIG.versions }));
+      expect(result).toEqual(
+        expect.objectContaining({
+          status: 'completed',
+          artifactsRead: BIG.plans * BIG.versions,
+          versionsWritten: BIG.plans * BIG.versions,
+        }),
+      );
     });
   });
 
@@ -196,7 +220,9 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
       await waitFor(async () => ((await latestRun(db))?.cursor ?? 0) > 0);
       const refused: unknown = await handle.executeUpdate(setBatchSizeUpdate, { args: [0] }).catch((e) => e);
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toMatch(/batchSize must be a whole number from 1 to 50000, got 0/);
+      expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toMatch(
+        /batchSize must be a whole number from 1 to 50000, got 0/,
+      );
       await expect(handle.executeUpdate(setBatchSizeUpdate, { args: [50_001] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [25] })).toBe(2);
       expect((await handle.query(progressQuery)).batchSize).toBe(25);

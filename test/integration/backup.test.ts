@@ -38,7 +38,15 @@ type BackupActivities = ReturnType<typeof createBackupActivities>;
 async function backfill(deps: ActivityDeps): Promise<void> {
   const activities = createBackfillActivities(deps);
   const runId = `backup-test-${randomBytes(3).toString('hex')}`;
-  await activities.startBackfillRun({ environment: 'dev', runId, workflowId: 'test', mode: 'normal', limit: null, resumeFrom: null, options: {} });
+  await activities.startBackfillRun({
+    environment: 'dev',
+    runId,
+    workflowId: 'test',
+    mode: 'normal',
+    limit: null,
+    resumeFrom: null,
+    options: {},
+  });
   let chunk;
   do {
     chunk = await activities.backfillChunk({ environment: 'dev', runId, batchSize: 5, maxErrors: 100, timeBudgetMs: 60_000 });
@@ -47,7 +55,9 @@ async function backfill(deps: ActivityDeps): Promise<void> {
 }
 
 async function tableDigest(pool: pg.Pool, table: string, order: string): Promise<string> {
-  const res = await pool.query(`SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY ${order})), '') AS d FROM ${table} t`);
+  const res = await pool.query(
+    `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY ${order})), '') AS d FROM ${table} t`,
+  );
   return res.rows[0].d;
 }
 
@@ -86,7 +96,10 @@ describe('backup and restore activities', () => {
   const baseEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PLANDB_PG_BIN_DIR: undefined, [URL_VAR]: db.url });
 
   /** Activities over an environment "dev" whose backup settings are `backup`. */
-  function activitiesFor(backup: Record<string, unknown>, extraEnv: NodeJS.ProcessEnv = {}): { activities: BackupActivities; deps: ActivityDeps } {
+  function activitiesFor(
+    backup: Record<string, unknown>,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): { activities: BackupActivities; deps: ActivityDeps } {
     const config = testConfig({ dev: { databaseUrlEnv: URL_VAR, backup: { dir: backupDir, ...backup } } });
     const env = { ...baseEnv(), ...extraEnv };
     const databases = new DatabaseRegistry(config, env);
@@ -132,7 +145,15 @@ describe('backup and restore activities', () => {
     expect(fs.statSync(result.location).mode & 0o777).toBe(0o600);
     const sha256 = createHash('sha256').update(fs.readFileSync(result.location)).digest('hex');
     expect(result).toEqual(
-      expect.objectContaining({ skipped: false, environment: 'dev', sha256, bytes: fs.statSync(result.location).size, format: 'custom', verified: true, s3Uri: null }),
+      expect.objectContaining({
+        skipped: false,
+        environment: 'dev',
+        sha256,
+        bytes: fs.statSync(result.location).size,
+        format: 'custom',
+        verified: true,
+        s3Uri: null,
+      }),
     );
     expect(result.tocEntries).toBeGreaterThan(20);
     expect(result.pgDumpVersion).toMatch(/^\d+\.\d+/);
@@ -163,7 +184,11 @@ describe('backup and restore activities', () => {
       ['pg_dump', real.pgDump],
       ['pg_restore', real.pgRestore],
     ]) {
-      writeScript(wrappers, tool, `printf '%s | %s\\n' "$*" "$(env | grep '^PG' | cut -d= -f1 | sort | tr '\\n' ' ')" >> "$(dirname "$0")/calls.log"\nexec "${target}" "$@"`);
+      writeScript(
+        wrappers,
+        tool,
+        `printf '%s | %s\\n' "$*" "$(env | grep '^PG' | cut -d= -f1 | sort | tr '\\n' ' ')" >> "$(dirname "$0")/calls.log"\nexec "${target}" "$@"`,
+      );
     }
     const { activities } = activitiesFor({}, { PLANDB_PG_BIN_DIR: wrappers });
     const result = await takeBackup(activities);
@@ -203,7 +228,9 @@ describe('backup and restore activities', () => {
     const major = Math.floor(server / 10_000);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.type).toBe('PgDumpTooOld');
-    expect(failure.message).toContain(`pg_dump 14.11 (${path.join(stubs, 'pg_dump')}) cannot back up the PostgreSQL ${major}.${server % 10_000} server`);
+    expect(failure.message).toContain(
+      `pg_dump 14.11 (${path.join(stubs, 'pg_dump')}) cannot back up the PostgreSQL ${major}.${server % 10_000} server`,
+    );
     expect(failure.message).toContain(`apt-get install -y postgresql-client-${major}`);
     expect(failure.message).toContain('PLANDB_PG_BIN_DIR');
     expect(fs.readFileSync(path.join(stubs, 'calls.log'), 'utf8')).toBe('--version\n');
@@ -216,7 +243,9 @@ describe('backup and restore activities', () => {
     const restored = await main.restoreBackup({ environment: 'dev', mode: 'scratch' });
     expect(restored).toEqual(expect.objectContaining({ backupId: result.backupId, location: result.location, mode: 'scratch' }));
     expect(restored.database).toMatch(/^plandb_drill_dev_\d{8}t\d{6}z$/);
-    expect(restored.tablesRestored).toEqual(expect.arrayContaining([...REPOSITORY_TABLES, 'public.plan_artifacts', 'public.plan_backfill_runs']));
+    expect(restored.tablesRestored).toEqual(
+      expect.arrayContaining([...REPOSITORY_TABLES, 'public.plan_artifacts', 'public.plan_backfill_runs']),
+    );
 
     const url = new URL(db.url);
     url.pathname = `/${restored.database}`;
@@ -281,7 +310,9 @@ describe('backup and restore activities', () => {
     expect(await repositorySchema(db.pool)).toEqual(schemaAtBackup);
     expect(await tableDigest(db.pool, 'plan_artifacts', 'id')).toBe(legacyNow);
     expect(await tableDigest(db.pool, 'plan_backfill_runs', 'run_id')).toBe(runsNow);
-    expect((await db.pool.query(`SELECT status FROM plan_backfill_runs WHERE run_id = 'run-after-backup'`)).rows).toEqual([{ status: 'failed' }]);
+    expect((await db.pool.query(`SELECT status FROM plan_backfill_runs WHERE run_id = 'run-after-backup'`)).rows).toEqual([
+      { status: 'failed' },
+    ]);
   });
 
   test('a dump that changed since it was taken, or is gone, is refused (non-retryable) and nothing is restored', async () => {
@@ -296,7 +327,9 @@ describe('backup and restore activities', () => {
     fs.rmSync(backup.location);
     const missing = await failureOf(main.restoreBackup({ environment: 'dev', backupId: backup.backupId!, mode: 'scratch' }));
     expect([missing.type, missing.nonRetryable]).toEqual(['BackupFileMissing', true]);
-    expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'plandb_drill_%'`)).rows[0].n).toBe(drillsBefore);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'plandb_drill_%'`)).rows[0].n).toBe(
+      drillsBefore,
+    );
 
     const unknown = await failureOf(main.restoreBackup({ environment: 'dev', backupId: 999_999, mode: 'scratch' }));
     expect([unknown.type, unknown.nonRetryable]).toEqual(['NoBackup', true]);
@@ -356,7 +389,12 @@ describe('backup and restore activities', () => {
         }
         await new Promise((r) => setTimeout(r, 200));
       }
-      client = new S3Client({ endpoint, region: 'eu-west-3', forcePathStyle: true, credentials: { accessKeyId: keyId, secretAccessKey: secret } });
+      client = new S3Client({
+        endpoint,
+        region: 'eu-west-3',
+        forcePathStyle: true,
+        credentials: { accessKeyId: keyId, secretAccessKey: secret },
+      });
       await client.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }));
     });
 
@@ -397,7 +435,9 @@ describe('backup and restore activities', () => {
         () => null,
         (e: unknown) => e,
       )) as Error;
-      expect(err?.message).toMatch(/upload of the backup to s3:\/\/plandb-no-such-bucket\/dev\/plan_db_dev_\d{8}T\d{6}Z\.dump failed: .*NoSuchBucket/);
+      expect(err?.message).toMatch(
+        /upload of the backup to s3:\/\/plandb-no-such-bucket\/dev\/plan_db_dev_\d{8}T\d{6}Z\.dump failed: .*NoSuchBucket/,
+      );
       expect(err.message).not.toContain(secret);
       expect(err.message).not.toContain(keyId);
       expect(fs.readdirSync(backupDir).sort()).toEqual(filesBefore);

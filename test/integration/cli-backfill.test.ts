@@ -42,7 +42,9 @@ async function runRow(db: TestDatabase, runId: string) {
 }
 
 async function latestRun(db: TestDatabase): Promise<{ cursor: number; upToId: number; status: string } | undefined> {
-  const res = await db.pool.query(`SELECT cursor::float8 AS cursor, up_to_id::float8 AS "upToId", status FROM plan_backfill_runs ORDER BY started_at DESC LIMIT 1`);
+  const res = await db.pool.query(
+    `SELECT cursor::float8 AS cursor, up_to_id::float8 AS "upToId", status FROM plan_backfill_runs ORDER BY started_at DESC LIMIT 1`,
+  );
   return res.rows[0];
 }
 
@@ -81,7 +83,10 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
     harness = await createTemporalHarness(testConfig(environments), process.env);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-cli-bf-'));
     configPath = path.join(dir, 'plandb.config.json');
-    fs.writeFileSync(configPath, JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments }));
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments }),
+    );
   });
 
   afterAll(async () => {
@@ -97,7 +102,10 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
       [['backfill', '--env', 'dev', '--batch-size', '50001'], /expected a whole number from 1 to 50000, got 50001/],
       [['backfill', '--env', 'dev', '--resume-from', 'bad id!'], /expected a previous backfill run id .* or artifact:<id>, got "bad id!"/],
       [['backfill', '--env', 'dev', '--resume-from', 'artifact:x'], /or artifact:<id>, got "artifact:x"/],
-      [['backfill', '--env', 'dev', '--no-wait', '--state-file', 's.json'], /option '--state-file <path>' cannot be used with option '--no-wait'/],
+      [
+        ['backfill', '--env', 'dev', '--no-wait', '--state-file', 's.json'],
+        /option '--state-file <path>' cannot be used with option '--no-wait'/,
+      ],
       [['set-batch-size', 'plandb-dev-backfill', 'many'], /value 'many' is invalid for argument 'n'/],
     ])('plandb %j', async (args, message) => {
       const run = await cli(...(args as string[]));
@@ -115,7 +123,13 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
 
     const lines = jsonLines(run.stdout);
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines.at(-1)).toMatchObject({ status: 'completed', environment: 'dev', mode: 'normal', batchSize: 5, artifactsRead: SMALL_TOTAL });
+    expect(lines.at(-1)).toMatchObject({
+      status: 'completed',
+      environment: 'dev',
+      mode: 'normal',
+      batchSize: 5,
+      artifactsRead: SMALL_TOTAL,
+    });
 
     const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
     expect(state).toMatchObject({ workflowId: 'plandb-dev-backfill', environment: 'dev', mode: 'normal', status: 'completed', errors: [] });
@@ -123,7 +137,11 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
     expect(row.status).toBe('completed');
     expect(state.counts).toEqual(row.counts);
     expect([state.cursor, state.upToId]).toEqual([row.cursor, row.upToId]);
-    expect(state.counts).toMatchObject({ artifactsRead: SMALL_TOTAL, versionsWritten: SMALL_TOTAL - SMALL.bad, versionsRejected: SMALL.bad });
+    expect(state.counts).toMatchObject({
+      artifactsRead: SMALL_TOTAL,
+      versionsWritten: SMALL_TOTAL - SMALL.bad,
+      versionsRejected: SMALL.bad,
+    });
     // Written by rename: no temporary file is left next to it.
     expect(fs.readdirSync(path.dirname(stateFile))).toEqual(['dev.json']);
   });

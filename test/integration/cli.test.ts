@@ -133,7 +133,10 @@ describe('plandb CLI', () => {
     const cliConfig = path.join(configDir, 'preflight.config.json');
     fs.writeFileSync(
       cliConfig,
-      JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments: { dev: { databaseUrlEnv: 'PLANDB_CLI_T_DEV_URL' } } }),
+      JSON.stringify({
+        temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue },
+        environments: { dev: { databaseUrlEnv: 'PLANDB_CLI_T_DEV_URL' } },
+      }),
     );
     try {
       const run = await harness.run(() => runCli(['--config', cliConfig, 'preflight', '--env', 'dev']));

@@ -133,6 +133,11 @@ describe('environmentMigration: production policy', () => {
       const handle = await startMigration(f.harness, { environment: 'production', postCheckHours: 0.001, postCheckInterval: '1s' });
       await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
       expect(await maintenanceEnabled(f.dbs.production)).toBe(false);
+      const waitingSince = async () =>
+        (await f.harness.metrics.migrationWaitingSince.get()).values.find(
+          (v) => v.labels.environment === 'production' && v.labels.gate === 'start',
+        )?.value;
+      expect(await waitingSince()).toBeGreaterThan(Date.now() / 1000 - 60);
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
       await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
       expect(await maintenanceEnabled(f.dbs.production)).toBe(true);
@@ -156,6 +161,11 @@ describe('environmentMigration: production policy', () => {
       ]);
       expect(stepOf(evidence, 'maintenance-on')!.output).toEqual(expect.objectContaining({ enabled: true }));
       expect(await maintenanceEnabled(f.dbs.production)).toBe(false);
+      expect(await waitingSince()).toBe(0);
+      const durations = (await f.harness.metrics.migrationStepDuration.get()).values.filter(
+        (v) => v.metricName === 'plan_migration_step_duration_seconds_count' && v.labels.environment === 'production',
+      );
+      expect(durations.map((v) => v.labels.step).sort()).toEqual([...new Set(evidence.steps.map((s) => s.name))].sort());
       const post = stepOf(evidence, 'post-check')!.output as {
         checks: number;
         baseline: { writeErrors: number };

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { MIGRATION_LOCK_KEY, MigrationDriftError, migrationStatus, migrationsFolder, readMigrationJournal, upgrade } from '../../db/migrator';
+import {
+  MIGRATION_LOCK_KEY,
+  MigrationDriftError,
+  migrationStatus,
+  migrationsFolder,
+  readMigrationJournal,
+  upgrade,
+} from '../../db/migrator';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
 import { withClient } from '../../db/connection';
 import { getMaintenance, setMaintenanceFlag } from '../../db/maintenance';
@@ -68,7 +75,15 @@ describe('wrapped drizzle migrator', () => {
     expect(await appliedRows(db)).toBe(files.length);
     const tables = await db.pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     const names = tables.rows.map((r) => r.tablename);
-    for (const t of [...REPOSITORY_TABLES, 'plan_backfill_runs', 'plan_backfill_errors', 'plan_db_maintenance', 'plan_db_backups', 'plan_db_trim_runs', 'plan_migration_runs']) {
+    for (const t of [
+      ...REPOSITORY_TABLES,
+      'plan_backfill_runs',
+      'plan_backfill_errors',
+      'plan_db_maintenance',
+      'plan_db_backups',
+      'plan_db_trim_runs',
+      'plan_migration_runs',
+    ]) {
       expect(names).toContain(t);
     }
     // The legacy table belongs to the application: our migrations never create it.

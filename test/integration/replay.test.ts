@@ -15,7 +15,15 @@ const histories = fs
 
 describe('replay of recorded histories', () => {
   test('the recorded set covers every workflow that has histories', () => {
-    expect(histories).toEqual(expect.arrayContaining(['preflight.json', 'backfill-repository-first-run.json', 'backfill-repository-last-run.json']));
+    expect(histories).toEqual(
+      expect.arrayContaining([
+        'preflight.json',
+        'backfill-repository-first-run.json',
+        'backfill-repository-last-run.json',
+        'environment-migration.json',
+        'promotion.json',
+      ]),
+    );
   });
 
   test.each(histories)('%s replays without nondeterminism', async (file) => {

@@ -41,24 +41,37 @@ describe('plandb schedule and plandb trim', () => {
     cli = (...args) => runCli(['--config', configPath, ...args]);
   });
   afterAll(async () => {
-    for (const id of [TRIM_SCHEDULE, DRILL_SCHEDULE]) await harness?.client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of [TRIM_SCHEDULE, DRILL_SCHEDULE])
+      await harness?.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     await harness?.close();
     await db?.drop();
     fs.rmSync(configDir, { recursive: true, force: true });
   });
 
   const environmentOf = (attrs: SearchAttributePair[] | TypedSearchAttributes | undefined) =>
-    attrs instanceof TypedSearchAttributes ? attrs.get(PLAN_DB_ENVIRONMENT) : attrs?.find((p) => p.key.name === PLAN_DB_ENVIRONMENT.name)?.value;
+    attrs instanceof TypedSearchAttributes
+      ? attrs.get(PLAN_DB_ENVIRONMENT)
+      : attrs?.find((p) => p.key.name === PLAN_DB_ENVIRONMENT.name)?.value;
   const describeSchedule = (id: string) => harness.client.schedule.getHandle(id).describe();
   const listLines = async (id: string) => (await cli('schedule', 'list')).stdout.split('\n').filter((l) => l.startsWith(`${id} `));
 
   test('schedule trim creates the schedule, a second call updates it, list shows it once', async () => {
     const created = await cli('schedule', 'trim', '--env', 'dev', '--cron', '0 3 * * *', '--max-rows', String(ROWS - 8));
     expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/^created schedule plandb-dev-trim-schedule: capacityTrim \{"environment":"dev","maxRows":52\} at 0 3 \* \* \* UTC, overlap SKIP; next run \d{4}-\d\d-\d\dT03:00:00.000Z/);
+    expect(created.stdout).toMatch(
+      /^created schedule plandb-dev-trim-schedule: capacityTrim \{"environment":"dev","maxRows":52\} at 0 3 \* \* \* UTC, overlap SKIP; next run \d{4}-\d\d-\d\dT03:00:00.000Z/,
+    );
     const first = await describeSchedule(TRIM_SCHEDULE);
     expect(first.action).toEqual(
-      expect.objectContaining({ workflowType: 'capacityTrim', workflowId: 'plandb-dev-trim', taskQueue: harness.taskQueue, args: [{ environment: 'dev', maxRows: ROWS - 8 }] }),
+      expect.objectContaining({
+        workflowType: 'capacityTrim',
+        workflowId: 'plandb-dev-trim',
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev', maxRows: ROWS - 8 }],
+      }),
     );
     expect(environmentOf(first.action.typedSearchAttributes)).toBe('dev');
     expect(first.policies.overlap).toBe('SKIP');
@@ -67,7 +80,9 @@ describe('plandb schedule and plandb trim', () => {
     expect(updated.code).toBe(0);
     expect(updated.stdout).toMatch(/^updated schedule plandb-dev-trim-schedule: .* at 30 2 \* \* 1-5 UTC/);
     const second = await describeSchedule(TRIM_SCHEDULE);
-    expect(second.spec.calendars?.[0]).toEqual(expect.objectContaining({ minute: [{ start: 30, end: 30, step: 1 }], hour: [{ start: 2, end: 2, step: 1 }] }));
+    expect(second.spec.calendars?.[0]).toEqual(
+      expect.objectContaining({ minute: [{ start: 30, end: 30, step: 1 }], hour: [{ start: 2, end: 2, step: 1 }] }),
+    );
     expect(second.policies.overlap).toBe('SKIP');
     expect(second.info.createdAt).toEqual(first.info.createdAt);
 
@@ -76,7 +91,9 @@ describe('plandb schedule and plandb trim', () => {
       const found = await listLines(TRIM_SCHEDULE);
       return found.length && found[0].includes('30 2 * * 1-5') ? found : null;
     });
-    expect(lines).toEqual([expect.stringMatching(/^plandb-dev-trim-schedule {2}capacityTrim {2}30 2 \* \* 1-5 UTC {2}next \d{4}-\d\d-\d\dT02:30:00.000Z$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^plandb-dev-trim-schedule {2}capacityTrim {2}30 2 \* \* 1-5 UTC {2}next \d{4}-\d\d-\d\dT02:30:00.000Z$/),
+    ]);
   });
 
   test('triggering the schedule runs the trim on the worker and records it', async () => {
@@ -110,7 +127,14 @@ describe('plandb schedule and plandb trim', () => {
     const created = await cli('schedule', 'drill', '--env', 'dev', '--cron', '0 4 1 1,4,7,10 *');
     expect(created.code).toBe(0);
     const d = await describeSchedule(DRILL_SCHEDULE);
-    expect(d.action).toEqual(expect.objectContaining({ workflowType: 'rollbackDrill', workflowId: 'plandb-dev-drill', taskQueue: harness.taskQueue, args: [{ environment: 'dev' }] }));
+    expect(d.action).toEqual(
+      expect.objectContaining({
+        workflowType: 'rollbackDrill',
+        workflowId: 'plandb-dev-drill',
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev' }],
+      }),
+    );
     expect(environmentOf(d.action.typedSearchAttributes)).toBe('dev');
     expect(d.policies.overlap).toBe('SKIP');
     expect(await waitFor(async () => (await listLines(DRILL_SCHEDULE))[0])).toMatch(/ rollbackDrill {2}0 4 1 1,4,7,10 \* UTC {2}next /);
@@ -125,7 +149,10 @@ describe('plandb schedule and plandb trim', () => {
   test.each([
     [['schedule', 'trim', '--env', 'dev', '--cron', '0 3 * *'], /a cron expression has 5 fields/],
     [['schedule', 'trim', '--env', 'dev', '--cron', '61 3 * * *'], /cron minute: "61" is outside 0-59/],
-    [['schedule', 'drill', '--env', 'dev', '--cron', '0 3 * * MON-SUN'], /cron day of week: "MON-SUN" is a range that ends before it starts/],
+    [
+      ['schedule', 'drill', '--env', 'dev', '--cron', '0 3 * * MON-SUN'],
+      /cron day of week: "MON-SUN" is a range that ends before it starts/,
+    ],
     [['schedule', 'trim', '--env', 'dev'], /required option '--cron <expr>' not specified/],
     [['schedule', 'trigger', 'some-other-schedule'], /expected a plandb schedule id/],
     [['trim', '--env', 'dev', '--max-rows', '0'], /expected a whole number from 1/],

@@ -57,23 +57,38 @@ describe('capacityTrim', () => {
   const versions = async (): Promise<string[]> =>
     (await db.pool.query(`SELECT plan_id || ' v' || version AS v FROM plan_versions ORDER BY plan_id, version`)).rows.map((r) => r.v);
   const trimRow = async (id: number) => (await db.pool.query(`SELECT * FROM plan_db_trim_runs WHERE id = $1`, [id])).rows[0];
-  const metricValue = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string>) =>
-    (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  const metricValue = async (
+    metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> },
+    labels: Record<string, string>,
+  ) => (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
   const alerts = () => logLines.map((l) => JSON.parse(l)).filter((l) => l.event === 'plan_repository_capacity_trim_alert');
 
   test('under the limit nothing is deleted (and a run row records it)', async () => {
     const before = await repositoryDigest(db.pool);
     const report = await trim({});
     expect(report).toEqual(
-      expect.objectContaining({ maxRows: ROWS, rowsBefore: ROWS, rowsAfter: ROWS, rowsTrimmed: 0, versionsTrimmed: 0, batches: 0, stop: 'under-max-rows', dryRun: false }),
+      expect.objectContaining({
+        maxRows: ROWS,
+        rowsBefore: ROWS,
+        rowsAfter: ROWS,
+        rowsTrimmed: 0,
+        versionsTrimmed: 0,
+        batches: 0,
+        stop: 'under-max-rows',
+        dryRun: false,
+      }),
     );
     expect(await repositoryDigest(db.pool)).toEqual(before);
-    expect(await trimRow(report.trimRunId)).toEqual(expect.objectContaining({ rows_before: ROWS, rows_trimmed: 0, versions_trimmed: 0, dry_run: false }));
+    expect(await trimRow(report.trimRunId)).toEqual(
+      expect.objectContaining({ rows_before: ROWS, rows_trimmed: 0, versions_trimmed: 0, dry_run: false }),
+    );
   });
 
   test('over the limit the oldest non-latest versions go, oldest first, just until under; metrics match the run row', async () => {
     // plan 6 becomes the oldest plan, all four versions; its latest must still stay.
-    await db.pool.query(`UPDATE plan_versions SET artifact_created_at = artifact_created_at - interval '30 days' WHERE plan_id = $1`, [plan(6)]);
+    await db.pool.query(`UPDATE plan_versions SET artifact_created_at = artifact_created_at - interval '30 days' WHERE plan_id = $1`, [
+      plan(6),
+    ]);
     const all = await versions();
     // 130 rows over: plan 6 v1-v3 (9 rows), v1 of the 39 others (117), then v2 of plans 1 and 2 (6): 44 versions,
     // 132 rows; the 44th is needed because 43 versions are only 129 rows.
@@ -89,10 +104,21 @@ describe('capacityTrim', () => {
 
     const workflowId = uniqueWorkflowId('trim');
     const report: TrimReport = await harness.run(() =>
-      harness.client.workflow.execute('capacityTrim', { workflowId, taskQueue: harness.taskQueue, args: [{ environment: 'dev', maxRows }] }),
+      harness.client.workflow.execute('capacityTrim', {
+        workflowId,
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev', maxRows }],
+      }),
     );
     expect(report).toEqual(
-      expect.objectContaining({ rowsBefore: ROWS, rowsTrimmed: 132, versionsTrimmed: 44, rowsAfter: ROWS - 132, batches: 1, stop: 'under-max-rows' }),
+      expect.objectContaining({
+        rowsBefore: ROWS,
+        rowsTrimmed: 132,
+        versionsTrimmed: 44,
+        rowsAfter: ROWS - 132,
+        batches: 1,
+        stop: 'under-max-rows',
+      }),
     );
     const left = await versions();
     expect(all.filter((v) => !left.includes(v))).toEqual(expectedGone);
@@ -109,7 +135,15 @@ describe('capacityTrim', () => {
 
     const row = await trimRow(report.trimRunId);
     expect(row).toEqual(
-      expect.objectContaining({ environment: 'dev', max_rows: maxRows, rows_before: ROWS, rows_trimmed: 132, versions_trimmed: 44, dry_run: false, workflow_id: workflowId }),
+      expect.objectContaining({
+        environment: 'dev',
+        max_rows: maxRows,
+        rows_before: ROWS,
+        rows_trimmed: 132,
+        versions_trimmed: 44,
+        dry_run: false,
+        workflow_id: workflowId,
+      }),
     );
     expect(await metricValue(harness.metrics.capacityTrimTotal, { environment: 'dev' })).toBe(row.rows_trimmed);
     const lastTrim = await metricValue(harness.metrics.lastTrimTimestamp, { environment: 'dev' });
@@ -126,24 +160,40 @@ describe('capacityTrim', () => {
     const report = await trim({ maxRows: 1 });
     const nonLatest = DEMO.plans * (DEMO.versions - 1);
     expect(report).toEqual(
-      expect.objectContaining({ versionsTrimmed: nonLatest, rowsTrimmed: nonLatest * DEMO.series, rowsAfter: DEMO.plans * DEMO.series, batches: 2, stop: 'nothing-trimmable' }),
+      expect.objectContaining({
+        versionsTrimmed: nonLatest,
+        rowsTrimmed: nonLatest * DEMO.series,
+        rowsAfter: DEMO.plans * DEMO.series,
+        batches: 2,
+        stop: 'nothing-trimmable',
+      }),
     );
     expect(await versions()).toEqual(Array.from({ length: DEMO.plans }, (_, i) => `${plan(i + 1)} v${DEMO.versions}`));
-    const latest = await db.pool.query(`SELECT count(*)::int AS n FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.latest_version`);
+    const latest = await db.pool.query(
+      `SELECT count(*)::int AS n FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.latest_version`,
+    );
     expect(latest.rows[0].n).toBe(DEMO.plans);
     // Nothing left to trim: a second run deletes nothing and says so.
     expect(await trim({ maxRows: 1 })).toEqual(expect.objectContaining({ rowsTrimmed: 0, versionsTrimmed: 0, stop: 'nothing-trimmable' }));
   });
 
   test('dry-run deletes nothing and reports what the real run then deletes', async () => {
-    const counts = (r: TrimReport) => ({ rowsBefore: r.rowsBefore, rowsTrimmed: r.rowsTrimmed, versionsTrimmed: r.versionsTrimmed, rowsAfter: r.rowsAfter, stop: r.stop });
+    const counts = (r: TrimReport) => ({
+      rowsBefore: r.rowsBefore,
+      rowsTrimmed: r.rowsTrimmed,
+      versionsTrimmed: r.versionsTrimmed,
+      rowsAfter: r.rowsAfter,
+      stop: r.stop,
+    });
     for (const maxRows of [ROWS - 130, 1]) {
       const before = await repositoryDigest(db.pool);
       const dry = await trim({ maxRows, dryRun: true });
       expect(dry.dryRun).toBe(true);
       expect(dry.rowsTrimmed).toBeGreaterThan(0);
       expect(await repositoryDigest(db.pool)).toEqual(before);
-      expect(await trimRow(dry.trimRunId)).toEqual(expect.objectContaining({ dry_run: true, rows_trimmed: dry.rowsTrimmed, versions_trimmed: dry.versionsTrimmed }));
+      expect(await trimRow(dry.trimRunId)).toEqual(
+        expect.objectContaining({ dry_run: true, rows_trimmed: dry.rowsTrimmed, versions_trimmed: dry.versionsTrimmed }),
+      );
       const real = await trim({ maxRows });
       expect(counts(real)).toEqual(counts(dry));
     }

@@ -21,10 +21,7 @@ export function uniqueWorkflowId(prefix: string): string {
   return `${prefix}-${process.pid}-${++counter}-${Date.now()}`;
 }
 
-export async function startBackfill(
-  harness: TemporalHarness,
-  input: Record<string, unknown>,
-): Promise<WorkflowHandle> {
+export async function startBackfill(harness: TemporalHarness, input: Record<string, unknown>): Promise<WorkflowHandle> {
   return harness.client.workflow.start('backfillRepository', {
     workflowId: uniqueWorkflowId('bf'),
     taskQueue: harness.taskQueue,

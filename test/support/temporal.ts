@@ -20,7 +20,11 @@ export interface TemporalHarness {
 }
 
 /** `logger`: the activities' logger (silent by default); pass one writing to a stream to read what they log. */
-export async function createTemporalHarness(config: PlandbConfig, env: NodeJS.ProcessEnv, logger: Logger = pino({ level: 'silent' })): Promise<TemporalHarness> {
+export async function createTemporalHarness(
+  config: PlandbConfig,
+  env: NodeJS.ProcessEnv,
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<TemporalHarness> {
   const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
   const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { waitFor } from '../support/backfill';
+import { runCli } from '../support/cli';
+import { migrationFixture, MigrationFixture } from '../support/migration';
+import { repositoryDigest } from '../support/repository';
+import { statusQuery } from '../../workflows/definitions';
+
+describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
+  let f: MigrationFixture;
+  let configPath: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    f = await migrationFixture({
+      dev: { backfill: { mode: 'force' } },
+      staging: { approval: { required: true, approvers: ['alice'], timeout: '1h' }, backfill: { sampleLimit: 5 } },
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-cli-mig-'));
+    configPath = path.join(dir, 'plandb.config.json');
+    // The CLI reads the same environments, through the same variables, from a file of its own.
+    const environments: Record<string, unknown> = {};
+    for (const [name, env] of Object.entries(f.config.environments)) {
+      environments[name] = { databaseUrlEnv: env.databaseUrlEnv, backup: { dir: env.backup.dir } };
+      process.env[env.databaseUrlEnv] = f.env[env.databaseUrlEnv];
+    }
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: f.harness.taskQueue }, environments }),
+    );
+  });
+  afterAll(async () => {
+    await f?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
+
+  test('migrate waits at the gate; approve refuses an outsider and accepts a listed approver; evidence renders', async () => {
+    await f.harness.run(async () => {
+      const started = await cli('migrate', '--env', 'staging', '--no-wait');
+      expect(started.code).toBe(0);
+      const { workflowId } = JSON.parse(started.stdout);
+      expect(workflowId).toBe('plandb-staging-migration');
+      const handle = f.harness.client.workflow.getHandle(workflowId);
+      await waitFor(async () => (await handle.query(statusQuery).catch(() => null))?.openGate === 'full-backfill', 60_000, 'the gate');
+
+      const refused = await cli('approve', workflowId, '--gate', 'full-backfill', '--by', 'mallory');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/refused: "mallory" may not decide gate "full-backfill" \(allowed: alice\)/);
+      const status = await cli('status', workflowId);
+      expect(status.stdout).toMatch(/Waiting for approval at gate `full-backfill`/);
+
+      const approved = await cli('approve', workflowId, '--gate', 'full-backfill', '--by', 'alice', '--comment', 'sample ok');
+      expect(approved.code).toBe(0);
+      expect(approved.stdout).toMatch(/full-backfill: approved by alice/);
+      await handle.result();
+
+      const md = await cli('evidence', workflowId);
+      expect(md.code).toBe(0);
+      expect(md.stdout).toMatch(/# plandb migration evidence — staging/);
+      expect(md.stdout).toMatch(/\| full-backfill \| approved \| alice \|/);
+      const json = JSON.parse((await cli('evidence', workflowId, '--format', 'json')).stdout);
+      expect(json.status).toBe('completed');
+    });
+  });
+
+  test('evidence outlives Temporal: read from plan_migration_runs once the workflow is gone', async () => {
+    const workflowId = 'plandb-staging-migration';
+    const { namespace } = { namespace: 'default' };
+    await f.harness.client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } });
+    await waitFor(
+      async () =>
+        (await f.harness.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(() => null)
+          .catch(() => true)) ?? null,
+      30_000,
+      'deletion',
+    );
+    const md = await cli('evidence', workflowId);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toMatch(/Status: \*\*completed\*\*/);
+  });
+
+  test('decide needs a known action; approve needs --gate and --by', async () => {
+    expect((await cli('decide', 'plandb-dev-migration', 'later')).code).toBe(2);
+    expect((await cli('approve', 'plandb-dev-migration', '--by', 'alice')).code).toBe(2);
+    expect((await cli('rollback', '--env', 'dev', '--mode', 'undo')).code).toBe(2);
+  });
+
+  test('backup, then rollback clear-repository and restore-backup', async () => {
+    await f.harness.run(async () => {
+      expect((await cli('migrate', '--env', 'dev')).code).toBe(0);
+      const backup = await cli('backup', '--env', 'dev');
+      expect(backup.code).toBe(0);
+      const taken = JSON.parse(backup.stdout);
+      expect(fs.statSync(taken.location).mode & 0o777).toBe(0o600);
+      const full = await repositoryDigest(f.dbs.dev.pool);
+
+      expect((await cli('rollback', '--env', 'dev', '--mode', 'clear-repository')).code).toBe(0);
+      expect((await repositoryDigest(f.dbs.dev.pool)).plan_versions).toBe(0);
+      const restored = await cli('rollback', '--env', 'dev', '--mode', 'restore-backup', '--backup-id', String(taken.backupId));
+      expect(restored.code).toBe(0);
+      expect(await repositoryDigest(f.dbs.dev.pool)).toEqual(full);
+    });
+  });
+});
