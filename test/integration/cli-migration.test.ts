@@ -66,23 +66,22 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
     });
   });
 
-  test('evidence outlives Temporal: read from plan_migration_runs once the workflow is gone', async () => {
-    const workflowId = 'plandb-staging-migration';
-    const { namespace } = { namespace: 'default' };
-    await f.harness.client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } });
-    await waitFor(
-      async () =>
-        (await f.harness.client.workflow
-          .getHandle(workflowId)
-          .describe()
-          .then(() => null)
-          .catch(() => true)) ?? null,
-      30_000,
-      'deletion',
+  test('evidence outlives Temporal: read from plan_migration_runs when the workflow is not there', async () => {
+    // An execution Temporal no longer holds (past its retention): only the evidence row is left.
+    const archived = 'plandb-staging-migration-archived';
+    await f.dbs.staging.pool.query(
+      `INSERT INTO plan_migration_runs (workflow_id, environment, status, current_step, evidence, started_at, finished_at)
+       SELECT $1, environment, status, current_step, jsonb_set(evidence, '{workflowId}', to_jsonb($1::text)), started_at, finished_at
+         FROM plan_migration_runs WHERE workflow_id = 'plandb-staging-migration'`,
+      [archived],
     );
-    const md = await cli('evidence', workflowId);
+    const md = await cli('evidence', archived, '--env', 'staging');
     expect(md.code).toBe(0);
     expect(md.stdout).toMatch(/Status: \*\*completed\*\*/);
+    expect(md.stdout).toContain(archived);
+    const unknown = await cli('evidence', 'plandb-nowhere');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/name its environment with --env/);
   });
 
   test('decide needs a known action; approve needs --gate and --by', async () => {

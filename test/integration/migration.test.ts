@@ -276,8 +276,11 @@ describe('environmentMigration: failures and decisions', () => {
     await f.harness.run(async () => {
       const handle = await startMigration(f.harness, { environment: 'prod', postCheckHours: 0.01, postCheckInterval: '1s' });
       await waitForMigration(handle, (e) => e.currentStep === 'post-check', 'the post-check');
-      f.harness.metrics.writeErrorTotal.inc({ environment: 'prod', reason: 'db_error' }, 3);
-      const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the post-check failure');
+      // Errors keep coming while the watch runs (the first ones may land before it takes its baseline).
+      const errors = setInterval(() => f.harness.metrics.writeErrorTotal.inc({ environment: 'prod', reason: 'db_error' }), 300);
+      const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the post-check failure').finally(() =>
+        clearInterval(errors),
+      );
       expect(stepOf(waiting, 'post-check')!.error).toMatch(
         /plan_db_write_error_total grew from \d+ to \d+ during the post-check \(worker\)/,
       );
