@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { redactUrl } from '../config/environment';
 import { redactSecrets } from '../logging/redact';
+import { isExecutable } from '../runtime/executables';
 
 export const PG_BIN_DIR_ENV = 'PLANDB_PG_BIN_DIR';
 export const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
@@ -45,14 +46,6 @@ export class PgToolRunError extends Error {
   }
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function toolsIn(dir: string): PgTools | null {
   const tools = { pgDump: path.join(dir, 'pg_dump'), pgRestore: path.join(dir, 'pg_restore') };

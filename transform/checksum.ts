@@ -46,28 +46,11 @@ function finite(n: number): number {
 }
 
 /** A `plan_versions` row (with `summary` already parsed from jsonb). */
-export interface PlanVersionRow {
-  planId: string;
-  version: number;
-  name: string | null;
-  status: string | null;
-  runId: string | null;
-  summary: JsonObject;
-}
+export type PlanVersionRow = Pick<NormalizedVersion, 'planId' | 'version' | 'name' | 'status' | 'runId' | 'summary'>;
 
-export interface KpiRow {
-  name: string;
-  value: number;
-  unit: string | null;
-}
-
-export interface SeriesRow {
-  item: string;
-  location: string;
-  period: string;
-  metric: string;
-  value: number;
-}
+/** Child rows come back in the normalized shapes, in any order. */
+export type KpiRow = NormalizedKpi;
+export type SeriesRow = NormalizedSeries;
 
 export interface EventRow {
   seq: number;
