@@ -13,9 +13,10 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
   let dir: string;
 
   beforeAll(async () => {
+    // Environment names of this file only: workflow ids (plandb-<env>-migration) are shared on the test server.
     f = await migrationFixture({
-      dev: { backfill: { mode: 'force' } },
-      staging: { approval: { required: true, approvers: ['alice'], timeout: '1h' }, backfill: { sampleLimit: 5 } },
+      clidev: { backfill: { mode: 'force' } },
+      clistaging: { approval: { required: true, approvers: ['alice'], timeout: '1h' }, backfill: { sampleLimit: 5 } },
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-cli-mig-'));
     configPath = path.join(dir, 'plandb.config.json');
@@ -39,10 +40,10 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
 
   test('migrate waits at the gate; approve refuses an outsider and accepts a listed approver; evidence renders', async () => {
     await f.harness.run(async () => {
-      const started = await cli('migrate', '--env', 'staging', '--no-wait');
+      const started = await cli('migrate', '--env', 'clistaging', '--no-wait');
       expect(started.code).toBe(0);
       const { workflowId } = JSON.parse(started.stdout);
-      expect(workflowId).toBe('plandb-staging-migration');
+      expect(workflowId).toBe('plandb-clistaging-migration');
       const handle = f.harness.client.workflow.getHandle(workflowId);
       await waitFor(async () => (await handle.query(statusQuery).catch(() => null))?.openGate === 'full-backfill', 60_000, 'the gate');
 
@@ -59,7 +60,7 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
 
       const md = await cli('evidence', workflowId);
       expect(md.code).toBe(0);
-      expect(md.stdout).toMatch(/# plandb migration evidence — staging/);
+      expect(md.stdout).toMatch(/# plandb migration evidence — clistaging/);
       expect(md.stdout).toMatch(/\| full-backfill \| approved \| alice \|/);
       const json = JSON.parse((await cli('evidence', workflowId, '--format', 'json')).stdout);
       expect(json.status).toBe('completed');
@@ -68,14 +69,14 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
 
   test('evidence outlives Temporal: read from plan_migration_runs when the workflow is not there', async () => {
     // An execution Temporal no longer holds (past its retention): only the evidence row is left.
-    const archived = 'plandb-staging-migration-archived';
-    await f.dbs.staging.pool.query(
+    const archived = 'plandb-clistaging-migration-archived';
+    await f.dbs.clistaging.pool.query(
       `INSERT INTO plan_migration_runs (workflow_id, environment, status, current_step, evidence, started_at, finished_at)
        SELECT $1, environment, status, current_step, jsonb_set(evidence, '{workflowId}', to_jsonb($1::text)), started_at, finished_at
-         FROM plan_migration_runs WHERE workflow_id = 'plandb-staging-migration'`,
+         FROM plan_migration_runs WHERE workflow_id = 'plandb-clistaging-migration'`,
       [archived],
     );
-    const md = await cli('evidence', archived, '--env', 'staging');
+    const md = await cli('evidence', archived, '--env', 'clistaging');
     expect(md.code).toBe(0);
     expect(md.stdout).toMatch(/Status: \*\*completed\*\*/);
     expect(md.stdout).toContain(archived);
@@ -85,25 +86,26 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
   });
 
   test('decide needs a known action; approve needs --gate and --by', async () => {
-    expect((await cli('decide', 'plandb-dev-migration', 'later')).code).toBe(2);
-    expect((await cli('approve', 'plandb-dev-migration', '--by', 'alice')).code).toBe(2);
-    expect((await cli('rollback', '--env', 'dev', '--mode', 'undo')).code).toBe(2);
+    expect((await cli('decide', 'plandb-clidev-migration', 'later')).code).toBe(2);
+    expect((await cli('approve', 'plandb-clidev-migration', '--by', 'alice')).code).toBe(2);
+    expect((await cli('rollback', '--env', 'clidev', '--mode', 'undo')).code).toBe(2);
   });
 
   test('backup, then rollback clear-repository and restore-backup', async () => {
     await f.harness.run(async () => {
-      expect((await cli('migrate', '--env', 'dev')).code).toBe(0);
-      const backup = await cli('backup', '--env', 'dev');
+      const migrated = await cli('migrate', '--env', 'clidev');
+      expect([migrated.code, migrated.code ? migrated.stderr : '']).toEqual([0, '']);
+      const backup = await cli('backup', '--env', 'clidev');
       expect(backup.code).toBe(0);
       const taken = JSON.parse(backup.stdout);
       expect(fs.statSync(taken.location).mode & 0o777).toBe(0o600);
-      const full = await repositoryDigest(f.dbs.dev.pool);
+      const full = await repositoryDigest(f.dbs.clidev.pool);
 
-      expect((await cli('rollback', '--env', 'dev', '--mode', 'clear-repository')).code).toBe(0);
-      expect((await repositoryDigest(f.dbs.dev.pool)).plan_versions).toBe(0);
-      const restored = await cli('rollback', '--env', 'dev', '--mode', 'restore-backup', '--backup-id', String(taken.backupId));
+      expect((await cli('rollback', '--env', 'clidev', '--mode', 'clear-repository')).code).toBe(0);
+      expect((await repositoryDigest(f.dbs.clidev.pool)).plan_versions).toBe(0);
+      const restored = await cli('rollback', '--env', 'clidev', '--mode', 'restore-backup', '--backup-id', String(taken.backupId));
       expect(restored.code).toBe(0);
-      expect(await repositoryDigest(f.dbs.dev.pool)).toEqual(full);
+      expect(await repositoryDigest(f.dbs.clidev.pool)).toEqual(full);
     });
   });
 });

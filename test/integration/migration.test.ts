@@ -23,16 +23,16 @@ const VALID = MIGRATION_DEMO.plans * MIGRATION_DEMO.versions;
 const stepOf = (e: MigrationEvidence, name: string): StepRecord | undefined => e.steps.filter((s) => s.name === name).at(-1);
 const causeOf = (err: unknown) => ((err as WorkflowFailedError).cause as Error | undefined)?.message ?? '';
 
-describe('environmentMigration: dev policy', () => {
+describe('environmentMigration: dev policy (environment mdev)', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
-    f = await migrationFixture({ dev: { backfill: { mode: 'force' } } });
+    f = await migrationFixture({ mdev: { backfill: { mode: 'force' } } });
   });
   afterAll(() => f?.close());
 
   test('backup (0600, sha256), migrations at head, force backfill, verify passes, evidence complete', async () => {
     const evidence = (await f.harness.run(async () =>
-      (await startMigration(f.harness, { environment: 'dev' })).result(),
+      (await startMigration(f.harness, { environment: 'mdev' })).result(),
     )) as MigrationEvidence;
     expect(evidence.status).toBe('completed');
     expect(evidence.steps.map((s) => [s.name, s.status])).toEqual([
@@ -49,7 +49,7 @@ describe('environmentMigration: dev policy', () => {
     expect(crypto.createHash('sha256').update(fs.readFileSync(backup.location)).digest('hex')).toBe(backup.sha256);
     expect(backup.verified).toBe(true);
 
-    const status = await migrationStatus(f.dbs.dev.pool);
+    const status = await migrationStatus(f.dbs.mdev.pool);
     expect(status.atHead).toBe(true);
     expect((stepOf(evidence, 'migrate')!.output as { head: string }).head).toBe(status.head);
     expect(stepOf(evidence, 'backfill')!.output).toEqual(
@@ -58,31 +58,31 @@ describe('environmentMigration: dev policy', () => {
     expect(stepOf(evidence, 'verify')!.output).toEqual(expect.objectContaining({ passed: true, mismatches: 0, missingInRepository: 0 }));
     expect(stepOf(evidence, 'record-capacity')!.output).toEqual(expect.objectContaining({ recommendedMaxRows: expect.any(Number) }));
 
-    const stored = await getMigrationRun(f.dbs.dev.pool, evidence.workflowId);
+    const stored = await getMigrationRun(f.dbs.mdev.pool, evidence.workflowId);
     expect(stored).toEqual(evidence);
     const md = renderEvidenceMarkdown(evidence);
-    expect(md).toMatch(/# plandb migration evidence — dev/);
+    expect(md).toMatch(/# plandb migration evidence — mdev/);
     expect(md).toContain(backup.sha256);
   });
 });
 
-describe('environmentMigration: staging policy', () => {
+describe('environmentMigration: staging policy (environment mstaging)', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
     f = await migrationFixture({
-      staging: { approval: { required: true, approvers: ['alice', 'bob'], timeout: '1h' }, backfill: { sampleLimit: 5 } },
+      mstaging: { approval: { required: true, approvers: ['alice', 'bob'], timeout: '1h' }, backfill: { sampleLimit: 5 } },
     });
   });
   afterAll(() => f?.close());
 
   test('sample dry-run, then the gate waits; outsiders are refused; a listed approver opens it; full run and verification follow', async () => {
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'staging' });
+      const handle = await startMigration(f.harness, { environment: 'mstaging' });
       const waiting = await waitForMigration(handle, (e) => e.openGate === 'full-backfill', 'the full-backfill gate');
       expect(stepOf(waiting, 'sample-dry-run')!.output).toEqual(
         expect.objectContaining({ mode: 'dry-run', artifactsRead: 5, status: 'completed' }),
       );
-      expect((await repositoryDigest(f.dbs.staging.pool)).plan_versions).toBe(0);
+      expect((await repositoryDigest(f.dbs.mstaging.pool)).plan_versions).toBe(0);
 
       const outsider: unknown = await handle
         .executeUpdate(approveUpdate, { args: [{ gate: 'full-backfill', approver: 'mallory' }] })
@@ -114,11 +114,11 @@ describe('environmentMigration: staging policy', () => {
   });
 });
 
-describe('environmentMigration: production policy', () => {
+describe('environmentMigration: production policy (environment mproduction)', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
     f = await migrationFixture({
-      production: {
+      mproduction: {
         approval: { required: true, approvers: ['carol'], timeout: '1h' },
         maintenance: { mode: 'db-flag' },
         backfill: { resume: true },
@@ -130,17 +130,17 @@ describe('environmentMigration: production policy', () => {
 
   test('approval, maintenance on through the backfill, spot-check gate, maintenance off, post-check watch', async () => {
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'production', postCheckHours: 0.001, postCheckInterval: '1s' });
+      const handle = await startMigration(f.harness, { environment: 'mproduction', postCheckHours: 0.001, postCheckInterval: '1s' });
       await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
-      expect(await maintenanceEnabled(f.dbs.production)).toBe(false);
+      expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(false);
       const waitingSince = async () =>
         (await f.harness.metrics.migrationWaitingSince.get()).values.find(
-          (v) => v.labels.environment === 'production' && v.labels.gate === 'start',
+          (v) => v.labels.environment === 'mproduction' && v.labels.gate === 'start',
         )?.value;
       expect(await waitingSince()).toBeGreaterThan(Date.now() / 1000 - 60);
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
       await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
-      expect(await maintenanceEnabled(f.dbs.production)).toBe(true);
+      expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(true);
       await handle.executeUpdate(approveUpdate, {
         args: [{ gate: 'spot-check', approver: 'carol', comment: 'KPIs, events and run links checked' }],
       });
@@ -160,10 +160,10 @@ describe('environmentMigration: production policy', () => {
         'post-check',
       ]);
       expect(stepOf(evidence, 'maintenance-on')!.output).toEqual(expect.objectContaining({ enabled: true }));
-      expect(await maintenanceEnabled(f.dbs.production)).toBe(false);
+      expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(false);
       expect(await waitingSince()).toBe(0);
       const durations = (await f.harness.metrics.migrationStepDuration.get()).values.filter(
-        (v) => v.metricName === 'plan_migration_step_duration_seconds_count' && v.labels.environment === 'production',
+        (v) => v.metricName === 'plan_migration_step_duration_seconds_count' && v.labels.environment === 'mproduction',
       );
       expect(durations.map((v) => v.labels.step).sort()).toEqual([...new Set(evidence.steps.map((s) => s.name))].sort());
       const post = stepOf(evidence, 'post-check')!.output as {
@@ -182,21 +182,21 @@ describe('environmentMigration: production policy', () => {
 describe('environmentMigration: failures and decisions', () => {
   let f: MigrationFixture;
   beforeEach(async () => {
-    f = await migrationFixture({ prod: { maintenance: { mode: 'db-flag' } } });
+    f = await migrationFixture({ mprod: { maintenance: { mode: 'db-flag' } } });
     // A first backfill, then one repository value altered: the migration's normal backfill skips
     // everything (the stored checksums match the legacy) and verify must catch the altered row.
-    await withClient(f.dbs.prod.pool, (c) => upgrade(c));
-    await runBackfill(f.harness, { environment: 'prod' });
+    await withClient(f.dbs.mprod.pool, (c) => upgrade(c));
+    await runBackfill(f.harness, { environment: 'mprod' });
   });
   afterEach(() => f?.close());
 
   const alterOneSeriesValue = async () => {
     const row = (
-      await f.dbs.prod.pool.query(
+      await f.dbs.mprod.pool.query(
         `SELECT plan_id, version, item, location, period, metric, value FROM plan_series ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1`,
       )
     ).rows[0];
-    await f.dbs.prod.pool.query(
+    await f.dbs.mprod.pool.query(
       `UPDATE plan_series SET value = value + 1 WHERE plan_id = $1 AND version = $2 AND item = $3 AND location = $4 AND period = $5 AND metric = $6`,
       [row.plan_id, row.version, row.item, row.location, row.period, row.metric],
     );
@@ -206,13 +206,13 @@ describe('environmentMigration: failures and decisions', () => {
   test('verify fails on an altered row and waits; decide retry after repairing passes', async () => {
     const row = await alterOneSeriesValue();
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod' });
+      const handle = await startMigration(f.harness, { environment: 'mprod' });
       const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
       expect(stepOf(waiting, 'verify')).toEqual(
         expect.objectContaining({ status: 'failed', error: expect.stringMatching(/verification failed: 1 checksum mismatches/) }),
       );
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(true);
-      await f.dbs.prod.pool.query(
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
+      await f.dbs.mprod.pool.query(
         `UPDATE plan_series SET value = $7 WHERE plan_id = $1 AND version = $2 AND item = $3 AND location = $4 AND period = $5 AND metric = $6`,
         [row.plan_id, row.version, row.item, row.location, row.period, row.metric, row.value],
       );
@@ -224,25 +224,25 @@ describe('environmentMigration: failures and decisions', () => {
         ['completed', 2],
       ]);
       expect(evidence.decisions).toEqual([expect.objectContaining({ action: 'retry', by: 'dana', step: 'verify' })]);
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(false);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
     });
   });
 
   test('decide rollback restores the backup and turns maintenance off', async () => {
     await alterOneSeriesValue();
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod' });
+      const handle = await startMigration(f.harness, { environment: 'mprod' });
       await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
-      const before = await repositoryDigest(f.dbs.prod.pool);
+      const before = await repositoryDigest(f.dbs.mprod.pool);
       // Damage more after the backup: the rollback must bring back the backed-up state.
-      await f.dbs.prod.pool.query(`DELETE FROM plan_versions WHERE version = 1`);
+      await f.dbs.mprod.pool.query(`DELETE FROM plan_versions WHERE version = 1`);
       await handle.signal(decideSignal, { action: 'rollback', by: 'dana' });
       const err: unknown = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(causeOf(err)).toMatch(/migration of prod rolled-back/);
-      expect(await repositoryDigest(f.dbs.prod.pool)).toEqual(before);
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(false);
-      const stored = (await getMigrationRun(f.dbs.prod.pool, handle.workflowId))!;
+      expect(causeOf(err)).toMatch(/migration of mprod rolled-back/);
+      expect(await repositoryDigest(f.dbs.mprod.pool)).toEqual(before);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.mprod.pool, handle.workflowId))!;
       expect(stored.status).toBe('rolled-back');
       expect(stepOf(stored, 'rollback')).toEqual(expect.objectContaining({ status: 'completed' }));
     });
@@ -251,33 +251,33 @@ describe('environmentMigration: failures and decisions', () => {
   test('decide abort turns maintenance off', async () => {
     await alterOneSeriesValue();
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod' });
+      const handle = await startMigration(f.harness, { environment: 'mprod' });
       await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(true);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
       await handle.signal(decideSignal, { action: 'abort', by: 'dana' });
       const err: unknown = await handle.result().catch((e) => e);
-      expect(causeOf(err)).toMatch(/migration of prod aborted: step verify failed/);
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(false);
+      expect(causeOf(err)).toMatch(/migration of mprod aborted: step verify failed/);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
     });
   });
 
   test('a gate timeout fails the migration with maintenance off', async () => {
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod', spotCheckRequired: true, approvalTimeout: '2s' });
+      const handle = await startMigration(f.harness, { environment: 'mprod', spotCheckRequired: true, approvalTimeout: '2s' });
       await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(true);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
       const err: unknown = await handle.result().catch((e) => e);
       expect(causeOf(err)).toMatch(/gate "spot-check" timed out after 2s/);
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(false);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
     });
   });
 
   test('write errors growing during the post-check fail it and wait for a decision', async () => {
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod', postCheckHours: 0.01, postCheckInterval: '1s' });
+      const handle = await startMigration(f.harness, { environment: 'mprod', postCheckHours: 0.01, postCheckInterval: '1s' });
       await waitForMigration(handle, (e) => e.currentStep === 'post-check', 'the post-check');
       // Errors keep coming while the watch runs (the first ones may land before it takes its baseline).
-      const errors = setInterval(() => f.harness.metrics.writeErrorTotal.inc({ environment: 'prod', reason: 'db_error' }), 300);
+      const errors = setInterval(() => f.harness.metrics.writeErrorTotal.inc({ environment: 'mprod', reason: 'db_error' }), 300);
       const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the post-check failure').finally(() =>
         clearInterval(errors),
       );
@@ -291,12 +291,12 @@ describe('environmentMigration: failures and decisions', () => {
 
   test('a rejected gate stops the migration with maintenance off', async () => {
     await f.harness.run(async () => {
-      const handle = await startMigration(f.harness, { environment: 'prod', spotCheckRequired: true });
+      const handle = await startMigration(f.harness, { environment: 'mprod', spotCheckRequired: true });
       await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
       await handle.signal(rejectSignal, { gate: 'spot-check', approver: 'dana', comment: 'KPI mismatch on the UI' });
       const err: unknown = await handle.result().catch((e) => e);
       expect(causeOf(err)).toMatch(/gate "spot-check" rejected by dana: KPI mismatch on the UI/);
-      expect(await maintenanceEnabled(f.dbs.prod)).toBe(false);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
     });
   });
 });

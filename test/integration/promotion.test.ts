@@ -10,19 +10,19 @@ describe('promotion and rollback drill', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
     f = await migrationFixture({
-      dev: { backfill: { mode: 'force' } },
-      staging: { approval: { required: false, approvers: ['alice'] } },
-      production: { approval: { required: false, approvers: ['carol'] }, maintenance: { mode: 'db-flag' } },
+      pdev: { backfill: { mode: 'force' } },
+      pstaging: { approval: { required: false, approvers: ['alice'] } },
+      pproduction: { approval: { required: false, approvers: ['carol'] }, maintenance: { mode: 'db-flag' } },
     });
   });
   afterAll(() => f?.close());
 
-  test('promotion runs dev, staging and production in order, waiting at each promote gate', async () => {
+  test('promotion runs pdev, pstaging and pproduction in order, waiting at each promote gate', async () => {
     await f.harness.run(async () => {
       const handle = await f.harness.client.workflow.start('promotion', {
         workflowId: `plandb-promotion-${Date.now()}`,
         taskQueue: f.harness.taskQueue,
-        args: [{ environments: ['dev', 'staging', 'production'] }],
+        args: [{ environments: ['pdev', 'pstaging', 'pproduction'] }],
       });
       const atGate = (gate: string) =>
         waitFor(
@@ -34,22 +34,22 @@ describe('promotion and rollback drill', () => {
           gate,
         );
 
-      const first = await atGate('promote-to-staging');
+      const first = await atGate('promote-to-pstaging');
       expect(first.stages.map((s) => s.status)).toEqual(['completed', 'pending', 'pending']);
       // Staging has not started: its schema was not even migrated yet.
-      expect((await f.dbs.staging.pool.query(`SELECT to_regclass('public.plan_versions') AS t`)).rows[0].t).toBeNull();
-      await expect(handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-staging', approver: 'carol' }] })).rejects.toThrow();
-      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-staging', approver: 'alice' }] });
+      expect((await f.dbs.pstaging.pool.query(`SELECT to_regclass('public.plan_versions') AS t`)).rows[0].t).toBeNull();
+      await expect(handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-pstaging', approver: 'carol' }] })).rejects.toThrow();
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-pstaging', approver: 'alice' }] });
 
-      const second = await atGate('promote-to-production');
+      const second = await atGate('promote-to-pproduction');
       expect(second.stages.map((s) => s.status)).toEqual(['completed', 'completed', 'pending']);
-      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-production', approver: 'carol' }] });
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-pproduction', approver: 'carol' }] });
 
       const done = (await handle.result()) as PromotionStatus;
       expect(done.stages.map((s) => [s.environment, s.status])).toEqual([
-        ['dev', 'completed'],
-        ['staging', 'completed'],
-        ['production', 'completed'],
+        ['pdev', 'completed'],
+        ['pstaging', 'completed'],
+        ['pproduction', 'completed'],
       ]);
       const evidence: MigrationEvidence[] = [];
       for (const stage of done.stages) evidence.push((await getMigrationRun(f.dbs[stage.environment].pool, stage.workflowId))!);
@@ -61,15 +61,15 @@ describe('promotion and rollback drill', () => {
   });
 
   test('rollbackDrill restores the latest backup into a scratch database, verifies it and drops it', async () => {
-    // A backup of the migrated, backfilled dev database (`plandb backup` does the same).
-    const taken = await createActivities(activityDeps(f.config, f.env)).backup({ environment: 'dev' });
+    // A backup of the migrated, backfilled pdev database (`plandb backup` does the same).
+    const taken = await createActivities(activityDeps(f.config, f.env)).backup({ environment: 'pdev' });
     expect(taken).toEqual(expect.objectContaining({ skipped: false, verified: true, backupId: expect.any(Number) }));
     const result = (await f.harness.run(async () =>
       (
         await f.harness.client.workflow.start('rollbackDrill', {
           workflowId: `plandb-dev-drill-${Date.now()}`,
           taskQueue: f.harness.taskQueue,
-          args: [{ environment: 'dev' }],
+          args: [{ environment: 'pdev' }],
         })
       ).result(),
     )) as {
@@ -81,10 +81,10 @@ describe('promotion and rollback drill', () => {
     expect(result.passed).toBe(true);
     expect(result.backup).toEqual(expect.objectContaining({ backupId: (taken as { backupId: number }).backupId }));
     expect(result.verification.versionsChecked).toBe(result.verification.artifactsRead - MIGRATION_DEMO.bad);
-    expect(result.database).toMatch(/^plandb_drill_dev_/);
+    expect(result.database).toMatch(/^plandb_drill_pdev_/);
     expect(result.verification.mismatches).toBe(0);
     expect(result.verification.artifactsRead).toBeGreaterThan(0);
-    const left = await f.dbs.dev.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [result.database]);
+    const left = await f.dbs.pdev.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [result.database]);
     expect(left.rows[0].n).toBe(0);
   });
 });
