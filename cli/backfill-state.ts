@@ -1,7 +1,7 @@
 /** The backfill state file (`--state-file`): what a script or an operator reads to follow or resume a run. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RunCounters, ZERO_COUNTERS } from '../model/backfill';
+import { countersOf, RunCounters, ZERO_COUNTERS } from '../model/backfill';
 import type { BackfillProgress } from '../workflows/definitions';
 
 export interface BackfillState {
@@ -29,8 +29,7 @@ export function backfillState(a: {
   now: Date;
 }): BackfillState {
   const p = a.progress;
-  const counts: RunCounters = { ...ZERO_COUNTERS };
-  if (p) for (const k of Object.keys(counts) as (keyof RunCounters)[]) counts[k] = p[k];
+  const counts = p ? countersOf(p) : { ...ZERO_COUNTERS };
   return {
     workflowId: a.workflowId,
     runId: p?.runId ?? null,

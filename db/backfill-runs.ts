@@ -1,6 +1,5 @@
 /** `plan_backfill_runs`: the run history the checklist asks to keep, and each run's checkpoint. */
 import type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
-import { ZERO_COUNTERS } from '../model/backfill';
 import { Queryable } from './connection';
 
 export type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
@@ -66,17 +65,10 @@ function fromRow(r: RunRow): BackfillRun {
   };
 }
 
-export function countersOf(run: RunCounters): RunCounters {
-  const out = { ...ZERO_COUNTERS };
-  for (const key of Object.keys(ZERO_COUNTERS) as (keyof RunCounters)[]) out[key] = run[key];
-  return out;
-}
-
 export async function getRun(db: Queryable, runId: string, opts: { forUpdate?: boolean } = {}): Promise<BackfillRun | null> {
-  const res = await db.query<RunRow>(
-    `SELECT ${COLUMNS} FROM plan_backfill_runs WHERE run_id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
-    [runId],
-  );
+  const res = await db.query<RunRow>(`SELECT ${COLUMNS} FROM plan_backfill_runs WHERE run_id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [
+    runId,
+  ]);
   return res.rows[0] ? fromRow(res.rows[0]) : null;
 }
 
@@ -97,7 +89,17 @@ export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun
   await db.query(
     `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit)
      VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
-    [run.runId, run.environment, run.workflowId, run.mode, JSON.stringify(run.options), run.cursor, run.upToId, run.artifactsTotal, run.limit],
+    [
+      run.runId,
+      run.environment,
+      run.workflowId,
+      run.mode,
+      JSON.stringify(run.options),
+      run.cursor,
+      run.upToId,
+      run.artifactsTotal,
+      run.limit,
+    ],
   );
   return (await getRun(db, run.runId))!;
 }
@@ -129,7 +131,13 @@ export async function abandonStaleRuns(
       WHERE environment = $1 AND status IN ('running', 'paused') AND run_id <> $5
         AND (workflow_id = $3 OR updated_at <= now() - make_interval(secs => $2))
       RETURNING run_id`,
-    [environment, opts.freshSeconds, opts.closedWorkflowId, `its workflow ended without closing it; superseded by ${opts.supersededBy}`, opts.supersededBy],
+    [
+      environment,
+      opts.freshSeconds,
+      opts.closedWorkflowId,
+      `its workflow ended without closing it; superseded by ${opts.supersededBy}`,
+      opts.supersededBy,
+    ],
   );
   return res.rows.map((r) => r.run_id);
 }

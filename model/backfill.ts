@@ -62,3 +62,10 @@ export const ZERO_COUNTERS: RunCounters = {
   eventsWritten: 0,
   errorsCount: 0,
 };
+
+/** Just the counters of a run or of a progress report. */
+export function countersOf(run: RunCounters): RunCounters {
+  const out = { ...ZERO_COUNTERS };
+  for (const key of Object.keys(ZERO_COUNTERS) as (keyof RunCounters)[]) out[key] = run[key];
+  return out;
+}

@@ -4,18 +4,10 @@ import { canonicalJson } from '../../transform/canonical-json';
 import { fromRepositoryRows, versionChecksum } from '../../transform/checksum';
 import { mulberry32 } from '../../transform/demo-payloads';
 import { sha256Hex } from '../../transform/sha256';
-import type { JsonObject, NormalizedVersion } from '../../transform/types';
-import { accepted, reorderKeys, shuffled, simulateRepositoryRows, validPayload } from './transform-fixtures';
+import type { NormalizedVersion } from '../../transform/types';
+import { accepted, reorderKeys, shuffled, simulateRepositoryRows, specExamplePayload, validPayload } from './transform-fixtures';
 
-const specExample = (): JsonObject => ({
-  name: 'Q1 demand plan',
-  status: 'draft',
-  run_id: 'run-123',
-  summary: { any: 'object' },
-  kpis: [{ name: 'fill_rate', value: 0.97, unit: 'ratio' }],
-  series: [{ item: 'SKU-1', location: 'TOKYO', period: '2026-01-05', metric: 'demand', value: 120.5 }],
-  events: [{ at: '2026-01-01T00:00:00Z', type: 'created', actor: 'alice', detail: {} }],
-});
+const specExample = specExamplePayload;
 
 const row = <V>(item: string, value: V, metric = 'demand') => ({ item, location: 'TOKYO', period: '2026-01', metric, value });
 
@@ -79,14 +71,20 @@ describe('checksum stability across legacy spellings', () => {
 
   it('ignores number spelling: 120.5, "120.5", "1.205e2", 1.205e2, "120.50"', () => {
     const sums = [120.5, '120.5', '1.205e2', JSON.parse('1.205e2') as number, '120.50'].map(
-      (value) => accepted({ ...specExample(), series: [row('SKU-1', value)], kpis: { fill_rate: typeof value === 'string' ? '0.97' : 0.97 } }).checksum,
+      (value) =>
+        accepted({ ...specExample(), series: [row('SKU-1', value)], kpis: { fill_rate: typeof value === 'string' ? '0.97' : 0.97 } })
+          .checksum,
     );
     expect(new Set(sums).size).toBe(1);
   });
 
   it('ignores the order of series and KPI entries', () => {
     const series = [row('SKU-1', 1), row('SKU-2', 2), row('SKU-10', 3), row('SKU-1', 4, 'supply'), row('sku-1', 5)];
-    const kpis = [{ name: 'b', value: 1 }, { name: 'a', value: 2 }, { name: 'C', value: 3 }];
+    const kpis = [
+      { name: 'b', value: 1 },
+      { name: 'a', value: 2 },
+      { name: 'C', value: 3 },
+    ];
     const expected = accepted({ ...specExample(), series, kpis }).checksum;
     for (let seed = 1; seed <= 20; seed++) {
       const rng = mulberry32(seed);
@@ -96,7 +94,13 @@ describe('checksum stability across legacy spellings', () => {
 
   it('gives a KPI map the checksum of the equivalent array with unit null', () => {
     const map = accepted({ ...specExample(), kpis: { fill_rate: '0.97', bias: -3 } }).checksum;
-    const array = accepted({ ...specExample(), kpis: [{ name: 'bias', value: -3, unit: null }, { name: 'fill_rate', value: 0.97 }] }).checksum;
+    const array = accepted({
+      ...specExample(),
+      kpis: [
+        { name: 'bias', value: -3, unit: null },
+        { name: 'fill_rate', value: 0.97 },
+      ],
+    }).checksum;
     expect(map).toBe(array);
   });
 
@@ -104,8 +108,20 @@ describe('checksum stability across legacy spellings', () => {
     const at = (...instants: string[]) =>
       accepted({ ...specExample(), events: instants.map((a, i) => ({ at: a, type: `t${i}` })) }).checksum;
     expect(at('2026-01-01T09:00:00+09:00', '2026-01-02T00:00:00Z')).toBe(at('2026-01-01T00:00:00.000Z', '2026-01-01 19:00-05:00'));
-    const ordered = accepted({ ...specExample(), events: [{ at: '2026-01-01T00:00:00Z', type: 'a' }, { at: '2026-01-01T00:00:00Z', type: 'b' }] });
-    const swapped = accepted({ ...specExample(), events: [{ at: '2026-01-01T00:00:00Z', type: 'b' }, { at: '2026-01-01T00:00:00Z', type: 'a' }] });
+    const ordered = accepted({
+      ...specExample(),
+      events: [
+        { at: '2026-01-01T00:00:00Z', type: 'a' },
+        { at: '2026-01-01T00:00:00Z', type: 'b' },
+      ],
+    });
+    const swapped = accepted({
+      ...specExample(),
+      events: [
+        { at: '2026-01-01T00:00:00Z', type: 'b' },
+        { at: '2026-01-01T00:00:00Z', type: 'a' },
+      ],
+    });
     expect(swapped.checksum).not.toBe(ordered.checksum);
   });
 
@@ -135,14 +151,20 @@ describe('fromRepositoryRows', () => {
   it('sorts rows in any order, takes ISO strings for at, and reads float8 -0 as 0', () => {
     const back = fromRepositoryRows({
       version: { planId: 'p', version: 2, name: null, status: null, runId: null, summary: {} },
-      kpis: [{ name: 'b', value: -0, unit: null }, { name: 'B', value: 1, unit: 'u' }],
+      kpis: [
+        { name: 'b', value: -0, unit: null },
+        { name: 'B', value: 1, unit: 'u' },
+      ],
       series: [row('b', 1), row('B', -0), row('a', 2, 'z'), row('a', 3, 'Z')],
       events: [
         { seq: 1, at: '2026-01-01T00:00:00+00:00', type: 'second', actor: null, detail: {} },
         { seq: 0, at: new Date('2025-12-31T23:59:59.999Z'), type: 'first', actor: 'a', detail: { k: [1] } },
       ],
     });
-    expect(back.kpis.map((k) => [k.name, k.value])).toEqual([['B', 1], ['b', 0]]);
+    expect(back.kpis.map((k) => [k.name, k.value])).toEqual([
+      ['B', 1],
+      ['b', 0],
+    ]);
     expect(Object.is(back.kpis[1].value, 0)).toBe(true);
     expect(back.series.map((s) => `${s.item}/${s.metric}`)).toEqual(['B/demand', 'a/Z', 'a/z', 'b/demand']);
     expect(Object.is(back.series[0].value, 0)).toBe(true);
@@ -170,6 +192,8 @@ describe('fromRepositoryRows', () => {
     expect(versionChecksum(fromRepositoryRows({ ...rows, series: rows.series.map((s) => ({ ...s, value: s.value + 1e-9 })) }))).not.toBe(
       r.checksum,
     );
-    expect(versionChecksum(fromRepositoryRows({ ...rows, events: rows.events.map((e) => ({ ...e, seq: e.seq + 1 })) }))).not.toBe(r.checksum);
+    expect(versionChecksum(fromRepositoryRows({ ...rows, events: rows.events.map((e) => ({ ...e, seq: e.seq + 1 })) }))).not.toBe(
+      r.checksum,
+    );
   });
 });

@@ -1,19 +1,8 @@
 import { transformArtifact } from '../../transform/legacy-transform';
 import { REJECT_REASONS, type JsonObject, type RejectReason } from '../../transform/types';
-import { accepted, artifact, rejected } from './transform-fixtures';
+import { accepted, artifact, rejected, specExamplePayload } from './transform-fixtures';
 
-/** The current-format example of SPEC §3. */
-function currentPayload(): JsonObject {
-  return {
-    name: 'Q1 demand plan',
-    status: 'draft',
-    run_id: 'run-123',
-    summary: { any: 'object' },
-    kpis: [{ name: 'fill_rate', value: 0.97, unit: 'ratio' }],
-    series: [{ item: 'SKU-1', location: 'TOKYO', period: '2026-01-05', metric: 'demand', value: 120.5 }],
-    events: [{ at: '2026-01-01T00:00:00Z', type: 'created', actor: 'alice', detail: {} }],
-  };
-}
+const currentPayload = specExamplePayload;
 
 describe('transformArtifact: accepted variants', () => {
   it('normalizes the current format', () => {
@@ -93,7 +82,13 @@ describe('transformArtifact: accepted variants', () => {
   });
 
   it('defaults a missing or null KPI unit to null', () => {
-    const r = accepted({ ...currentPayload(), kpis: [{ name: 'b', value: 1 }, { name: 'a', value: 2, unit: null }] });
+    const r = accepted({
+      ...currentPayload(),
+      kpis: [
+        { name: 'b', value: 1 },
+        { name: 'a', value: 2, unit: null },
+      ],
+    });
     expect(r.version.kpis).toEqual([
       { name: 'a', value: 2, unit: null },
       { name: 'b', value: 1, unit: null },
@@ -101,7 +96,7 @@ describe('transformArtifact: accepted variants', () => {
   });
 
   it('sorts kpis by name in code-unit order, not locale order', () => {
-    const r = accepted({ ...currentPayload(), kpis: { beta: 1, Alpha: 2, alpha: 3, 'é': 4, z: 5, '10': 6, '9': 7 } });
+    const r = accepted({ ...currentPayload(), kpis: { beta: 1, Alpha: 2, alpha: 3, é: 4, z: 5, '10': 6, '9': 7 } });
     expect(r.version.kpis.map((k) => k.name)).toEqual(['10', '9', 'Alpha', 'alpha', 'beta', 'z', 'é']);
   });
 
@@ -163,7 +158,14 @@ interface RejectCase {
 }
 
 const withSeries = (...series: unknown[]) => ({ ...currentPayload(), series });
-const seriesRow = (over: JsonObject = {}): JsonObject => ({ item: 'A', location: 'L', period: '2026-01', metric: 'demand', value: 1, ...over });
+const seriesRow = (over: JsonObject = {}): JsonObject => ({
+  item: 'A',
+  location: 'L',
+  period: '2026-01',
+  metric: 'demand',
+  value: 1,
+  ...over,
+});
 const withoutKey = (o: JsonObject, key: string): JsonObject => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 const withEvent = (event: unknown) => ({
   ...currentPayload(),
@@ -178,8 +180,17 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
     names: 'payload',
   })),
   series_not_array: [
-    { payload: withoutKey(currentPayload(), 'series'), reason: 'series_not_array', names: 'series is missing', detail: { field: 'series' } },
-    ...[null, {}, 'rows', 3].map((series) => ({ payload: { ...currentPayload(), series }, reason: 'series_not_array' as const, names: 'series' })),
+    {
+      payload: withoutKey(currentPayload(), 'series'),
+      reason: 'series_not_array',
+      names: 'series is missing',
+      detail: { field: 'series' },
+    },
+    ...[null, {}, 'rows', 3].map((series) => ({
+      payload: { ...currentPayload(), series },
+      reason: 'series_not_array' as const,
+      names: 'series',
+    })),
   ],
   series_missing_field: [
     ...['item', 'location', 'period', 'metric'].flatMap((field) => [
@@ -204,16 +215,46 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
     })),
   ],
   value_not_finite: [
-    ...[NaN, Infinity, -Infinity, 'abc', ' 1', '1 ', '0x10', '', 'Infinity', '-Infinity', 'NaN', '1e999', '+1', '.5', '1.', '01', '1e', null, true, {}, []].map(
-      (value) => ({
-        payload: withSeries(seriesRow({ item: 'B' }), seriesRow({ value })),
-        reason: 'value_not_finite' as const,
-        names: 'series[1].value',
-        detail: { index: 1, field: 'value' },
-      }),
-    ),
-    { payload: withSeries(withoutKey(seriesRow(), 'value')), reason: 'value_not_finite', names: 'series[0].value', detail: { got: 'missing' } },
-    { payload: withKpis([{ name: 'fill_rate', value: 'abc' }]), reason: 'value_not_finite', names: 'kpis[0].value', detail: { name: 'fill_rate' } },
+    ...[
+      NaN,
+      Infinity,
+      -Infinity,
+      'abc',
+      ' 1',
+      '1 ',
+      '0x10',
+      '',
+      'Infinity',
+      '-Infinity',
+      'NaN',
+      '1e999',
+      '+1',
+      '.5',
+      '1.',
+      '01',
+      '1e',
+      null,
+      true,
+      {},
+      [],
+    ].map((value) => ({
+      payload: withSeries(seriesRow({ item: 'B' }), seriesRow({ value })),
+      reason: 'value_not_finite' as const,
+      names: 'series[1].value',
+      detail: { index: 1, field: 'value' },
+    })),
+    {
+      payload: withSeries(withoutKey(seriesRow(), 'value')),
+      reason: 'value_not_finite',
+      names: 'series[0].value',
+      detail: { got: 'missing' },
+    },
+    {
+      payload: withKpis([{ name: 'fill_rate', value: 'abc' }]),
+      reason: 'value_not_finite',
+      names: 'kpis[0].value',
+      detail: { name: 'fill_rate' },
+    },
     { payload: withKpis([{ name: 'fill_rate' }]), reason: 'value_not_finite', names: 'kpis[0].value' },
     { payload: withKpis({ fill_rate: '1e999' }), reason: 'value_not_finite', names: 'kpis.fill_rate', detail: { name: 'fill_rate' } },
     { payload: withKpis({ fill_rate: null }), reason: 'value_not_finite', names: 'kpis.fill_rate' },
@@ -228,7 +269,11 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
   ],
   duplicate_kpi: [
     {
-      payload: withKpis([{ name: 'fill_rate', value: 1 }, { name: 'bias', value: 2 }, { name: 'fill_rate', value: 3 }]),
+      payload: withKpis([
+        { name: 'fill_rate', value: 1 },
+        { name: 'bias', value: 2 },
+        { name: 'fill_rate', value: 3 },
+      ]),
       reason: 'duplicate_kpi',
       names: 'kpis[2] repeats the name "fill_rate" of kpis[0]',
       detail: { index: 2, firstIndex: 0, name: 'fill_rate' },
@@ -259,7 +304,12 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
     { payload: withEvent({ type: 'edited' }), reason: 'event_invalid_at', names: 'events[1].at', detail: { got: 'missing' } },
   ],
   kpis_invalid: [
-    ...['kpis', 5, true].map((kpis) => ({ payload: withKpis(kpis), reason: 'kpis_invalid' as const, names: 'kpis is', detail: { field: 'kpis' } })),
+    ...['kpis', 5, true].map((kpis) => ({
+      payload: withKpis(kpis),
+      reason: 'kpis_invalid' as const,
+      names: 'kpis is',
+      detail: { field: 'kpis' },
+    })),
     ...[null, 'kpi', 3, []].map((entry) => ({
       payload: withKpis([{ name: 'a', value: 1 }, entry]),
       reason: 'kpis_invalid' as const,
@@ -281,8 +331,18 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
     { payload: withKpis({ fill_rate: 1, '': 2 }), reason: 'kpis_invalid', names: 'empty KPI name' },
   ],
   events_invalid: [
-    ...['events', 5, true, {}].map((events) => ({ payload: { ...currentPayload(), events }, reason: 'events_invalid' as const, names: 'events is', detail: { field: 'events' } })),
-    ...[null, 'event', 3, []].map((event) => ({ payload: withEvent(event), reason: 'events_invalid' as const, names: 'events[1]', detail: { index: 1 } })),
+    ...['events', 5, true, {}].map((events) => ({
+      payload: { ...currentPayload(), events },
+      reason: 'events_invalid' as const,
+      names: 'events is',
+      detail: { field: 'events' },
+    })),
+    ...[null, 'event', 3, []].map((event) => ({
+      payload: withEvent(event),
+      reason: 'events_invalid' as const,
+      names: 'events[1]',
+      detail: { index: 1 },
+    })),
     ...[undefined, null, 5].map((type) => ({
       payload: withEvent({ at: '2026-01-01T00:00:00Z', type }),
       reason: 'events_invalid' as const,
@@ -309,8 +369,18 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
     },
   ],
   summary_invalid: [
-    ...['summary', 5, true, ['a']].map((summary) => ({ payload: { ...currentPayload(), summary }, reason: 'summary_invalid' as const, names: 'summary is', detail: { field: 'summary' } })),
-    { payload: { ...currentPayload(), summary: { a: [1, { b: Infinity }] } }, reason: 'summary_invalid', names: 'summary.a[1].b', detail: { path: 'summary.a[1].b' } },
+    ...['summary', 5, true, ['a']].map((summary) => ({
+      payload: { ...currentPayload(), summary },
+      reason: 'summary_invalid' as const,
+      names: 'summary is',
+      detail: { field: 'summary' },
+    })),
+    {
+      payload: { ...currentPayload(), summary: { a: [1, { b: Infinity }] } },
+      reason: 'summary_invalid',
+      names: 'summary.a[1].b',
+      detail: { path: 'summary.a[1].b' },
+    },
     { payload: { ...currentPayload(), summary: { when: new Date(0) } }, reason: 'summary_invalid', names: 'summary.when' },
     { payload: { ...currentPayload(), summary: { u: undefined } }, reason: 'summary_invalid', names: 'summary.u' },
   ],
@@ -358,7 +428,10 @@ describe('transformArtifact: rejects', () => {
   });
 
   it('accepts a null-prototype object as a payload (objects from another realm or parser)', () => {
-    const payload = Object.assign(Object.create(null) as object, { series: [], summary: Object.assign(Object.create(null) as object, { a: 1 }) });
+    const payload = Object.assign(Object.create(null) as object, {
+      series: [],
+      summary: Object.assign(Object.create(null) as object, { a: 1 }),
+    });
     expect(accepted(payload).version.summary).toEqual({ a: 1 });
   });
 });

@@ -36,7 +36,12 @@ export function reorderKeys(rng: Rng, v: unknown): unknown {
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const k of shuffled(rng, Object.keys(v))) {
-      Object.defineProperty(out, k, { value: reorderKeys(rng, (v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: reorderKeys(rng, (v as Record<string, unknown>)[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -53,7 +58,13 @@ export function simulateRepositoryRows(rng: Rng, v: NormalizedVersion): Reposito
     version: { planId: v.planId, version: v.version, name: v.name, status: v.status, runId: v.runId, summary: viaJsonb(v.summary) },
     kpis: shuffled(rng, v.kpis).map((k) => ({ name: k.name, value: viaFloat8(k.value), unit: k.unit })),
     series: shuffled(rng, v.series).map((s) => ({ ...s, value: viaFloat8(s.value) })),
-    events: shuffled(rng, v.events).map((e) => ({ seq: e.seq, at: new Date(e.at), type: e.type, actor: e.actor, detail: viaJsonb(e.detail) })),
+    events: shuffled(rng, v.events).map((e) => ({
+      seq: e.seq,
+      at: new Date(e.at),
+      type: e.type,
+      actor: e.actor,
+      detail: viaJsonb(e.detail),
+    })),
   };
 }
 
@@ -81,7 +92,11 @@ const seriesArb = fc.uniqueArray(
 const kpisArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(
   fc.uniqueArray(
     fc.record(
-      { name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }), value: legacyNumber, unit: fc.option(fc.string({ maxLength: 6 })) },
+      {
+        name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }),
+        value: legacyNumber,
+        unit: fc.option(fc.string({ maxLength: 6 })),
+      },
       { requiredKeys: ['name', 'value'] },
     ),
     { selector: (k) => k.name, maxLength: 8 },
@@ -133,3 +148,16 @@ export const validPayload: fc.Arbitrary<JsonObject> = fc
     events: eventsArb,
   })
   .map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as JsonObject);
+
+/** The current-format example of SPEC §3. */
+export function specExamplePayload(): JsonObject {
+  return {
+    name: 'Q1 demand plan',
+    status: 'draft',
+    run_id: 'run-123',
+    summary: { any: 'object' },
+    kpis: [{ name: 'fill_rate', value: 0.97, unit: 'ratio' }],
+    series: [{ item: 'SKU-1', location: 'TOKYO', period: '2026-01-05', metric: 'demand', value: 120.5 }],
+    events: [{ at: '2026-01-01T00:00:00Z', type: 'created', actor: 'alice', detail: {} }],
+  };
+}
