@@ -18,6 +18,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true });
@@ -110,7 +111,7 @@ export const planBackfillRuns = pgTable(
     environment: text('environment').notNull(),
     workflowId: text('workflow_id'),
     mode: text('mode', { enum: ['dry-run', 'normal', 'force'] }).notNull(),
-    status: text('status', { enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] }).notNull(),
+    status: text('status', { enum: ['running', 'paused', 'completed', 'failed', 'cancelled', 'terminated'] }).notNull(),
     options: jsonb('options').notNull().default(sql`'{}'::jsonb`),
     cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
     // The run's fixed range end (max(id) at start) and its artifact limit, so a resumed run ends where it would have.
@@ -131,8 +132,16 @@ export const planBackfillRuns = pgTable(
     startedAt: tz('started_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
     finishedAt: tz('finished_at'),
+    // Why a run ended (a person's note, the failure, or what the reconciler saw of its workflow).
+    closedReason: text('closed_reason'),
   },
-  (t) => [index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt)],
+  (t) => [
+    index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt),
+    // The one-active-run-per-environment rule, atomic under simultaneous starts.
+    uniqueIndex('plan_backfill_runs_one_active_idx')
+      .on(t.environment)
+      .where(sql`status IN ('running', 'paused')`),
+  ],
 );
 
 export const planBackfillErrors = pgTable(
@@ -158,6 +167,8 @@ export const planDbMaintenance = pgTable('plan_db_maintenance', {
   reason: text('reason'),
   actor: text('actor'),
   since: tz('since').notNull().defaultNow(),
+  // The workflow that turned maintenance on: "on, owner not running" is a flag left behind.
+  ownerWorkflowId: text('owner_workflow_id'),
 });
 
 export const planDbBackups = pgTable('plan_db_backups', {
@@ -187,12 +198,55 @@ export const planDbTrimRuns = pgTable('plan_db_trim_runs', {
   at: tz('at').notNull().defaultNow(),
 });
 
-export const planMigrationRuns = pgTable('plan_migration_runs', {
-  workflowId: text('workflow_id').primaryKey(),
+export const planMigrationRuns = pgTable(
+  'plan_migration_runs',
+  {
+    workflowId: text('workflow_id').primaryKey(),
+    environment: text('environment').notNull(),
+    status: text('status').notNull(),
+    currentStep: text('current_step'),
+    // The run's header (policy, workflow run id); steps, approvals and decisions are plan_migration_steps rows.
+    evidence: jsonb('evidence').notNull().default(sql`'{}'::jsonb`),
+    startedAt: tz('started_at').notNull().defaultNow(),
+    finishedAt: tz('finished_at'),
+    closedReason: text('closed_reason'),
+    // Refused approve/reject signals: all counted, only the first few kept as rows.
+    refusedSignals: integer('refused_signals').notNull().default(0),
+  },
+  // One open migration per environment, atomic under simultaneous starts.
+  (t) => [uniqueIndex('plan_migration_runs_one_open_idx').on(t.environment).where(sql`finished_at IS NULL`)],
+);
+
+/** Append-only evidence: one small row per step transition, gate, approval, decision or stop. */
+export const planMigrationSteps = pgTable(
+  'plan_migration_steps',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workflowId: text('workflow_id')
+      .notNull()
+      .references(() => planMigrationRuns.workflowId, { onDelete: 'cascade' }),
+    // Assigned by the workflow, so an activity retry inserts nothing twice.
+    seq: integer('seq').notNull(),
+    kind: text('kind', { enum: ['step', 'gate', 'approval', 'decision', 'compensation', 'stop'] }).notNull(),
+    name: text('name').notNull(),
+    status: text('status').notNull(),
+    attempt: integer('attempt'),
+    // Ids and counts only (a backup id, a verify report id, a run id), never rows.
+    summary: jsonb('summary').notNull().default(sql`'{}'::jsonb`),
+    error: text('error'),
+    actor: text('actor'),
+    comment: text('comment'),
+    at: tz('at').notNull(),
+  },
+  (t) => [uniqueIndex('plan_migration_steps_seq_idx').on(t.workflowId, t.seq)],
+);
+
+/** Verify reports, stored by verify; the migration's evidence refers to them by id. */
+export const planVerifyReports = pgTable('plan_verify_reports', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
   environment: text('environment').notNull(),
-  status: text('status').notNull(),
-  currentStep: text('current_step'),
-  evidence: jsonb('evidence').notNull().default(sql`'{}'::jsonb`),
-  startedAt: tz('started_at').notNull().defaultNow(),
-  finishedAt: tz('finished_at'),
+  workflowId: text('workflow_id'),
+  passed: boolean('passed').notNull(),
+  report: jsonb('report').notNull(),
+  at: tz('at').notNull().defaultNow(),
 });
