@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { BackfillInput, BackfillResult } from '../workflows/definitions';
-import { workflowIdFor } from '../workflows/ids';
+import { workflowIdFor } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { BENCH_ENVIRONMENT, BenchConfig } from './bench-config';
 import type { Cleanup } from './cleanup';

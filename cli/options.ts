@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
-import { checkEnvironmentName } from '../workflows/ids';
+import { checkEnvironmentName } from '../model/ids';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 

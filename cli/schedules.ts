@@ -16,7 +16,7 @@ import {
   type ScheduleSummary,
 } from '@temporalio/client';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
-import { workflowIdFor } from '../workflows/ids';
+import { workflowIdFor } from '../model/ids';
 
 /** What each kind of schedule starts. */
 export const SCHEDULED_WORKFLOWS = {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
+import { DEFAULT_TASK_QUEUE } from '../model/ids';
 import { ConfigError, configErrorMap, formatIssues } from './errors';
 import { locateJsonError } from './json-position';
 import { plandbConfigFileSchema, type PlandbConfig, type PlandbConfigFile, type TemporalConfig } from './schema';

@@ -2,9 +2,9 @@
 import { Queryable } from './connection';
 import { tableExists } from './server-info';
 
-export const REPOSITORY_TABLES = ['plans', 'plan_versions', 'plan_kpis', 'plan_series', 'plan_events'] as const;
-export type RepositoryTable = (typeof REPOSITORY_TABLES)[number];
-export type RepositoryCounts = Record<RepositoryTable, number>;
+import { REPOSITORY_TABLES, type RepositoryCounts } from '../model/tables';
+
+export { REPOSITORY_TABLES, type RepositoryCounts, type RepositoryTable } from '../model/tables';
 
 /** Null when the repository tables do not exist yet (migrations not applied). */
 export async function repositoryCounts(db: Queryable): Promise<RepositoryCounts | null> {

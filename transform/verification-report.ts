@@ -3,7 +3,7 @@
  * transformed and compared with what the repository holds for its (plan_id, version). Pure, so the
  * rules are unit-tested without a database and workflows may import the report types.
  */
-import type { RepositoryTable } from '../db/repository-stats';
+import type { RepositoryTable } from '../model/tables';
 import { fromRepositoryRows, versionChecksum, type RepositoryRows } from './checksum';
 import type { Hasher } from './sha256';
 import { transformArtifact } from './legacy-transform';

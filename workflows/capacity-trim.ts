@@ -2,7 +2,7 @@
 import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TrimReport } from '../activities/trim';
 import { long } from './activity-proxies';
-import { checkEnvironmentName } from './ids';
+import { checkEnvironmentName } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 import { renderTrimReport } from './trim-report';
 

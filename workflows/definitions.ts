@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunCounters, RunStatus } from '../model/backfill';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
-import { checkEnvironmentName } from './ids';
+import { checkEnvironmentName } from '../model/ids';
 
 export const MIN_BATCH_SIZE = 1;
 export const MAX_BATCH_SIZE = 50_000;

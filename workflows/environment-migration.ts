@@ -40,7 +40,7 @@ import {
   statusQuery,
 } from './definitions';
 import { renderEvidenceSummary } from './evidence-markdown';
-import { checkEnvironmentName, workflowIdFor } from './ids';
+import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import { rollbackProcedure } from './rollback';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 

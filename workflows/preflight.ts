@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
 import type { PreflightInput, PreflightReport } from '../activities/preflight';
-import { checkEnvironmentName } from './ids';
+import { checkEnvironmentName } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
 const { preflight: runPreflight } = proxyActivities<PlandbActivities>({

@@ -24,7 +24,7 @@ import {
   rejectUpdate,
 } from './definitions';
 import type { environmentMigration } from './environment-migration';
-import { checkEnvironmentName, workflowIdFor } from './ids';
+import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import { PLAN_DB_STEP } from './search-attributes';
 
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {

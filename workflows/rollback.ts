@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { long, quick } from './activity-proxies';
-import { checkEnvironmentName } from './ids';
+import { checkEnvironmentName } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
 export type RollbackMode = 'restore-backup' | 'clear-repository';

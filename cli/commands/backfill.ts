@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { getEnvironment } from '../../config/environment';
 import type { BackfillConfig } from '../../config/schema';
 import type { BackfillInput, BackfillProgress } from '../../workflows/definitions';
-import { workflowIdFor } from '../../workflows/ids';
+import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
 import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom } from '../options';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { getEnvironment } from '../../config/environment';
 import type { MigrationEvidence, MigrationOverrides } from '../../model/migration';
-import { workflowIdFor } from '../../workflows/ids';
+import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { batchSize, environmentName, nonNegativeInt, positiveInt } from '../options';
 import { awaitResult, startWorkflow } from '../start-workflow';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { PreflightReport } from '../../activities/preflight';
 import { getEnvironment } from '../../config/environment';
-import { workflowIdFor } from '../../workflows/ids';
+import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName } from '../options';
 import { awaitResult, startWorkflow } from '../start-workflow';

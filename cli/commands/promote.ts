@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { getEnvironment } from '../../config/environment';
-import { checkEnvironmentName } from '../../workflows/ids';
+import { checkEnvironmentName } from '../../model/ids';
 import { promotionStatusQuery, PromotionStatus } from '../../workflows/definitions';
 import { CliContext } from '../context';
 import { awaitResult, startWorkflow } from '../start-workflow';

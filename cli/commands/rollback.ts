@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { getEnvironment } from '../../config/environment';
-import { workflowIdFor } from '../../workflows/ids';
+import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName, positiveInt } from '../options';
 import { awaitResult, startWorkflow } from '../start-workflow';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { TrimReport } from '../../activities/trim';
 import { getEnvironment } from '../../config/environment';
-import { workflowIdFor } from '../../workflows/ids';
+import { workflowIdFor } from '../../model/ids';
 import { renderTrimReport } from '../../workflows/trim-report';
 import { CliContext } from '../context';
 import { environmentName, positiveInt } from '../options';
