@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getEnvironment, redactUrl } from '../config/environment';
 import type { MaintenanceMode } from '../config/schema';
-import { setMaintenanceFlag } from '../db/maintenance';
+import { MaintenanceTableMissing, setMaintenanceFlag } from '../db/maintenance';
 import type { ActivityDeps } from './deps';
 import { fetchWithTimeout } from './http';
 
@@ -15,6 +15,8 @@ export interface SetMaintenanceInput {
   enabled: boolean;
   reason: string;
   actor: string;
+  /** The workflow that holds maintenance on (recorded with the db-flag, so a flag left behind can be seen and lifted). */
+  owner?: string;
 }
 
 export interface SetMaintenanceResult {
@@ -107,6 +109,9 @@ export function createMaintenanceActivities(deps: ActivityDeps, env: NodeJS.Proc
         enabled: input.enabled,
         reason: input.reason,
         actor: input.actor,
+        ownerWorkflowId: input.owner ?? null,
+      }).catch((err: unknown) => {
+        throw err instanceof MaintenanceTableMissing ? ApplicationFailure.nonRetryable(err.message, 'ConfigError') : err;
       });
       outcome = { enabled: state.enabled, changed, reason: state.reason, actor: state.actor, since: state.since };
     } else if (settings.mode === 'http') {

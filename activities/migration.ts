@@ -2,12 +2,30 @@
 import { getEnvironment } from '../config/environment';
 import { resolvePolicy } from '../config/policy';
 import { withClient } from '../db/connection';
-import { saveMigrationRun } from '../db/migration-runs';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Queryable } from '../db/connection';
+import {
+  appendEvidenceRows,
+  claimMigrationRun,
+  evidenceTablesExist,
+  updateMigrationRun,
+  type EvidenceRow,
+  type RunHeader,
+  type RunState,
+} from '../db/migration-runs';
 import { upgrade } from '../db/migrator';
 import { repositoryCounts, RepositoryCounts, REPOSITORY_TABLES } from '../db/repository-stats';
 import { markGateOpen, observeStepDuration } from '../metrics/registry';
-import type { MigrationEvidence, MigrationOverrides, MigrationPolicy, StepRecord } from '../model/migration';
+import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
 import type { ActivityDeps } from './deps';
+import { closeAbandonedMigration } from './reconcile';
+
+export interface RecordMigrationInput {
+  header: RunHeader;
+  state: RunState;
+  rows: EvidenceRow[];
+  metrics?: { stepDurations?: { step: string; seconds: number }[]; gate?: { name: string; open: boolean } };
+}
 
 export interface PostCheckResult {
   source: 'prometheus' | 'worker';
@@ -30,20 +48,39 @@ export function createMigrationActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Saves the evidence and reports what it says to the metrics: the step that just finished (its
-   * duration) and the gate that is open, if any (the alert on migrations waiting too long for a person).
+   * Writes the migration's new evidence rows and its state, claiming the run row on the first call
+   * that finds the tables (one open migration per environment), and reports finished steps and gates
+   * to the metrics. Before the first schema migration there are no tables: `saved` is false and the
+   * workflow keeps its few rows until a later call.
    */
-  async function saveEvidence(
-    evidence: MigrationEvidence,
-    change: { finishedStep?: StepRecord; gate?: { name: string; open: boolean } } = {},
-  ): Promise<{ saved: boolean }> {
-    const { environment } = evidence;
-    if (change.finishedStep?.finishedAt) {
-      const s = change.finishedStep;
-      observeStepDuration(deps.metrics, environment, s.name, (Date.parse(s.finishedAt!) - Date.parse(s.startedAt)) / 1000);
+  async function recordMigration(input: RecordMigrationInput): Promise<{ saved: boolean }> {
+    const { environment, workflowId } = input.header;
+    for (const s of input.metrics?.stepDurations ?? []) observeStepDuration(deps.metrics, environment, s.step, s.seconds);
+    if (input.metrics?.gate) markGateOpen(deps.metrics, environment, input.metrics.gate.name, input.metrics.gate.open);
+    const pool = deps.databases.pool(environment);
+    if (!(await evidenceTablesExist(pool))) return { saved: false };
+    await claim(pool, input.header);
+    await appendEvidenceRows(pool, workflowId, input.rows);
+    await updateMigrationRun(pool, workflowId, input.state);
+    return { saved: true };
+  }
+
+  /** The run row, once per migration; a holder whose workflow no longer runs is closed, and its maintenance lifted. */
+  async function claim(pool: Queryable, header: RunHeader): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const claimed = await claimMigrationRun(pool, header);
+      if (claimed.claimed) return;
+      const { holder } = claimed;
+      const liveness = await deps.workflowLiveness?.(holder.workflowId);
+      if (!liveness || liveness.running || attempt > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `another migration of ${header.environment} is open: ${holder.workflowId} (${holder.status}, since ${holder.startedAt}); ` +
+            `wait for it, or stop it (\`temporal workflow cancel --workflow-id ${holder.workflowId}\`)`,
+          'MigrationAlreadyRunning',
+        );
+      }
+      await closeAbandonedMigration(deps, pool, holder.workflowId, liveness.status);
     }
-    if (change.gate) markGateOpen(deps.metrics, environment, change.gate.name, change.gate.open);
-    return { saved: await saveMigrationRun(deps.databases.pool(environment), evidence) };
   }
 
   /** The newest unfinished, non-dry-run backfill run of the environment, to resume from (production policy). */
@@ -87,5 +124,5 @@ export function createMigrationActivities(deps: ActivityDeps) {
     return { cleared: before };
   }
 
-  return { resolveMigrationPolicy, migrate, saveEvidence, findResumableRun, postCheck, clearRepository };
+  return { resolveMigrationPolicy, migrate, recordMigration, findResumableRun, postCheck, clearRepository };
 }

@@ -11,6 +11,7 @@ import { createPool } from '../db/connection';
 import { legacyTableExists } from '../db/legacy-reader';
 import { compareRepresentativePlans, type RepresentativePlanReport } from '../db/representative-plans';
 import { tableExists } from '../db/server-info';
+import { saveVerifyReport } from '../db/verify-reports';
 import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
 import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
 import type { ActivityDeps } from './deps';
@@ -30,6 +31,8 @@ export interface VerifyInput {
   httpBaseUrl?: string;
   /** Verify this database on the environment's server instead (the rollback drill's restored copy). */
   database?: string;
+  /** The migration asking: the report is stored in plan_verify_reports and its evidence keeps the id. */
+  workflowId?: string;
 }
 
 export interface VerifyResult extends VerificationReport {
@@ -43,6 +46,8 @@ export interface VerifyResult extends VerificationReport {
   http: HttpCheck[];
   /** The whole activity, representative plans and HTTP checks included. */
   seconds: number;
+  /** Where the full report is stored (plan_verify_reports), when a migration asked. */
+  reportId: number | null;
 }
 
 function invalidInput(message: string): ApplicationFailure {
@@ -123,6 +128,7 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         representative,
         http,
         seconds: (Date.now() - started) / 1000,
+        reportId: null,
       };
     } finally {
       clearInterval(beat);
@@ -145,7 +151,10 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         await pool.end();
       }
     } else {
-      result = await verifyOn(deps.databases.pool(input.environment), input, where);
+      const pool = deps.databases.pool(input.environment);
+      result = await verifyOn(pool, input, where);
+      if (input.workflowId)
+        result.reportId = await saveVerifyReport(pool, { environment: input.environment, workflowId: input.workflowId, passed: result.passed, report: result });
     }
     deps.logger.info({
       event: 'verify',

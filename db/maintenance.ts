@@ -1,5 +1,9 @@
-/** The maintenance flag the Plan creation API reads (`plan_db_maintenance`, scope `plan_create`). */
+/**
+ * The maintenance flag the Plan creation API reads (`plan_db_maintenance`, scope `plan_create`). The
+ * table comes from migration 0000 only: migrations run before any workflow turns maintenance on.
+ */
 import { Queryable } from './connection';
+import { tableExists } from './server-info';
 
 export const PLAN_CREATE_SCOPE = 'plan_create';
 
@@ -9,58 +13,74 @@ export interface MaintenanceState {
   reason: string | null;
   actor: string | null;
   since: string | null;
+  /** The workflow that turned it on; a flag whose owner no longer runs was left behind. */
+  ownerWorkflowId: string | null;
 }
 
+type FlagRow = { enabled: boolean; reason: string | null; actor: string | null; since: Date; owner_workflow_id: string | null };
+
+const stateOf = (scope: string, row: FlagRow | undefined): MaintenanceState =>
+  row
+    ? { scope, enabled: row.enabled, reason: row.reason, actor: row.actor, since: row.since.toISOString(), ownerWorkflowId: row.owner_workflow_id }
+    : { scope, enabled: false, reason: null, actor: null, since: null, ownerWorkflowId: null };
+
+/** The flag; off when the table or the row does not exist (nothing was ever switched). */
 export async function getMaintenance(db: Queryable, scope = PLAN_CREATE_SCOPE): Promise<MaintenanceState> {
-  const res = await db.query<{ enabled: boolean; reason: string | null; actor: string | null; since: Date }>(
-    `SELECT enabled, reason, actor, since FROM plan_db_maintenance WHERE scope = $1`,
-    [scope],
-  );
-  const row = res.rows[0];
-  if (!row) return { scope, enabled: false, reason: null, actor: null, since: null };
-  return { scope, enabled: row.enabled, reason: row.reason, actor: row.actor, since: row.since.toISOString() };
+  if (!(await tableExists(db, 'plan_db_maintenance'))) return stateOf(scope, undefined);
+  const res = await db.query<FlagRow>(`SELECT enabled, reason, actor, since, owner_workflow_id FROM plan_db_maintenance WHERE scope = $1`, [scope]);
+  return stateOf(scope, res.rows[0]);
 }
-
-/**
- * The flag table as migration 0000 creates it (there `CREATE TABLE IF NOT EXISTS` too). The first
- * migration of an environment turns maintenance on before its schema migration runs, so the switch
- * brings its own table; a test checks both definitions stay the same.
- */
-export const MAINTENANCE_TABLE_DDL = `CREATE TABLE IF NOT EXISTS "plan_db_maintenance" (
-	"scope" text PRIMARY KEY NOT NULL,
-	"enabled" boolean NOT NULL,
-	"reason" text,
-	"actor" text,
-	"since" timestamp with time zone DEFAULT now() NOT NULL
-)`;
 
 export interface MaintenanceChange {
   enabled: boolean;
   reason: string | null;
   actor: string | null;
+  /** Recorded while enabled; cleared when maintenance is lifted. */
+  ownerWorkflowId?: string | null;
   scope?: string;
+}
+
+export class MaintenanceTableMissing extends Error {
+  constructor() {
+    super('plan_db_maintenance does not exist: apply the migrations first (`plandb db upgrade --env <env>`)');
+    this.name = 'MaintenanceTableMissing';
+  }
 }
 
 /**
  * Upserts the flag: reason and actor always record the latest request, `since` moves only when
  * `enabled` changes, so repeating a request (an activity retry) changes nothing that matters.
+ * Lifting maintenance where the table does not exist is a no-op: it was never on.
  */
 export async function setMaintenanceFlag(db: Queryable, change: MaintenanceChange): Promise<{ state: MaintenanceState; changed: boolean }> {
   const scope = change.scope ?? PLAN_CREATE_SCOPE;
-  await db.query(MAINTENANCE_TABLE_DDL);
+  if (!(await tableExists(db, 'plan_db_maintenance'))) {
+    if (change.enabled) throw new MaintenanceTableMissing();
+    return { state: stateOf(scope, undefined), changed: false };
+  }
   // `previous` reads the row as it was before this statement (no row: maintenance was off).
-  const res = await db.query<{ enabled: boolean; reason: string | null; actor: string | null; since: Date; previous: boolean | null }>(
+  const res = await db.query<FlagRow & { previous: boolean | null }>(
     `WITH before AS (SELECT enabled FROM plan_db_maintenance WHERE scope = $1)
-     INSERT INTO plan_db_maintenance AS m (scope, enabled, reason, actor, since) VALUES ($1, $2, $3, $4, now())
+     INSERT INTO plan_db_maintenance AS m (scope, enabled, reason, actor, since, owner_workflow_id) VALUES ($1, $2, $3, $4, now(), $5)
      ON CONFLICT (scope) DO UPDATE SET
-       enabled = EXCLUDED.enabled, reason = EXCLUDED.reason, actor = EXCLUDED.actor,
+       enabled = EXCLUDED.enabled, reason = EXCLUDED.reason, actor = EXCLUDED.actor, owner_workflow_id = EXCLUDED.owner_workflow_id,
        since = CASE WHEN m.enabled = EXCLUDED.enabled THEN m.since ELSE EXCLUDED.since END
-     RETURNING m.enabled, m.reason, m.actor, m.since, (SELECT enabled FROM before) AS previous`,
-    [scope, change.enabled, change.reason, change.actor],
+     RETURNING m.enabled, m.reason, m.actor, m.since, m.owner_workflow_id, (SELECT enabled FROM before) AS previous`,
+    [scope, change.enabled, change.reason, change.actor, change.enabled ? (change.ownerWorkflowId ?? null) : null],
   );
   const row = res.rows[0];
-  return {
-    state: { scope, enabled: row.enabled, reason: row.reason, actor: row.actor, since: row.since.toISOString() },
-    changed: (row.previous ?? false) !== row.enabled,
-  };
+  return { state: stateOf(scope, row), changed: (row.previous ?? false) !== row.enabled };
+}
+
+/**
+ * Lifts the flag only if `ownerWorkflowId` still owns it (the reconciler must not lift a flag that a
+ * newer migration or an operator set meanwhile). True when it was lifted.
+ */
+export async function liftOrphanedMaintenance(db: Queryable, ownerWorkflowId: string, reason: string, scope = PLAN_CREATE_SCOPE): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE plan_db_maintenance SET enabled = false, since = now(), reason = $3, actor = 'plandb:reconciler', owner_workflow_id = NULL
+      WHERE scope = $1 AND enabled AND owner_workflow_id = $2`,
+    [scope, ownerWorkflowId, reason],
+  );
+  return (res.rowCount ?? 0) > 0;
 }

@@ -1,4 +1,5 @@
 /** Shapes of an environment migration: its policy, steps, gates and evidence. Pure (workflows import it). */
+import type { MigrationState } from './migration-state';
 
 /** What one environment's migration does, resolved by the worker from config plus the start input's overrides. */
 export interface MigrationPolicy {
@@ -79,8 +80,19 @@ export interface DecideRequest {
   comment?: string;
 }
 
-export type MigrationRunStatus =
-  'running' | 'waiting-approval' | 'waiting-decision' | 'post-check' | 'completed' | 'rejected' | 'aborted' | 'rolled-back' | 'failed';
+/** The migration's state (model/migration-state.ts holds the transition table). */
+export type MigrationRunStatus = MigrationState;
+
+/** Refused approve/reject signals beyond this many are counted, not kept. */
+export const MAX_REFUSED_KEPT = 10;
+
+/** An undo registered by a step that changed the world, and what running it did. */
+export interface CompensationRecord {
+  name: 'maintenance-off' | 'close-backfill';
+  status: 'completed' | 'failed';
+  at: string;
+  error: string | null;
+}
 
 export interface MigrationEvidence {
   workflowId: string;
@@ -92,6 +104,28 @@ export interface MigrationEvidence {
   steps: StepRecord[];
   approvals: ApprovalRecord[];
   decisions: (DecideRequest & { at: string; step: StepName })[];
+  /** Every refused approve/reject signal; only the first MAX_REFUSED_KEPT are in `approvals`. */
+  refusedSignals: number;
+  compensations: CompensationRecord[];
+  /** How it ended, in a sentence; null while it runs. */
+  stopReason: string | null;
   startedAt: string;
   finishedAt: string | null;
+}
+
+export type EvidenceKind = 'step' | 'approval' | 'decision' | 'compensation' | 'stop';
+
+/** One evidence row (`plan_migration_steps`); `seq` is the workflow's own counter, so retries insert nothing twice. */
+export interface EvidenceRow {
+  seq: number;
+  kind: EvidenceKind;
+  name: string;
+  status: string;
+  attempt?: number | null;
+  /** Ids and counts, never rows. */
+  summary?: unknown;
+  error?: string | null;
+  actor?: string | null;
+  comment?: string | null;
+  at: string;
 }

@@ -6,6 +6,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunCounters, RunStatus } from '../model/backfill';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
+import type { MigrationState } from '../model/migration-state';
+import { checkText, MAX_NAME } from '../model/text';
 
 export const MIN_BATCH_SIZE = 1;
 export const MAX_BATCH_SIZE = 50_000;
@@ -164,29 +166,39 @@ export interface PromotionInput {
   overrides?: MigrationOverrides;
 }
 
-/** Why a gate decision is refused, or null when it is acceptable. */
+/** Why a gate decision is refused, or null when it is acceptable. Text is validated and capped (model/text.ts). */
 export function checkGateDecision(d: unknown, openGate: string | null, approvers: string[]): string | null {
-  if (typeof d !== 'object' || d === null) return 'expected {gate, approver, comment?}';
-  const { gate, approver } = d as Record<string, unknown>;
-  if (typeof gate !== 'string' || !gate) return '"gate" must name the gate';
-  if (typeof approver !== 'string' || !approver.trim()) return '"approver" must name who decides';
-  if (openGate === null) return `gate "${gate}" is not open (no gate is open)`;
-  if (gate !== openGate) return `gate "${gate}" is not open (the open gate is "${openGate}")`;
-  if (approvers.length && !approvers.includes(approver)) {
-    return `"${approver}" may not decide gate "${gate}" (allowed: ${approvers.join(', ')})`;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'expected {"gate": "...", "approver": "...", "comment": "..."}';
+  const { gate, approver, comment } = d as Record<string, unknown>;
+  const textProblem =
+    checkText('gate', gate, { required: true, max: MAX_NAME, singleLine: true }) ??
+    checkText('approver', approver, { required: true, max: MAX_NAME, singleLine: true }) ??
+    checkText('comment', comment);
+  if (textProblem) return textProblem;
+  const approverName = approver as string;
+  if (openGate === null) return `gate "${gate as string}" is not open (no gate is open)`;
+  if (gate !== openGate) return `gate "${gate as string}" is not open (the open gate is "${openGate}")`;
+  if (approvers.length && !approvers.includes(approverName)) {
+    return `"${approverName}" may not decide gate "${gate}" (allowed: ${approvers.join(', ')})`;
   }
   return null;
 }
 
+/** Why a decide request is refused, or null. */
 export function checkDecision(d: unknown): string | null {
-  const action = (d as { action?: unknown } | null)?.action;
-  return action === 'retry' || action === 'rollback' || action === 'abort' ? null : '"action" must be retry, rollback or abort';
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'expected {"action": "retry"|"rollback"|"abort", "by": "...", "comment": "..."}';
+  const { action, by, comment } = d as Record<string, unknown>;
+  if (action !== 'retry' && action !== 'rollback' && action !== 'abort') return '"action" must be retry, rollback or abort';
+  return checkText('by', by, { max: MAX_NAME, singleLine: true }) ?? checkText('comment', comment);
 }
 
 export interface PromotionStatus {
+  status: MigrationState;
   stages: { environment: string; workflowId: string; status: string }[];
   openGate: string | null;
   approvals: ApprovalRecord[];
+  refusedSignals: number;
+  stopReason: string | null;
 }
 
 /** The promotion's own `status` query (stages and the open gate). */

@@ -1,11 +1,17 @@
 /**
  * environmentMigration: the checklist for one environment as a durable sequence of steps —
- * preflight → [approval] → [maintenance on] → backup → migrate → [sample dry-run] → [approval] →
+ * preflight → [approval] → [backup] → migrate → [maintenance on] → [sample dry-run] → [approval] →
  * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → [post-check].
- * A failed step waits for `decide retry|rollback|abort`; evidence of every step is saved as it goes.
+ *
+ * Its status moves only through the state machine (model/migration-state.ts). A failed step waits for
+ * `decide retry|rollback|abort`. Every step that changes the world registers its undo first; every
+ * stop but success — rejection, timeout, abort, rollback, failure and cancellation — runs the undos in
+ * a non-cancellable scope, so maintenance is never left on. Evidence is one small row per transition,
+ * written as the migration goes (the rows before the first schema migration wait in memory).
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   executeChild,
   isCancellation,
@@ -16,46 +22,33 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import type {
-  ApprovalRecord,
+  CompensationRecord,
   DecideRequest,
-  GateDecision,
+  EvidenceRow,
   MigrationEvidence,
   MigrationPolicy,
   StepName,
   StepRecord,
 } from '../model/migration';
+import { isFinal, transition, type MigrationEvent } from '../model/migration-state';
+import { excerpt } from '../model/text';
 import { long, quick, schema } from './activity-proxies';
 import type { backfillRepository } from './backfill-repository';
-import {
-  approveSignal,
-  approveUpdate,
-  BackfillInput,
-  checkDecision,
-  checkGateDecision,
-  decideSignal,
-  EnvironmentMigrationInput,
-  rejectSignal,
-  rejectUpdate,
-  statusQuery,
-} from './definitions';
+import { BackfillInput, checkDecision, decideSignal, EnvironmentMigrationInput, statusQuery } from './definitions';
 import { renderEvidenceSummary } from './evidence-markdown';
-import { checkEnvironmentName, workflowIdFor } from '../model/ids';
+import { installGates } from './gates';
 import { rollbackProcedure } from './rollback';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
 /** A human decision after a failure may take a while; past this the migration aborts. */
 const DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
+/** Step errors kept in evidence (the full failure stays in Temporal's history). */
+const MAX_ERROR_TEXT = 2000;
 
-/** Ends the migration without success (gate rejected or timed out, abort, rollback). */
-class MigrationStopped extends Error {
-  constructor(
-    readonly status: 'rejected' | 'aborted' | 'rolled-back' | 'failed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Thrown once the state machine has reached a stop (or `rolling-back`): unwinds to the compensations. */
+class Stop extends Error {}
 
 const messageOf = (err: unknown): string => {
   let e = err as { message?: string; cause?: unknown } | undefined;
@@ -80,176 +73,249 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     steps: [],
     approvals: [],
     decisions: [],
+    refusedSignals: 0,
+    compensations: [],
+    stopReason: null,
     startedAt: now(),
     finishedAt: null,
   };
   let policy: MigrationPolicy | null = null;
-  let gateOutcome: ApprovalRecord | null = null;
-  let decision: DecideRequest | null = null;
 
-  // ---- handlers ----
-  const decideGate = (d: GateDecision, decision: 'approved' | 'rejected'): ApprovalRecord => {
-    const refusal = checkGateDecision(d, evidence.openGate, policy?.approval.approvers ?? []);
-    const record: ApprovalRecord = {
-      gate: d?.gate,
-      approver: d?.approver,
-      comment: d?.comment,
-      decision: refusal ? 'refused' : decision,
-      at: now(),
-    };
-    if (refusal) record.note = refusal;
-    evidence.approvals.push(record);
-    if (!refusal) gateOutcome = record;
-    return record;
-  };
-  const validateGate = (d: GateDecision) => {
-    const refusal = checkGateDecision(d, evidence.openGate, policy?.approval.approvers ?? []);
-    if (refusal) throw new Error(refusal);
-  };
-  setHandler(approveSignal, (d) => void decideGate(d, 'approved'));
-  setHandler(rejectSignal, (d) => void decideGate(d, 'rejected'));
-  setHandler(approveUpdate, (d) => decideGate(d, 'approved'), { validator: validateGate });
-  setHandler(rejectUpdate, (d) => decideGate(d, 'rejected'), { validator: validateGate });
+  // ---- evidence rows, written by `flush` before each step's work and at every wait and stop ----
+  let seq = 0;
+  const pending: EvidenceRow[] = [];
+  const stepDurations: { step: string; seconds: number }[] = [];
+  let gateMetric: { name: string; open: boolean } | undefined;
+  const row = (r: Omit<EvidenceRow, 'seq'>) => void pending.push({ ...r, seq: ++seq });
+
+  const gates = installGates((a) =>
+    row({ kind: 'approval', name: a.gate, status: a.decision, actor: a.approver, comment: a.comment ?? null, summary: a.note ? { note: a.note } : {}, at: a.at }),
+  );
+  let decision: DecideRequest | null = null;
   setHandler(decideSignal, (d) => {
     if (evidence.status === 'waiting-decision' && !checkDecision(d)) decision = d;
   });
-  setHandler(statusQuery, () => evidence);
+  const view = (): MigrationEvidence => ({ ...evidence, openGate: gates.openGate, approvals: gates.approvals, refusedSignals: gates.refusedSignals });
+  setHandler(statusQuery, view);
 
-  // ---- publishing: search attributes, UI details, evidence row ----
-  const publish = async (change: { finishedStep?: StepRecord; gate?: { name: string; open: boolean } } = {}) => {
+  const move = (event: MigrationEvent) => {
+    evidence.status = transition(evidence.status, event);
+  };
+  const publish = () => {
     upsertSearchAttributes([
       { key: PLAN_DB_ENVIRONMENT, value: environment },
-      { key: PLAN_DB_STEP, value: evidence.openGate ? `gate:${evidence.openGate}` : (evidence.currentStep ?? evidence.status) },
+      { key: PLAN_DB_STEP, value: gates.openGate ? `gate:${gates.openGate}` : (evidence.currentStep ?? evidence.status) },
     ]);
-    setCurrentDetails(renderEvidenceSummary(evidence));
-    await quick.saveEvidence(evidence, change);
+    setCurrentDetails(renderEvidenceSummary(view()));
+  };
+  const flush = async () => {
+    publish();
+    const rows = pending.slice();
+    const metrics = { stepDurations: stepDurations.splice(0), gate: gateMetric };
+    gateMetric = undefined;
+    const finished = evidence.finishedAt ? { at: evidence.finishedAt, reason: evidence.stopReason ?? evidence.status } : undefined;
+    const { saved } = await quick.recordMigration({
+      header: { workflowId, environment, startedAt: evidence.startedAt, policy },
+      state: { status: evidence.status, currentStep: evidence.currentStep, refusedSignals: gates.refusedSignals, ...(finished ? { finished } : {}) },
+      rows,
+      metrics,
+    });
+    // Handlers may have queued rows meanwhile: drop only those written.
+    if (saved) pending.splice(0, rows.length);
   };
 
-  const awaitDecision = async (step: StepName): Promise<DecideRequest> => {
-    evidence.status = 'waiting-decision';
+  // ---- compensations: registered before the step that needs them, run on every stop but success ----
+  const compensations: { name: CompensationRecord['name']; undo: () => Promise<unknown> }[] = [];
+  const compensate = async () => {
+    while (compensations.length) {
+      const c = compensations.pop()!;
+      const record: CompensationRecord = { name: c.name, status: 'completed', at: now(), error: null };
+      try {
+        await c.undo();
+      } catch (err) {
+        Object.assign(record, { status: 'failed', error: excerpt(messageOf(err), MAX_ERROR_TEXT) });
+      }
+      record.at = now();
+      evidence.compensations.push(record);
+      row({ kind: 'compensation', name: record.name, status: record.status, error: record.error, at: record.at });
+    }
+  };
+  const setMaintenance = (enabled: boolean, reason: string) =>
+    quick.setMaintenance({ environment, enabled, reason, actor: `plandb:${workflowId}`, owner: workflowId });
+
+  /** Moves the machine on `event`; a stop (or rolling-back) unwinds with `reason`. */
+  const stopWith = (event: MigrationEvent, reason: string): never => {
+    move(event);
+    evidence.stopReason = reason;
+    throw new Stop(reason);
+  };
+
+  const awaitDecision = async (step: StepName, error: string): Promise<void> => {
+    move('step-failed');
     decision = null;
-    await publish();
+    await flush();
     const decided = await condition(() => decision !== null, DECISION_TIMEOUT_MS);
     const d: DecideRequest = decided && decision ? decision : { action: 'abort', by: 'plandb', comment: 'no decision within 7 days' };
-    evidence.decisions.push({ ...d, at: now(), step });
-    evidence.status = 'running';
-    return d;
+    const at = now();
+    evidence.decisions.push({ ...d, at, step });
+    row({ kind: 'decision', name: step, status: d.action, actor: d.by ?? null, comment: d.comment ?? null, at });
+    const who = d.by ?? 'unknown';
+    if (!decided) stopWith('timed-out', `step ${step} failed (${error}); no decision within 7 days`);
+    if (d.action === 'rollback') stopWith('rollback', `step ${step} failed (${error}); rolled back by ${who}`);
+    if (d.action === 'abort') stopWith('abort', `step ${step} failed (${error}); aborted by ${who}`);
+    move('retry');
   };
 
   /** Runs a step; on failure waits for a decision: retry runs it again, rollback/abort stop the migration. */
   const step = async <T>(name: StepName, fn: () => Promise<T>, summarize: (t: T) => unknown = (t) => t): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
+      if (name === 'post-check' && evidence.status === 'running') move('post-check-started');
       const record: StepRecord = { name, status: 'running', attempt, startedAt: now(), finishedAt: null, output: null, error: null };
       evidence.steps.push(record);
       evidence.currentStep = name;
-      evidence.status = name === 'post-check' ? 'post-check' : 'running';
-      await publish();
+      row({ kind: 'step', name, status: 'running', attempt, at: record.startedAt });
+      await flush();
       try {
         const out = await fn();
         Object.assign(record, { status: 'completed', finishedAt: now(), output: summarize(out) });
-        await publish({ finishedStep: record });
+        stepDurations.push({ step: name, seconds: (Date.parse(record.finishedAt!) - Date.parse(record.startedAt)) / 1000 });
+        row({ kind: 'step', name, status: 'completed', attempt, summary: record.output, at: record.finishedAt! });
+        publish();
         return out;
       } catch (err) {
-        if (isCancellation(err) || err instanceof MigrationStopped) throw err;
-        Object.assign(record, { status: 'failed', finishedAt: now(), error: messageOf(err) });
-        const d = await awaitDecision(name);
-        if (d.action === 'rollback')
-          throw new MigrationStopped('rolled-back', `step ${name} failed (${record.error}); rolled back by ${d.by ?? 'unknown'}`);
-        if (d.action === 'abort')
-          throw new MigrationStopped('aborted', `step ${name} failed (${record.error}); aborted by ${d.by ?? 'unknown'}`);
+        if (isCancellation(err) || err instanceof Stop) throw err;
+        const error = excerpt(messageOf(err), MAX_ERROR_TEXT);
+        Object.assign(record, { status: 'failed', finishedAt: now(), error });
+        row({ kind: 'step', name, status: 'failed', attempt, error, at: record.finishedAt! });
+        await awaitDecision(name, error);
       }
     }
   };
 
   const gate = async (name: string, stepName: StepName) => {
     const p = policy!;
-    const record: StepRecord = {
-      name: stepName,
-      status: 'running',
-      attempt: 1,
-      startedAt: now(),
-      finishedAt: null,
-      output: { gate: name },
-      error: null,
-    };
+    const record: StepRecord = { name: stepName, status: 'running', attempt: 1, startedAt: now(), finishedAt: null, output: { gate: name }, error: null };
     evidence.steps.push(record);
     evidence.currentStep = stepName;
-    evidence.openGate = name;
-    evidence.status = 'waiting-approval';
-    gateOutcome = null;
-    await publish({ gate: { name, open: true } });
-    const decided = await condition(() => gateOutcome !== null, p.approval.timeoutMs);
-    evidence.openGate = null;
-    evidence.status = 'running';
-    await publish({ gate: { name, open: false } });
-    // Set by a signal or update handler while we waited.
-    const outcome = gateOutcome as ApprovalRecord | null;
-    if (!decided || !outcome) {
-      evidence.approvals.push({ gate: name, approver: 'plandb', decision: 'timed-out', at: now() });
-      Object.assign(record, { status: 'failed', finishedAt: now(), error: `no decision within ${p.approval.timeoutMs / 1000}s` });
-      throw new MigrationStopped('failed', `gate "${name}" timed out after ${p.approval.timeoutMs / 1000}s without a decision`);
+    row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
+    move('gate-opened');
+    gateMetric = { name, open: true };
+    const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
+    await flush();
+    const outcome = await waiting;
+    gateMetric = { name, open: false };
+    const finish = (status: 'completed' | 'failed', error: string | null) => {
+      Object.assign(record, { status, finishedAt: now(), error, output: { gate: name, ...(outcome ? { decision: outcome.decision, by: outcome.approver } : {}) } });
+      row({ kind: 'step', name: stepName, status, attempt: 1, summary: record.output, error, at: record.finishedAt! });
+    };
+    if (!outcome) {
+      const seconds = p.approval.timeoutMs / 1000;
+      finish('failed', `no decision within ${seconds}s`);
+      stopWith('timed-out', `gate "${name}" timed out after ${seconds}s without a decision`);
+    } else if (outcome.decision === 'rejected') {
+      finish('failed', `rejected by ${outcome.approver}`);
+      stopWith('rejected', `gate "${name}" rejected by ${outcome.approver}${outcome.comment ? `: ${outcome.comment}` : ''}`);
+    } else {
+      move('approved');
+      finish('completed', null);
     }
-    Object.assign(record, { finishedAt: now(), output: outcome });
-    if (outcome.decision === 'rejected') {
-      record.status = 'failed';
-      record.error = `rejected by ${outcome.approver}`;
-      throw new MigrationStopped(
-        'rejected',
-        `gate "${name}" rejected by ${outcome.approver}${outcome.comment ? `: ${outcome.comment}` : ''}`,
-      );
-    }
-    record.status = 'completed';
-    await publish({ finishedStep: record });
   };
 
   const backfillChild = (args: Omit<BackfillInput, 'environment'>) =>
     executeChild<typeof backfillRepository>('backfillRepository', {
       workflowId: workflowIdFor(environment, 'backfill'),
       args: [{ environment, ...args }],
+      // A cancelled or terminated migration cancels its backfill, which closes its own run.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
-
-  const setMaintenance = (enabled: boolean, reason: string) =>
-    quick.setMaintenance({ environment, enabled, reason, actor: `plandb:${workflowId}` });
+  const backfillSummary = (r: Awaited<ReturnType<typeof backfillChild>>) => ({
+    runId: r.runId,
+    mode: r.mode,
+    status: r.status,
+    artifactsRead: r.artifactsRead,
+    versionsWritten: r.versionsWritten,
+    versionsSkipped: r.versionsSkipped,
+    versionsRejected: r.versionsRejected,
+    versionsConflicted: r.versionsConflicted,
+    plansWritten: r.plansWritten,
+    seriesWritten: r.seriesWritten,
+    kpisWritten: r.kpisWritten,
+    eventsWritten: r.eventsWritten,
+    errorsCount: r.errorsCount,
+  });
 
   // The backup to roll back to; none when no backup was taken or it predates the repository tables.
   let backupId: number | null = null;
   try {
-    const p = await quick.resolveMigrationPolicy({ environment, overrides });
-    policy = p;
+    try {
+      policy = await quick.resolveMigrationPolicy({ environment, overrides });
+    } catch (err) {
+      stopWith('fail', `the policy of ${environment} could not be resolved: ${excerpt(messageOf(err), MAX_ERROR_TEXT)}`);
+    }
+    const p = policy!;
     evidence.policy = p;
     const gateBeforeBackfill = p.approval.required && p.backfill.sampleLimit !== null;
+    const maintained = p.maintenance.mode !== 'none';
 
     await step('preflight', () => long.preflight({ environment }));
     if (p.approval.required && !gateBeforeBackfill) await gate('start', 'approval');
-    if (p.maintenance.mode !== 'none') await step('maintenance-on', () => setMaintenance(true, `plandb migration ${workflowId}`));
     if (p.backup.enabled) {
       const backup = await step('backup', () => long.backup({ environment, workflowId }));
       backupId = backup.skipped ? null : backup.backupId;
     }
+    // Before maintenance: the flag's table comes from the migrations.
     await step('migrate', () => schema.migrate({ environment }));
+    if (maintained) {
+      compensations.push({ name: 'maintenance-off', undo: () => setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`) });
+      await step('maintenance-on', () => setMaintenance(true, `plandb migration ${workflowId}`));
+    }
     if (p.backfill.sampleLimit !== null) {
       const limit = p.backfill.sampleLimit;
-      await step('sample-dry-run', () => backfillChild({ dryRun: true, limit, batchSize: p.backfill.batchSize }));
+      await step('sample-dry-run', () => backfillChild({ dryRun: true, limit, batchSize: p.backfill.batchSize }), backfillSummary);
     }
     if (gateBeforeBackfill) await gate('full-backfill', 'approval');
-    await step('backfill', async () => {
-      const resumeFrom = p.backfill.resume ? await quick.findResumableRun({ environment }) : null;
-      return backfillChild({
-        force: p.backfill.mode === 'force',
-        batchSize: p.backfill.batchSize,
-        maxErrors: p.backfill.maxErrors,
-        ...(resumeFrom ? { resumeFrom } : {}),
-      });
-    });
-    await step('verify', async () => {
-      const result = await long.verify({ environment, sample: p.verify.sample, representativePlans: p.verify.representativePlans });
-      if (!result.passed) throw ApplicationFailure.nonRetryable(`verification failed: ${result.problems.join('; ')}`, 'VerificationFailed');
-      return result;
-    });
+    await step(
+      'backfill',
+      async () => {
+        const resumeFrom = p.backfill.resume ? await quick.findResumableRun({ environment }) : null;
+        return backfillChild({
+          force: p.backfill.mode === 'force',
+          batchSize: p.backfill.batchSize,
+          maxErrors: p.backfill.maxErrors,
+          ...(resumeFrom ? { resumeFrom } : {}),
+        });
+      },
+      backfillSummary,
+    );
+    await step(
+      'verify',
+      async () => {
+        const result = await long.verify({ environment, sample: p.verify.sample, representativePlans: p.verify.representativePlans, workflowId });
+        if (!result.passed)
+          throw ApplicationFailure.nonRetryable(`verification failed (report ${result.reportId}): ${result.problems.join('; ')}`, 'VerificationFailed');
+        return result;
+      },
+      // The full report is in plan_verify_reports; the evidence keeps its id and the counts.
+      (r) => ({
+        reportId: r.reportId,
+        passed: r.passed,
+        versionsExpected: r.versionsExpected,
+        versionsChecked: r.versionsChecked,
+        mismatches: r.mismatches,
+        missingInRepository: r.missingInRepository,
+        extraInRepository: r.extraInRepository,
+        plansInconsistent: r.plansInconsistent,
+        representativePlans: r.representative.length,
+        httpChecks: r.http.length,
+        seconds: r.seconds,
+      }),
+    );
     await step('record-capacity', () => quick.recordCapacity({ environment }));
     if (p.spotCheck.required) await gate('spot-check', 'spot-check');
-    if (p.maintenance.mode !== 'none') await step('maintenance-off', () => setMaintenance(false, `plandb migration ${workflowId} done`));
+    if (maintained) {
+      await step('maintenance-off', () => setMaintenance(false, `plandb migration ${workflowId} done`));
+      compensations.splice(compensations.findIndex((c) => c.name === 'maintenance-off'), 1);
+    }
     if (p.postCheck.hours > 0) {
       await step('post-check', async () => {
         const baseline = await quick.postCheck({ environment });
@@ -269,46 +335,59 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         return { hours: p.postCheck.hours, baseline, checks: checks.length, last: checks.at(-1) ?? baseline };
       });
     }
-    evidence.status = 'completed';
+    move('finished');
     evidence.currentStep = null;
     evidence.finishedAt = now();
-    await publish();
-    return evidence;
+    evidence.stopReason = 'completed';
+    row({ kind: 'stop', name: 'completed', status: 'completed', comment: 'completed', at: evidence.finishedAt });
+    await flush();
+    return view();
   } catch (err) {
-    if (!(err instanceof MigrationStopped)) throw err;
-    let stopped = err;
-    const liftMaintenance = async () => {
-      // Whatever stopped the migration, the application is not left in maintenance.
-      if (policy && policy.maintenance.mode !== 'none')
-        await setMaintenance(false, `plandb migration ${workflowId} stopped: ${stopped.status}`);
-    };
-    if (stopped.status === 'rolled-back') {
-      const rollbackTo = backupId;
-      const actor = `plandb:${workflowId}`;
-      try {
-        await step('rollback', () =>
-          rollbackProcedure(
-            rollbackTo === null
-              ? { environment, mode: 'clear-repository', actor }
-              : { environment, mode: 'restore-backup', backupId: rollbackTo, actor },
-          ),
-        );
-      } catch (rollbackErr) {
-        if (!(rollbackErr instanceof MigrationStopped)) throw rollbackErr;
-        stopped = new MigrationStopped('failed', `the rollback did not complete and was given up: ${rollbackErr.message}`);
-        await liftMaintenance();
-      }
-    } else {
-      await liftMaintenance();
+    const cancelled = isCancellation(err);
+    if (!(err instanceof Stop) && !isFinal(evidence.status) && evidence.status !== 'rolling-back') {
+      evidence.stopReason = cancelled ? 'cancellation requested' : `failed: ${excerpt(messageOf(err), MAX_ERROR_TEXT)}`;
+      move(cancelled ? 'cancel' : 'fail');
     }
-    evidence.status = stopped.status;
-    evidence.currentStep = null;
-    evidence.openGate = null;
-    evidence.finishedAt = now();
-    await publish();
-    throw ApplicationFailure.nonRetryable(
-      `migration of ${environment} ${stopped.status}: ${stopped.message}`,
-      `Migration${stopped.status}`,
-    );
+    const interrupted = evidence.steps.at(-1);
+    if (interrupted?.status === 'running') {
+      Object.assign(interrupted, { status: 'failed', finishedAt: now(), error: `stopped: ${evidence.stopReason}` });
+      row({ kind: 'step', name: interrupted.name, status: 'failed', attempt: interrupted.attempt, error: interrupted.error, at: interrupted.finishedAt! });
+    }
+    // Whatever stopped it, the undos run to the end: a second cancel must not leave maintenance on.
+    await CancellationScope.nonCancellable(async () => {
+      if (evidence.status === 'rolling-back') await rollBack(backupId);
+      await compensate();
+      evidence.currentStep = null;
+      evidence.finishedAt = now();
+      row({ kind: 'stop', name: evidence.status, status: evidence.status, comment: evidence.stopReason, at: evidence.finishedAt });
+      await flush();
+    });
+    if (cancelled) throw err;
+    throw ApplicationFailure.nonRetryable(`migration of ${environment} ${evidence.status}: ${evidence.stopReason}`, `Migration${evidence.status}`);
+  }
+
+  /** `decide rollback`: restore the backup (or clear the repository); maintenance is lifted either way. */
+  async function rollBack(rollbackTo: number | null): Promise<void> {
+    const actor = `plandb:${workflowId}`;
+    const record: StepRecord = { name: 'rollback', status: 'running', attempt: 1, startedAt: now(), finishedAt: null, output: null, error: null };
+    evidence.steps.push(record);
+    evidence.currentStep = 'rollback';
+    row({ kind: 'step', name: 'rollback', status: 'running', attempt: 1, at: record.startedAt });
+    await flush();
+    try {
+      const result = await rollbackProcedure(
+        rollbackTo === null
+          ? { environment, mode: 'clear-repository', actor, owner: workflowId }
+          : { environment, mode: 'restore-backup', backupId: rollbackTo, actor, owner: workflowId },
+      );
+      Object.assign(record, { status: 'completed', finishedAt: now(), output: result });
+      move('rollback-done');
+    } catch (rollbackErr) {
+      const error = excerpt(messageOf(rollbackErr), MAX_ERROR_TEXT);
+      Object.assign(record, { status: 'failed', finishedAt: now(), error });
+      move('rollback-failed');
+      evidence.stopReason = `${evidence.stopReason}; the rollback did not complete: ${error}`;
+    }
+    row({ kind: 'step', name: 'rollback', status: record.status, attempt: 1, summary: record.output, error: record.error, at: record.finishedAt! });
   }
 }

@@ -60,8 +60,29 @@ export function renderEvidenceMarkdown(e: MigrationEvidence): string {
     lines.push('', '## Decisions after failures', '', '| step | action | by | at | comment |', '|---|---|---|---|---|');
     for (const d of e.decisions) lines.push(`| ${d.step} | ${d.action} | ${d.by ?? '?'} | ${d.at} | ${d.comment ?? ''} |`);
   }
+  if (e.refusedSignals > e.approvals.filter((a) => a.decision === 'refused').length)
+    lines.push('', `${e.refusedSignals} approve/reject signals were refused in all; the first ones are listed above.`);
+  if (e.compensations.length) {
+    lines.push('', '## Compensations (undone on stop)', '', '| undo | status | at | error |', '|---|---|---|---|');
+    for (const c of e.compensations) lines.push(`| ${c.name} | ${c.status} | ${c.at} | ${(c.error ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  if (e.stopReason) lines.push('', `**How it ended:** ${e.stopReason}`);
   if (e.policy) lines.push('', '## Policy', '', '```json', JSON.stringify(e.policy, null, 2), '```');
   return lines.join('\n');
+}
+
+/** How to open the gate from the UI: an input that pastes as valid JSON, and who may send it. */
+function gateHint(gate: string, approvers: string[]): string {
+  const input = JSON.stringify({ gate, approver: approvers[0] ?? 'your-name', comment: '' });
+  return [
+    `**Waiting for approval at gate \`${gate}\`.** ${approvers.length ? `Allowed approvers: ${approvers.join(', ')}.` : 'Anyone may approve.'}`,
+    '',
+    'Send an update (or signal) named `approve` (or `reject`) with this input:',
+    '',
+    '```json',
+    input,
+    '```',
+  ].join('\n');
 }
 
 /** The short form for the Temporal UI's current details. */
@@ -70,9 +91,7 @@ export function renderEvidenceSummary(e: MigrationEvidence): string {
   return [
     `## plandb migration — ${e.environment}: ${e.status}`,
     '',
-    e.openGate
-      ? `**Waiting for approval at gate \`${e.openGate}\`** — send signal/update \`approve\` with {"gate":"${e.openGate}","approver":"<name>"}`
-      : '',
+    e.openGate ? gateHint(e.openGate, e.policy?.approval.approvers ?? []) : '',
     e.status === 'waiting-decision' && last
       ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend signal \`decide\` with {"action":"retry"|"rollback"|"abort"}`
       : '',

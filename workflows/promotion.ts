@@ -1,30 +1,24 @@
 /**
  * promotion: Dev → Staging → Production as environmentMigration children, in order, with a `promote`
- * gate before each stage after the first. Stops at the first failure.
+ * gate before each stage after the first. Stops at the first failure. Cancelling it cancels the running
+ * child, whose own compensations lift maintenance before it ends.
  */
 import {
   ApplicationFailure,
-  condition,
   executeChild,
+  isCancellation,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { ApprovalRecord, GateDecision, MigrationEvidence } from '../model/migration';
-import { quick } from './activity-proxies';
-import {
-  approveSignal,
-  approveUpdate,
-  checkGateDecision,
-  promotionStatusQuery,
-  PromotionInput,
-  PromotionStatus,
-  rejectSignal,
-  rejectUpdate,
-} from './definitions';
-import type { environmentMigration } from './environment-migration';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
+import type { MigrationEvidence } from '../model/migration';
+import { transition, type MigrationEvent } from '../model/migration-state';
+import { quick } from './activity-proxies';
+import { promotionStatusQuery, PromotionInput, PromotionStatus } from './definitions';
+import type { environmentMigration } from './environment-migration';
+import { installGates } from './gates';
 import { PLAN_DB_STEP } from './search-attributes';
 
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
@@ -38,89 +32,86 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     const problem = checkEnvironmentName(e);
     if (problem) throw ApplicationFailure.nonRetryable(`invalid promotion input: ${problem}`, 'InvalidInput');
   }
+  const gates = installGates();
   const status: PromotionStatus = {
+    status: 'running',
     stages: envs.map((environment) => ({ environment, workflowId: workflowIdFor(environment, 'migration'), status: 'pending' })),
     openGate: null,
-    approvals: [],
+    approvals: gates.approvals,
+    refusedSignals: 0,
+    stopReason: null,
   };
-  let approvers: string[] = [];
-  let outcome: ApprovalRecord | null = null;
-  const decide = (d: GateDecision, decision: 'approved' | 'rejected'): ApprovalRecord => {
-    const refusal = checkGateDecision(d, status.openGate, approvers);
-    const record: ApprovalRecord = {
-      gate: d?.gate,
-      approver: d?.approver,
-      comment: d?.comment,
-      decision: refusal ? 'refused' : decision,
-      at: new Date().toISOString(),
-    };
-    if (refusal) record.note = refusal;
-    status.approvals.push(record);
-    if (!refusal) outcome = record;
-    return record;
+  const view = (): PromotionStatus => ({ ...status, openGate: gates.openGate, refusedSignals: gates.refusedSignals });
+  setHandler(promotionStatusQuery, view);
+  const move = (event: MigrationEvent) => {
+    status.status = transition(status.status, event);
   };
-  const validate = (d: GateDecision) => {
-    const refusal = checkGateDecision(d, status.openGate, approvers);
-    if (refusal) throw new Error(refusal);
-  };
-  setHandler(approveSignal, (d) => void decide(d, 'approved'));
-  setHandler(rejectSignal, (d) => void decide(d, 'rejected'));
-  setHandler(approveUpdate, (d) => decide(d, 'approved'), { validator: validate });
-  setHandler(rejectUpdate, (d) => decide(d, 'rejected'), { validator: validate });
-  setHandler(promotionStatusQuery, () => status);
 
   const show = (step: string) => {
     upsertSearchAttributes([{ key: PLAN_DB_STEP, value: step }]);
+    const v = view();
     setCurrentDetails(
       [
-        '## plandb promotion',
+        `## plandb promotion: ${v.status}`,
         '',
-        ...status.stages.map((s) => `- ${s.environment}: ${s.status}`),
-        status.openGate ? `\n**Waiting at gate \`${status.openGate}\`**` : '',
+        ...v.stages.map((s) => `- ${s.environment}: ${s.status}`),
+        v.openGate ? `\n**Waiting at gate \`${v.openGate}\`**` : '',
+        v.stopReason ? `\n${v.stopReason}` : '',
       ].join('\n'),
     );
   };
+  const stop = (event: MigrationEvent, reason: string): never => {
+    move(event);
+    status.stopReason = reason;
+    show(status.status);
+    throw ApplicationFailure.nonRetryable(reason, 'PromotionStopped', view());
+  };
 
-  for (const [i, stage] of status.stages.entries()) {
-    if (i > 0) {
-      const policy = await quick.resolveMigrationPolicy({ environment: stage.environment, overrides: input.overrides ?? {} });
-      approvers = policy.approval.approvers;
-      const gate = `promote-to-${stage.environment}`;
-      status.openGate = gate;
-      outcome = null;
-      show(`gate:${gate}`);
-      const decided = await condition(() => outcome !== null, policy.approval.timeoutMs);
-      status.openGate = null;
-      const got = outcome as ApprovalRecord | null;
-      if (!decided || !got || got.decision !== 'approved') {
-        stage.status = decided ? 'rejected' : 'timed-out';
-        show('stopped');
-        throw ApplicationFailure.nonRetryable(
-          `promotion stopped before ${stage.environment}: gate ${gate} ${decided && got ? `rejected by ${got.approver}` : 'timed out'}`,
-          'PromotionStopped',
-          status,
-        );
+  try {
+    for (const [i, stage] of status.stages.entries()) {
+      if (i > 0) {
+        const policy = await quick.resolveMigrationPolicy({ environment: stage.environment, overrides: input.overrides ?? {} });
+        const gate = `promote-to-${stage.environment}`;
+        move('gate-opened');
+        const waiting = gates.wait(gate, policy.approval.approvers, policy.approval.timeoutMs);
+        show(`gate:${gate}`);
+        const got = await waiting;
+        if (!got) {
+          stage.status = 'timed-out';
+          stop('timed-out', `promotion stopped before ${stage.environment}: gate ${gate} timed out`);
+        } else if (got.decision !== 'approved') {
+          stage.status = 'rejected';
+          stop('rejected', `promotion stopped before ${stage.environment}: gate ${gate} rejected by ${got.approver}`);
+        }
+        move('approved');
+      }
+      stage.status = 'running';
+      show(`migrating:${stage.environment}`);
+      try {
+        const evidence: MigrationEvidence = await executeChild<typeof environmentMigration>('environmentMigration', {
+          workflowId: stage.workflowId,
+          args: [{ environment: stage.environment, ...(input.overrides ?? {}) }],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        });
+        stage.status = evidence.status;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        stage.status = 'failed';
+        stop('fail', `promotion stopped: the ${stage.environment} migration did not complete (${(err as Error).message})`);
       }
     }
-    stage.status = 'running';
-    show(`migrating:${stage.environment}`);
-    try {
-      const evidence: MigrationEvidence = await executeChild<typeof environmentMigration>('environmentMigration', {
-        workflowId: stage.workflowId,
-        args: [{ environment: stage.environment, ...(input.overrides ?? {}) }],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
-      stage.status = evidence.status;
-    } catch (err) {
-      stage.status = 'failed';
-      show('failed');
-      throw ApplicationFailure.nonRetryable(
-        `promotion stopped: the ${stage.environment} migration did not complete (${(err as Error).message})`,
-        'PromotionStopped',
-        status,
-      );
+  } catch (err) {
+    // Cancelled: the running child was cancelled with us and lifted its own maintenance; end CANCELED.
+    if (isCancellation(err)) {
+      const running = status.stages.find((s) => s.status === 'running');
+      if (running) running.status = 'cancelled';
+      move('cancel');
+      status.stopReason = 'promotion cancelled';
+      show(status.status);
     }
+    throw err;
   }
-  show('done');
-  return status;
+  move('finished');
+  show('completed');
+  return view();
 }

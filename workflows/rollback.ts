@@ -2,7 +2,16 @@
  * rollback and rollbackDrill. The rollback procedure is shared with environmentMigration's
  * `decide rollback`: restore the repository tables from a backup, or clear them, then lift maintenance.
  */
-import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { transition, type MigrationState } from '../model/migration-state';
+import { checkText, MAX_NAME } from '../model/text';
 import { long, quick } from './activity-proxies';
 import { checkEnvironmentName } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
@@ -15,6 +24,8 @@ export interface RollbackInput {
   /** The backup to restore (restore-backup); the latest verified one when omitted. */
   backupId?: number;
   actor?: string;
+  /** The workflow recorded as maintenance's owner (default: this one). */
+  owner?: string;
 }
 
 export interface RollbackResult {
@@ -25,22 +36,30 @@ export interface RollbackResult {
   at: string;
 }
 
-/** Maintenance stays on while the repository is replaced, and is always lifted afterwards. */
+/**
+ * Maintenance stays on while the repository is replaced, and is always lifted afterwards — after a
+ * failure or a cancellation too (non-cancellable), so a stopped rollback never leaves it on.
+ */
 export async function rollbackProcedure(input: RollbackInput): Promise<RollbackResult> {
   const actor = input.actor ?? 'plandb';
+  const owner = input.owner ?? workflowInfo().workflowId;
   const reason = `plandb rollback (${input.mode}) by ${workflowInfo().workflowId}`;
-  await quick.setMaintenance({ environment: input.environment, enabled: true, reason, actor });
+  const maintenance = (enabled: boolean, why: string) =>
+    quick.setMaintenance({ environment: input.environment, enabled, reason: why, actor, owner });
+  let restored: unknown;
+  let lifted: unknown;
+  let ok = false;
   try {
-    const restored =
+    await maintenance(true, reason);
+    restored =
       input.mode === 'restore-backup'
         ? await long.restoreBackup({ environment: input.environment, backupId: input.backupId, mode: 'repository' })
         : await quick.clearRepository({ environment: input.environment });
-    const maintenance = await quick.setMaintenance({ environment: input.environment, enabled: false, reason, actor });
-    return { environment: input.environment, mode: input.mode, restored, maintenance, at: new Date().toISOString() };
-  } catch (err) {
-    await quick.setMaintenance({ environment: input.environment, enabled: false, reason: `${reason} (failed)`, actor });
-    throw err;
+    ok = true;
+  } finally {
+    lifted = await CancellationScope.nonCancellable(() => maintenance(false, ok ? reason : `${reason} (stopped)`));
   }
+  return { environment: input.environment, mode: input.mode, restored, maintenance: lifted, at: new Date().toISOString() };
 }
 
 function checkRollbackInput(input: RollbackInput): string | null {
@@ -49,7 +68,7 @@ function checkRollbackInput(input: RollbackInput): string | null {
   if (input.mode !== 'restore-backup' && input.mode !== 'clear-repository') return '"mode" must be restore-backup or clear-repository';
   if (input.backupId !== undefined && !(Number.isSafeInteger(input.backupId) && input.backupId > 0))
     return '"backupId" must be a backup id';
-  return null;
+  return checkText('actor', input.actor, { max: MAX_NAME, singleLine: true }) ?? checkText('owner', input.owner, { max: MAX_NAME, singleLine: true });
 }
 
 export async function rollback(input: RollbackInput): Promise<RollbackResult> {
@@ -62,9 +81,17 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   setCurrentDetails(
     `## plandb rollback — ${input.environment}\n\n${input.mode}: maintenance on, ${input.mode === 'restore-backup' ? 'restoring the repository tables from the backup' : 'clearing the repository tables'}, maintenance off.`,
   );
-  const result = await rollbackProcedure(input);
-  upsertSearchAttributes([{ key: PLAN_DB_STEP, value: 'done' }]);
-  return result;
+  let status: MigrationState = 'running';
+  try {
+    const result = await rollbackProcedure(input);
+    status = transition(status, 'finished');
+    return result;
+  } catch (err) {
+    status = transition(status, isCancellation(err) ? 'cancel' : 'fail');
+    throw err;
+  } finally {
+    upsertSearchAttributes([{ key: PLAN_DB_STEP, value: status }]);
+  }
 }
 
 export interface DrillResult {
