@@ -10,12 +10,18 @@ import { migrationStateForClosedWorkflow, type WorkflowLiveness } from '../model
 import type { ActivityDeps } from './deps';
 
 /** Closes a migration whose workflow ended with `temporalStatus`, and lifts the maintenance it held. */
-export async function closeAbandonedMigration(deps: Pick<ActivityDeps, 'logger'>, db: Queryable, workflowId: string, temporalStatus: string) {
+export async function closeAbandonedMigration(
+  deps: Pick<ActivityDeps, 'logger'>,
+  db: Queryable,
+  workflowId: string,
+  temporalStatus: string,
+) {
   const status = migrationStateForClosedWorkflow(temporalStatus);
   const reason = `its workflow ended as ${temporalStatus} without closing the migration (closed by plandb)`;
   const closed = await closeMigrationRun(db, workflowId, status, reason);
   const lifted = await liftOrphanedMaintenance(db, workflowId, `owner ${workflowId} is not running (${temporalStatus}): lifted by plandb`);
-  if (closed || lifted) deps.logger.warn({ event: 'migration_reconciled', workflowId, temporalStatus, status, closed, maintenanceLifted: lifted });
+  if (closed || lifted)
+    deps.logger.warn({ event: 'migration_reconciled', workflowId, temporalStatus, status, closed, maintenanceLifted: lifted });
   return { closed, maintenanceLifted: lifted };
 }
 
@@ -23,11 +29,17 @@ export async function closeAbandonedMigration(deps: Pick<ActivityDeps, 'logger'>
  * One pass over an environment: every open migration whose workflow is not running is closed, and a
  * maintenance flag whose owner is not running is lifted. Returns what it changed.
  */
-export async function reconcileMigrations(deps: Pick<ActivityDeps, 'logger'>, db: Queryable, environment: string, liveness: WorkflowLiveness) {
+export async function reconcileMigrations(
+  deps: Pick<ActivityDeps, 'logger'>,
+  db: Queryable,
+  environment: string,
+  liveness: WorkflowLiveness,
+) {
   const changed: string[] = [];
   for (const run of (await openMigrationRuns(db)).filter((r) => r.environment === environment)) {
     const live = await liveness(run.workflowId);
-    if (!live.running && (await closeAbandonedMigration(deps, db, run.workflowId, live.status)).closed) changed.push(`migration ${run.workflowId}`);
+    if (!live.running && (await closeAbandonedMigration(deps, db, run.workflowId, live.status)).closed)
+      changed.push(`migration ${run.workflowId}`);
   }
   const flag = await getMaintenance(db);
   if (flag.enabled && flag.ownerWorkflowId) {

@@ -21,13 +21,22 @@ type FlagRow = { enabled: boolean; reason: string | null; actor: string | null; 
 
 const stateOf = (scope: string, row: FlagRow | undefined): MaintenanceState =>
   row
-    ? { scope, enabled: row.enabled, reason: row.reason, actor: row.actor, since: row.since.toISOString(), ownerWorkflowId: row.owner_workflow_id }
+    ? {
+        scope,
+        enabled: row.enabled,
+        reason: row.reason,
+        actor: row.actor,
+        since: row.since.toISOString(),
+        ownerWorkflowId: row.owner_workflow_id,
+      }
     : { scope, enabled: false, reason: null, actor: null, since: null, ownerWorkflowId: null };
 
 /** The flag; off when the table or the row does not exist (nothing was ever switched). */
 export async function getMaintenance(db: Queryable, scope = PLAN_CREATE_SCOPE): Promise<MaintenanceState> {
   if (!(await tableExists(db, 'plan_db_maintenance'))) return stateOf(scope, undefined);
-  const res = await db.query<FlagRow>(`SELECT enabled, reason, actor, since, owner_workflow_id FROM plan_db_maintenance WHERE scope = $1`, [scope]);
+  const res = await db.query<FlagRow>(`SELECT enabled, reason, actor, since, owner_workflow_id FROM plan_db_maintenance WHERE scope = $1`, [
+    scope,
+  ]);
   return stateOf(scope, res.rows[0]);
 }
 
@@ -76,7 +85,12 @@ export async function setMaintenanceFlag(db: Queryable, change: MaintenanceChang
  * Lifts the flag only if `ownerWorkflowId` still owns it (the reconciler must not lift a flag that a
  * newer migration or an operator set meanwhile). True when it was lifted.
  */
-export async function liftOrphanedMaintenance(db: Queryable, ownerWorkflowId: string, reason: string, scope = PLAN_CREATE_SCOPE): Promise<boolean> {
+export async function liftOrphanedMaintenance(
+  db: Queryable,
+  ownerWorkflowId: string,
+  reason: string,
+  scope = PLAN_CREATE_SCOPE,
+): Promise<boolean> {
   const res = await db.query(
     `UPDATE plan_db_maintenance SET enabled = false, since = now(), reason = $3, actor = 'plandb:reconciler', owner_workflow_id = NULL
       WHERE scope = $1 AND enabled AND owner_workflow_id = $2`,

@@ -52,7 +52,10 @@ export function evidenceTablesExist(db: Queryable): Promise<boolean> {
  * Inserts the run row, or finds it (a retry). Another open migration of the environment makes the
  * unique partial index refuse it: then that one is returned as `holder`.
  */
-export async function claimMigrationRun(db: Queryable, h: RunHeader): Promise<{ claimed: true } | { claimed: false; holder: OpenMigration }> {
+export async function claimMigrationRun(
+  db: Queryable,
+  h: RunHeader,
+): Promise<{ claimed: true } | { claimed: false; holder: OpenMigration }> {
   try {
     await db.query(
       `INSERT INTO plan_migration_runs (workflow_id, environment, status, evidence, started_at)
@@ -73,7 +76,12 @@ export async function openMigrationRuns(db: Queryable): Promise<OpenMigration[]>
   const res = await db.query<{ workflow_id: string; environment: string; status: string; started_at: Date }>(
     `SELECT workflow_id, environment, status, started_at FROM plan_migration_runs WHERE finished_at IS NULL ORDER BY started_at`,
   );
-  return res.rows.map((r) => ({ workflowId: r.workflow_id, environment: r.environment, status: r.status, startedAt: r.started_at.toISOString() }));
+  return res.rows.map((r) => ({
+    workflowId: r.workflow_id,
+    environment: r.environment,
+    status: r.status,
+    startedAt: r.started_at.toISOString(),
+  }));
 }
 
 // jsonb refuses \u0000 even escaped; untrusted text in a summary must never fail the evidence write.
@@ -192,7 +200,15 @@ function applyRow(e: MigrationEvidence, row: StepRow): void {
       const name = row.name as StepName;
       const open = e.steps.find((s) => s.name === name && s.attempt === (row.attempt ?? 1) && s.status === 'running');
       if (row.status === 'running' || !open) {
-        const record: StepRecord = { name, status: 'running', attempt: row.attempt ?? 1, startedAt: at, finishedAt: null, output: row.summary, error: null };
+        const record: StepRecord = {
+          name,
+          status: 'running',
+          attempt: row.attempt ?? 1,
+          startedAt: at,
+          finishedAt: null,
+          output: row.summary,
+          error: null,
+        };
         e.steps.push(record);
         if (row.status === 'running') return;
         return void Object.assign(record, { status: row.status, finishedAt: at, output: row.summary, error: row.error });
@@ -209,14 +225,23 @@ function applyRow(e: MigrationEvidence, row: StepRow): void {
       return;
     }
     case 'decision': {
-      const d: DecideRequest & { at: string; step: StepName } = { action: row.status as DecideRequest['action'], at, step: row.name as StepName };
+      const d: DecideRequest & { at: string; step: StepName } = {
+        action: row.status as DecideRequest['action'],
+        at,
+        step: row.name as StepName,
+      };
       if (row.actor !== null) d.by = row.actor;
       if (row.comment !== null) d.comment = row.comment;
       e.decisions.push(d);
       return;
     }
     case 'compensation':
-      e.compensations.push({ name: row.name as CompensationRecord['name'], status: row.status as CompensationRecord['status'], at, error: row.error });
+      e.compensations.push({
+        name: row.name as CompensationRecord['name'],
+        status: row.status as CompensationRecord['status'],
+        at,
+        error: row.error,
+      });
       return;
     case 'stop':
       e.stopReason = row.comment;

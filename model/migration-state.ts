@@ -52,7 +52,13 @@ const ANY_ACTIVE: Partial<Record<MigrationEvent, MigrationState>> = {
 
 /** From each state, the events it accepts and where they lead. Final states accept nothing. */
 export const TRANSITIONS: Readonly<Record<MigrationState, Readonly<Partial<Record<MigrationEvent, MigrationState>>>>> = {
-  running: { ...ANY_ACTIVE, 'gate-opened': 'waiting-approval', 'step-failed': 'waiting-decision', 'post-check-started': 'post-check', finished: 'completed' },
+  running: {
+    ...ANY_ACTIVE,
+    'gate-opened': 'waiting-approval',
+    'step-failed': 'waiting-decision',
+    'post-check-started': 'post-check',
+    finished: 'completed',
+  },
   'waiting-approval': { ...ANY_ACTIVE, approved: 'running', rejected: 'rejected', 'timed-out': 'timed-out' },
   'waiting-decision': { ...ANY_ACTIVE, retry: 'running', rollback: 'rolling-back', abort: 'aborted', 'timed-out': 'aborted' },
   'rolling-back': { ...ANY_ACTIVE, 'rollback-done': 'rolled-back', 'rollback-failed': 'failed' },
@@ -76,7 +82,9 @@ export class RefusedTransition extends Error {
     readonly from: MigrationState,
     readonly event: MigrationEvent,
   ) {
-    super(`a migration that is ${from} cannot take "${event}" (it accepts: ${Object.keys(TRANSITIONS[from]).join(', ') || 'nothing, it has ended'})`);
+    super(
+      `a migration that is ${from} cannot take "${event}" (it accepts: ${Object.keys(TRANSITIONS[from]).join(', ') || 'nothing, it has ended'})`,
+    );
     this.name = 'RefusedTransition';
   }
 }

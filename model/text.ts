@@ -13,7 +13,11 @@ export const MAX_NAME = 128;
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /** Why `value` is not acceptable text for `field`, or null. Undefined is fine unless `required`. */
-export function checkText(field: string, value: unknown, opts: { max?: number; required?: boolean; singleLine?: boolean } = {}): string | null {
+export function checkText(
+  field: string,
+  value: unknown,
+  opts: { max?: number; required?: boolean; singleLine?: boolean } = {},
+): string | null {
   const max = opts.max ?? MAX_TEXT;
   if (value === undefined || value === null) return opts.required ? `"${field}" is required` : null;
   if (typeof value !== 'string') return `"${field}" must be text, got ${typeof value}`;
@@ -25,7 +29,9 @@ export function checkText(field: string, value: unknown, opts: { max?: number; r
 
 /** A short, storable rendering of untrusted text: controls escaped, cut to `max` characters. */
 export function excerpt(value: unknown, max = 120): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  const escaped = s.slice(0, max + 1).replace(new RegExp(CONTROL.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const escaped = s
+    .slice(0, max + 1)
+    .replace(new RegExp(CONTROL.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.length > max ? `${escaped.slice(0, max)}… (${s.length} characters)` : escaped;
 }

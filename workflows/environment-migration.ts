@@ -89,13 +89,26 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const row = (r: Omit<EvidenceRow, 'seq'>) => void pending.push({ ...r, seq: ++seq });
 
   const gates = installGates((a) =>
-    row({ kind: 'approval', name: a.gate, status: a.decision, actor: a.approver, comment: a.comment ?? null, summary: a.note ? { note: a.note } : {}, at: a.at }),
+    row({
+      kind: 'approval',
+      name: a.gate,
+      status: a.decision,
+      actor: a.approver,
+      comment: a.comment ?? null,
+      summary: a.note ? { note: a.note } : {},
+      at: a.at,
+    }),
   );
   let decision: DecideRequest | null = null;
   setHandler(decideSignal, (d) => {
     if (evidence.status === 'waiting-decision' && !checkDecision(d)) decision = d;
   });
-  const view = (): MigrationEvidence => ({ ...evidence, openGate: gates.openGate, approvals: gates.approvals, refusedSignals: gates.refusedSignals });
+  const view = (): MigrationEvidence => ({
+    ...evidence,
+    openGate: gates.openGate,
+    approvals: gates.approvals,
+    refusedSignals: gates.refusedSignals,
+  });
   setHandler(statusQuery, view);
 
   const move = (event: MigrationEvent) => {
@@ -116,7 +129,12 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     const finished = evidence.finishedAt ? { at: evidence.finishedAt, reason: evidence.stopReason ?? evidence.status } : undefined;
     const { saved } = await quick.recordMigration({
       header: { workflowId, environment, startedAt: evidence.startedAt, policy },
-      state: { status: evidence.status, currentStep: evidence.currentStep, refusedSignals: gates.refusedSignals, ...(finished ? { finished } : {}) },
+      state: {
+        status: evidence.status,
+        currentStep: evidence.currentStep,
+        refusedSignals: gates.refusedSignals,
+        ...(finished ? { finished } : {}),
+      },
       rows,
       metrics,
     });
@@ -194,7 +212,15 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
 
   const gate = async (name: string, stepName: StepName) => {
     const p = policy!;
-    const record: StepRecord = { name: stepName, status: 'running', attempt: 1, startedAt: now(), finishedAt: null, output: { gate: name }, error: null };
+    const record: StepRecord = {
+      name: stepName,
+      status: 'running',
+      attempt: 1,
+      startedAt: now(),
+      finishedAt: null,
+      output: { gate: name },
+      error: null,
+    };
     evidence.steps.push(record);
     evidence.currentStep = stepName;
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
@@ -205,7 +231,12 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     const outcome = await waiting;
     gateMetric = { name, open: false };
     const finish = (status: 'completed' | 'failed', error: string | null) => {
-      Object.assign(record, { status, finishedAt: now(), error, output: { gate: name, ...(outcome ? { decision: outcome.decision, by: outcome.approver } : {}) } });
+      Object.assign(record, {
+        status,
+        finishedAt: now(),
+        error,
+        output: { gate: name, ...(outcome ? { decision: outcome.decision, by: outcome.approver } : {}) },
+      });
       row({ kind: 'step', name: stepName, status, attempt: 1, summary: record.output, error, at: record.finishedAt! });
     };
     if (!outcome) {
@@ -266,7 +297,10 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     // Before maintenance: the flag's table comes from the migrations.
     await step('migrate', () => schema.migrate({ environment }));
     if (maintained) {
-      compensations.push({ name: 'maintenance-off', undo: () => setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`) });
+      compensations.push({
+        name: 'maintenance-off',
+        undo: () => setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`),
+      });
       await step('maintenance-on', () => setMaintenance(true, `plandb migration ${workflowId}`));
     }
     if (p.backfill.sampleLimit !== null) {
@@ -290,9 +324,17 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     await step(
       'verify',
       async () => {
-        const result = await long.verify({ environment, sample: p.verify.sample, representativePlans: p.verify.representativePlans, workflowId });
+        const result = await long.verify({
+          environment,
+          sample: p.verify.sample,
+          representativePlans: p.verify.representativePlans,
+          workflowId,
+        });
         if (!result.passed)
-          throw ApplicationFailure.nonRetryable(`verification failed (report ${result.reportId}): ${result.problems.join('; ')}`, 'VerificationFailed');
+          throw ApplicationFailure.nonRetryable(
+            `verification failed (report ${result.reportId}): ${result.problems.join('; ')}`,
+            'VerificationFailed',
+          );
         return result;
       },
       // The full report is in plan_verify_reports; the evidence keeps its id and the counts.
@@ -314,7 +356,10 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     if (p.spotCheck.required) await gate('spot-check', 'spot-check');
     if (maintained) {
       await step('maintenance-off', () => setMaintenance(false, `plandb migration ${workflowId} done`));
-      compensations.splice(compensations.findIndex((c) => c.name === 'maintenance-off'), 1);
+      compensations.splice(
+        compensations.findIndex((c) => c.name === 'maintenance-off'),
+        1,
+      );
     }
     if (p.postCheck.hours > 0) {
       await step('post-check', async () => {
@@ -351,7 +396,14 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     const interrupted = evidence.steps.at(-1);
     if (interrupted?.status === 'running') {
       Object.assign(interrupted, { status: 'failed', finishedAt: now(), error: `stopped: ${evidence.stopReason}` });
-      row({ kind: 'step', name: interrupted.name, status: 'failed', attempt: interrupted.attempt, error: interrupted.error, at: interrupted.finishedAt! });
+      row({
+        kind: 'step',
+        name: interrupted.name,
+        status: 'failed',
+        attempt: interrupted.attempt,
+        error: interrupted.error,
+        at: interrupted.finishedAt!,
+      });
     }
     // Whatever stopped it, the undos run to the end: a second cancel must not leave maintenance on.
     await CancellationScope.nonCancellable(async () => {
@@ -363,13 +415,24 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       await flush();
     });
     if (cancelled) throw err;
-    throw ApplicationFailure.nonRetryable(`migration of ${environment} ${evidence.status}: ${evidence.stopReason}`, `Migration${evidence.status}`);
+    throw ApplicationFailure.nonRetryable(
+      `migration of ${environment} ${evidence.status}: ${evidence.stopReason}`,
+      `Migration${evidence.status}`,
+    );
   }
 
   /** `decide rollback`: restore the backup (or clear the repository); maintenance is lifted either way. */
   async function rollBack(rollbackTo: number | null): Promise<void> {
     const actor = `plandb:${workflowId}`;
-    const record: StepRecord = { name: 'rollback', status: 'running', attempt: 1, startedAt: now(), finishedAt: null, output: null, error: null };
+    const record: StepRecord = {
+      name: 'rollback',
+      status: 'running',
+      attempt: 1,
+      startedAt: now(),
+      finishedAt: null,
+      output: null,
+      error: null,
+    };
     evidence.steps.push(record);
     evidence.currentStep = 'rollback';
     row({ kind: 'step', name: 'rollback', status: 'running', attempt: 1, at: record.startedAt });
@@ -388,6 +451,14 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       move('rollback-failed');
       evidence.stopReason = `${evidence.stopReason}; the rollback did not complete: ${error}`;
     }
-    row({ kind: 'step', name: 'rollback', status: record.status, attempt: 1, summary: record.output, error: record.error, at: record.finishedAt! });
+    row({
+      kind: 'step',
+      name: 'rollback',
+      status: record.status,
+      attempt: 1,
+      summary: record.output,
+      error: record.error,
+      at: record.finishedAt!,
+    });
   }
 }

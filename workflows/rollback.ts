@@ -68,7 +68,10 @@ function checkRollbackInput(input: RollbackInput): string | null {
   if (input.mode !== 'restore-backup' && input.mode !== 'clear-repository') return '"mode" must be restore-backup or clear-repository';
   if (input.backupId !== undefined && !(Number.isSafeInteger(input.backupId) && input.backupId > 0))
     return '"backupId" must be a backup id';
-  return checkText('actor', input.actor, { max: MAX_NAME, singleLine: true }) ?? checkText('owner', input.owner, { max: MAX_NAME, singleLine: true });
+  return (
+    checkText('actor', input.actor, { max: MAX_NAME, singleLine: true }) ??
+    checkText('owner', input.owner, { max: MAX_NAME, singleLine: true })
+  );
 }
 
 export async function rollback(input: RollbackInput): Promise<RollbackResult> {

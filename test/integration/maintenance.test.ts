@@ -19,7 +19,7 @@ function activities(db: TestDatabase, maintenance: Record<string, unknown>, extr
   return { ...createMaintenanceActivities(deps, env), close: () => deps.databases.close() };
 }
 
-const on = { environment: 'dev', enabled: true, reason: 'production window', actor: 'alice' };
+const on = { environment: 'dev', enabled: true, reason: 'production window', actor: 'alice', owner: 'plandb-dev-migration' };
 const off = { environment: 'dev', enabled: false, reason: 'window over', actor: 'bob' };
 
 describe('setMaintenance activity', () => {
@@ -52,6 +52,7 @@ describe('setMaintenance activity', () => {
         reason: 'production window',
         actor: 'alice',
         since: first.since,
+        ownerWorkflowId: 'plandb-dev-migration',
       });
 
       const again = await a.setMaintenance({ ...on, reason: 'retry of the same step', actor: 'carol' });

@@ -149,9 +149,9 @@ describe('environmentMigration: production policy (environment mproduction)', ()
       expect(evidence.steps.map((s) => s.name)).toEqual([
         'preflight',
         'approval',
-        'maintenance-on',
         'backup',
         'migrate',
+        'maintenance-on',
         'backfill',
         'verify',
         'record-capacity',
@@ -209,7 +209,7 @@ describe('environmentMigration: failures and decisions', () => {
       const handle = await startMigration(f.harness, { environment: 'mprod' });
       const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
       expect(stepOf(waiting, 'verify')).toEqual(
-        expect.objectContaining({ status: 'failed', error: expect.stringMatching(/verification failed: 1 checksum mismatches/) }),
+        expect.objectContaining({ status: 'failed', error: expect.stringMatching(/verification failed \(report \d+\): 1 checksum mismatches/) }),
       );
       expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
       await f.dbs.mprod.pool.query(

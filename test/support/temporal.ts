@@ -8,6 +8,7 @@ import { DatabaseRegistry } from '../../db/registry';
 import type { Logger } from '../../logging/logger';
 import { createMetrics, PlandbMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
+import { temporalLiveness } from '../../worker/workflow-liveness';
 
 export interface TemporalHarness {
   client: Client;
@@ -39,7 +40,14 @@ export async function createTemporalHarness(
       namespace: 'default',
       taskQueue,
       workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-      deps: { config: { ...config, temporal: { ...config.temporal, taskQueue } }, databases, metrics, logger, env },
+      deps: {
+        config: { ...config, temporal: { ...config.temporal, taskQueue } },
+        databases,
+        metrics,
+        logger,
+        env,
+        workflowLiveness: temporalLiveness(client),
+      },
     });
   return {
     client,

@@ -61,24 +61,35 @@ describe('migration state machine', () => {
   });
 
   test('a refusal names what the state accepts', () => {
-    expect(() => transition('waiting-approval', 'retry')).toThrow(/accepts: cancel, fail, terminated, execution-timed-out, approved, rejected, timed-out/);
+    expect(() => transition('waiting-approval', 'retry')).toThrow(
+      /accepts: cancel, fail, terminated, execution-timed-out, approved, rejected, timed-out/,
+    );
   });
 
   test('every stop but success compensates', () => {
-    expect(FINAL_STATES.filter(needsCompensation)).toEqual(['rejected', 'aborted', 'rolled-back', 'failed', 'timed-out', 'cancelled', 'terminated']);
+    expect(FINAL_STATES.filter(needsCompensation)).toEqual([
+      'rejected',
+      'aborted',
+      'rolled-back',
+      'failed',
+      'timed-out',
+      'cancelled',
+      'terminated',
+    ]);
   });
 
   test('every state is reachable from running', () => {
     const seen = new Set<MigrationState>(['running']);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
-      for (const s of [...seen]) for (const e of MIGRATION_EVENTS) {
-        const to = nextState(s, e);
-        if (to && !seen.has(to)) {
-          seen.add(to);
-          grew = true;
+      for (const s of [...seen])
+        for (const e of MIGRATION_EVENTS) {
+          const to = nextState(s, e);
+          if (to && !seen.has(to)) {
+            seen.add(to);
+            grew = true;
+          }
         }
-      }
     }
     expect([...seen].sort()).toEqual([...ALL_STATES].sort());
   });

@@ -32,7 +32,9 @@ describe('gate and decide requests', () => {
     expect(checkGateDecision({ gate: 'start', approver: 'alice', comment: 'ok\u0000' }, 'start', ['alice'])).toBe(
       '"comment" contains control characters',
     );
-    expect(checkGateDecision({ gate: 'start', approver: 'alice', comment: 'x'.repeat(100_000) }, 'start', [])).toMatch(/100000 characters long/);
+    expect(checkGateDecision({ gate: 'start', approver: 'alice', comment: 'x'.repeat(100_000) }, 'start', [])).toMatch(
+      /100000 characters long/,
+    );
     expect(checkGateDecision({ gate: 'start', approver: 'mallory' }, 'start', ['alice', 'bob'])).toBe(
       '"mallory" may not decide gate "start" (allowed: alice, bob)',
     );

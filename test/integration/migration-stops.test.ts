@@ -1,0 +1,167 @@
+/**
+ * Every way a migration can stop leaves maintenance off and its run row closed with a reason:
+ * cancellation (directly, and through a cancelled promotion), hostile signals, and terminate (which
+ * runs no workflow code: the owner check lifts the flag).
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { getMaintenance } from '../../db/maintenance';
+import { getMigrationRun } from '../../db/migration-runs';
+import type { MigrationEvidence } from '../../model/migration';
+import { approveSignal, approveUpdate, statusQuery } from '../../workflows/definitions';
+import { waitFor } from '../support/backfill';
+import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
+
+const PRODUCTION_LIKE = {
+  approval: { required: true, approvers: ['carol'], timeout: '1h' },
+  maintenance: { mode: 'db-flag' },
+  spotCheck: { required: true },
+};
+
+/** Starts a production-like migration and waits at the spot-check gate, maintenance on. */
+async function atSpotCheck(f: MigrationFixture, environment: string) {
+  const handle = await startMigration(f.harness, { environment });
+  await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+  await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
+  await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
+  expect(await maintenanceEnabled(f.dbs[environment])).toBe(true);
+  return handle;
+}
+
+describe('stopping a migration with maintenance on', () => {
+  let f: MigrationFixture;
+  beforeAll(async () => {
+    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE });
+  });
+  afterAll(() => f?.close());
+
+  test('cancel (the Web UI\'s "Request Cancellation") ends CANCELED with maintenance off and the run closed', async () => {
+    await f.harness.run(async () => {
+      const handle = await atSpotCheck(f, 'mscancel');
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      expect(await maintenanceEnabled(f.dbs.mscancel)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.mscancel.pool, handle.workflowId))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.finishedAt).not.toBeNull();
+      expect(stored.stopReason).toBe('cancellation requested');
+      expect(stored.compensations).toEqual([expect.objectContaining({ name: 'maintenance-off', status: 'completed' })]);
+      expect(stored.steps.at(-1)).toEqual(
+        expect.objectContaining({ name: 'spot-check', status: 'failed', error: 'stopped: cancellation requested' }),
+      );
+    });
+  });
+
+  test('cancelling a promotion cancels its running migration, which lifts maintenance', async () => {
+    await f.harness.run(async () => {
+      const promotion = await f.harness.client.workflow.start('promotion', {
+        workflowId: `plandb-promotion-${Date.now()}`,
+        taskQueue: f.harness.taskQueue,
+        args: [{ environments: ['mspromo'] }],
+      });
+      const childId = 'plandb-mspromo-migration';
+      const child = f.harness.client.workflow.getHandle(childId);
+      await waitFor(
+        async () => ((await child.query(statusQuery).catch(() => null))?.openGate === 'start' ? true : null),
+        60_000,
+        'the child gate',
+      );
+      await child.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
+      await waitFor(
+        async () => ((await child.query(statusQuery).catch(() => null))?.openGate === 'spot-check' ? true : null),
+        60_000,
+        'spot-check',
+      );
+      expect(await maintenanceEnabled(f.dbs.mspromo)).toBe(true);
+      await promotion.cancel();
+      await expect(promotion.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await promotion.describe()).status.name).toBe('CANCELLED');
+      expect((await child.describe()).status.name).toBe('CANCELLED');
+      expect(await maintenanceEnabled(f.dbs.mspromo)).toBe(false);
+      expect((await getMigrationRun(f.dbs.mspromo.pool, childId))!.status).toBe('cancelled');
+    });
+  });
+
+  test('terminate runs no code: the next start sees "maintenance on, owner not running", closes the run and lifts it', async () => {
+    await f.harness.run(async () => {
+      const handle = await atSpotCheck(f, 'msterm');
+      await handle.terminate('operator pressed Terminate');
+      expect((await getMaintenance(f.dbs.msterm.pool)).ownerWorkflowId).toBe(handle.workflowId);
+      // A new migration of the environment claims it: the terminated one's row is closed, its flag lifted.
+      const next = await startMigration(f.harness, { environment: 'msterm' });
+      await waitForMigration(next, (e) => e.openGate === 'start', 'the next start gate');
+      expect(await maintenanceEnabled(f.dbs.msterm)).toBe(false);
+      const old = (await getMigrationRun(f.dbs.msterm.pool, handle.workflowId))!;
+      expect(old.status).toBe('terminated');
+      expect(old.stopReason).toMatch(/ended as TERMINATED/);
+      await next.terminate('done with the test');
+    });
+  });
+});
+
+describe('hostile signals', () => {
+  let f: MigrationFixture;
+  beforeAll(async () => {
+    f = await migrationFixture({
+      mshostile: { approval: { required: true, approvers: ['carol'], timeout: '1h' }, maintenance: { mode: 'db-flag' } },
+    });
+  });
+  afterAll(() => f?.close());
+
+  test('a NUL in a refused signal and 25 refused 100 KB signals: evidence stays small, the gate still opens, maintenance ends off', async () => {
+    await f.harness.run(async () => {
+      const handle = await startMigration(f.harness, { environment: 'mshostile' });
+      await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+      await handle.signal(approveSignal, { gate: 'start', approver: 'mal\u0000lory', comment: 'nul\u0000here' });
+      // Accepted approver, but the comment carries a NUL: refused too, never stored raw.
+      await handle.signal(approveSignal, { gate: 'start', approver: 'carol', comment: 'ok\u0000' });
+      const big = 'x'.repeat(100_000);
+      for (let i = 0; i < 25; i++) await handle.signal(approveSignal, { gate: 'start', approver: `intruder-${i}`, comment: big });
+      const waiting = await waitForMigration(handle, (e) => e.refusedSignals === 27, '27 refused signals');
+      expect(waiting.openGate).toBe('start');
+      expect(waiting.approvals).toHaveLength(10);
+      expect(waiting.approvals[0]).toEqual(
+        expect.objectContaining({ approver: 'mal\\u0000lory', comment: 'nul\\u0000here', decision: 'refused' }),
+      );
+      expect(waiting.approvals[1].note).toBe('"comment" contains control characters');
+      expect(JSON.stringify(waiting).length).toBeLessThan(20_000);
+
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol', comment: 'go' }] });
+      const evidence = (await handle.result()) as MigrationEvidence;
+      expect(evidence.status).toBe('completed');
+      expect(await maintenanceEnabled(f.dbs.mshostile)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.mshostile.pool, handle.workflowId))!;
+      expect(stored.refusedSignals).toBe(27);
+      expect(stored.approvals.filter((a) => a.decision === 'refused')).toHaveLength(10);
+      expect(stored.approvals.at(-1)).toEqual(expect.objectContaining({ approver: 'carol', decision: 'approved', comment: 'go' }));
+      // The history holds each signal once; nothing re-sends the evidence per transition.
+      const history = await handle.fetchHistory();
+      const activities = history
+        .events!.filter((e) => e.activityTaskScheduledEventAttributes)
+        .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+      expect(activities.filter((n) => n === 'recordMigration').length).toBeLessThanOrEqual(activities.length / 2 + 2);
+    });
+  });
+
+  test('an update with a NUL or an oversized comment is refused as non-retryable, naming the problem', async () => {
+    await f.harness.run(async () => {
+      const handle = await startMigration(f.harness, { environment: 'mshostile' });
+      await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+      const nul = await handle
+        .executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol', comment: 'a\u0000b' }] })
+        .catch((e: unknown) => e);
+      expect((nul as { cause?: { message?: string; nonRetryable?: boolean } }).cause).toEqual(
+        expect.objectContaining({ message: '"comment" contains control characters', nonRetryable: true }),
+      );
+      const long = await handle
+        .executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol', comment: 'y'.repeat(5000) }] })
+        .catch((e: unknown) => e);
+      expect((long as { cause?: { message?: string } }).cause?.message).toBe('"comment" is 5000 characters long (at most 1024)');
+      expect((await handle.query(statusQuery)).refusedSignals).toBe(0);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await getMigrationRun(f.dbs.mshostile.pool, handle.workflowId))!.status).toBe('cancelled');
+    });
+  });
+});
