@@ -198,6 +198,9 @@ function applyRow(e: MigrationEvidence, row: StepRow): void {
   switch (row.kind) {
     case 'step': {
       const name = row.name as StepName;
+      // A gate's step row carries {gate}: open while the step runs.
+      const gate = (row.summary as { gate?: unknown } | null)?.gate;
+      if (typeof gate === 'string') e.openGate = row.status === 'running' ? gate : null;
       const open = e.steps.find((s) => s.name === name && s.attempt === (row.attempt ?? 1) && s.status === 'running');
       if (row.status === 'running' || !open) {
         const record: StepRecord = {

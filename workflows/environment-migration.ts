@@ -238,6 +238,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         output: { gate: name, ...(outcome ? { decision: outcome.decision, by: outcome.approver } : {}) },
       });
       row({ kind: 'step', name: stepName, status, attempt: 1, summary: record.output, error, at: record.finishedAt! });
+      stepDurations.push({ step: stepName, seconds: (Date.parse(record.finishedAt!) - Date.parse(record.startedAt)) / 1000 });
     };
     if (!outcome) {
       const seconds = p.approval.timeoutMs / 1000;

@@ -12,19 +12,23 @@ export function environmentOfWorkflow(workflowId: string): string | null {
   return /^plandb-([a-z][a-z0-9-]{0,30})-migration$/.exec(workflowId)?.[1] ?? null;
 }
 
-/** Evidence from the workflow (live) or, once Temporal no longer has it, from plan_migration_runs. */
+/**
+ * The evidence rendered from its rows in plan_migration_runs/plan_migration_steps (they outlive
+ * Temporal's retention); from the workflow's `status` query only while no row exists yet (before an
+ * environment's first schema migration) or when the environment cannot be told from the id.
+ */
 async function loadEvidence(c: CliContext, workflowId: string, env: string | undefined): Promise<MigrationEvidence> {
+  const environment = env ?? environmentOfWorkflow(workflowId);
+  const stored = environment ? await getMigrationRun(c.databases.pool(environment), workflowId) : null;
+  if (stored) return stored;
   const live = await c
     .temporal()
     .then((client) => client.workflow.getHandle(workflowId).query(statusQuery))
     .catch(() => null);
   if (live) return live;
-  const environment = env ?? environmentOfWorkflow(workflowId);
   if (!environment)
     throw new CliFailure(`${workflowId} is not in Temporal; name its environment with --env to read the evidence from the database`);
-  const stored = await getMigrationRun(c.databases.pool(environment), workflowId);
-  if (!stored) throw new CliFailure(`no evidence for ${workflowId} in Temporal or in ${environment}'s plan_migration_runs`);
-  return stored;
+  throw new CliFailure(`no evidence for ${workflowId} in Temporal or in ${environment}'s plan_migration_runs`);
 }
 
 export function evidenceCommand(ctx: () => CliContext): Command {

@@ -83,6 +83,10 @@ describe('environmentMigration: staging policy (environment mstaging)', () => {
         expect.objectContaining({ mode: 'dry-run', artifactsRead: 5, status: 'completed' }),
       );
       expect((await repositoryDigest(f.dbs.mstaging.pool)).plan_versions).toBe(0);
+      // The rows say the same as the live query: the CLI renders evidence from them.
+      expect(await getMigrationRun(f.dbs.mstaging.pool, handle.workflowId)).toEqual(
+        expect.objectContaining({ status: 'waiting-approval', openGate: 'full-backfill', currentStep: 'approval' }),
+      );
 
       const outsider: unknown = await handle
         .executeUpdate(approveUpdate, { args: [{ gate: 'full-backfill', approver: 'mallory' }] })

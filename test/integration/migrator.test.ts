@@ -176,26 +176,20 @@ describe('wrapped drizzle migrator', () => {
 });
 
 describe('the maintenance switch before the first migration', () => {
-  test('its bootstrap table is exactly what migration 0000 creates, and the migration accepts it', async () => {
-    const definition = async (db: TestDatabase) =>
-      (
-        await db.pool.query(
-          `SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
-            WHERE table_name = 'plan_db_maintenance' ORDER BY ordinal_position`,
-        )
-      ).rows;
-    const [migrated, bootstrapped] = [await createTestDatabase(), await createTestDatabase()];
+  test('has no table of its own: turning maintenance on asks for the migrations, lifting it is a no-op', async () => {
+    const db = await createTestDatabase();
     try {
-      await withClient(migrated.pool, (c) => upgrade(c));
-      await setMaintenanceFlag(bootstrapped.pool, { enabled: true, reason: 'window', actor: 'test' });
-      expect(await definition(bootstrapped)).toEqual(await definition(migrated));
-      // The later schema migration runs over the existing table and keeps the flag.
-      const result = await withClient(bootstrapped.pool, (c) => upgrade(c));
-      expect(result.status.atHead).toBe(true);
-      expect((await getMaintenance(bootstrapped.pool)).enabled).toBe(true);
+      await expect(setMaintenanceFlag(db.pool, { enabled: true, reason: 'window', actor: 'test' })).rejects.toThrow(
+        'plan_db_maintenance does not exist: apply the migrations first',
+      );
+      expect((await setMaintenanceFlag(db.pool, { enabled: false, reason: 'stop', actor: 'test' })).changed).toBe(false);
+      expect(await getMaintenance(db.pool)).toEqual(expect.objectContaining({ enabled: false, since: null }));
+      expect((await db.pool.query(`SELECT to_regclass('plan_db_maintenance') AS t`)).rows[0].t).toBeNull();
+      await withClient(db.pool, (c) => upgrade(c));
+      const on = await setMaintenanceFlag(db.pool, { enabled: true, reason: 'window', actor: 'test', ownerWorkflowId: 'wf-1' });
+      expect(on.state).toEqual(expect.objectContaining({ enabled: true, ownerWorkflowId: 'wf-1' }));
     } finally {
-      await migrated.drop();
-      await bootstrapped.drop();
+      await db.drop();
     }
   });
 });
