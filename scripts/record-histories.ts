@@ -27,6 +27,7 @@ import type { MigrationEvidence } from '../model/migration';
 import {
   approveSignal,
   approveUpdate,
+  decideSignal,
   pauseSignal,
   promotionStatusQuery,
   resumeSignal,
@@ -125,32 +126,77 @@ async function main(): Promise<void> {
         const last = await client.workflow.getHandle('record-backfill').describe();
         await save(client.workflow.getHandle('record-backfill', last.runId), 'backfill-repository-last-run');
 
+        // Bounded waits: a recorder that waits forever for a state that never comes is what hung before.
+        const until = async <T>(what: string, read: () => Promise<T>, pred: (t: T) => boolean) => {
+          const end = Date.now() + 120_000;
+          for (let last = await read(); !pred(last); last = await read()) {
+            if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last).slice(0, 500)}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        };
+
         const migration = await client.workflow.start('environmentMigration', {
           workflowId: 'record-migration',
           taskQueue,
           args: [{ environment: 'qa', postCheckHours: 0.001, postCheckInterval: '1s' }],
         });
         const status = () => migration.query(statusQuery);
-        const until = async (pred: (e: MigrationEvidence) => boolean) => {
-          while (!pred(await status())) await new Promise((r) => setTimeout(r, 100));
-        };
-        await until((e) => e.openGate === 'full-backfill');
+        await until('the full-backfill gate', status, (e: MigrationEvidence) => e.openGate === 'full-backfill');
         await migration.signal(approveSignal, { gate: 'full-backfill', approver: 'not-listed' });
         await migration.executeUpdate(approveUpdate, { args: [{ gate: 'full-backfill', approver: 'recorder' }] });
-        await until((e) => e.openGate === 'spot-check');
+        await until('the spot-check gate', status, (e: MigrationEvidence) => e.openGate === 'spot-check');
         await migration.executeUpdate(approveUpdate, { args: [{ gate: 'spot-check', approver: 'recorder' }] });
         await migration.result();
         await save(migration, 'environment-migration');
+
+        // A failed verify, repaired, then `decide retry`. Normal mode, because a force backfill would
+        // rewrite the altered row and verify would pass: the old recorder waited for a failure that
+        // never came, which is why it hung.
+        const devPool = createPool(url);
+        const altered = (await devPool.query(`SELECT plan_id, version, item, location, period, metric, value FROM plan_series ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1`)).rows[0];
+        const setValue = (v: number) =>
+          devPool.query(
+            `UPDATE plan_series SET value = $7 WHERE plan_id = $1 AND version = $2 AND item = $3 AND location = $4 AND period = $5 AND metric = $6`,
+            [altered.plan_id, altered.version, altered.item, altered.location, altered.period, altered.metric, v],
+          );
+        await setValue(altered.value + 1);
+        const retried = await client.workflow.start('environmentMigration', {
+          workflowId: 'record-migration-retry',
+          taskQueue,
+          args: [{ environment: 'dev', backfillMode: 'normal' }],
+        });
+        await until('the verify failure', () => retried.query(statusQuery), (e: MigrationEvidence) => e.status === 'waiting-decision');
+        await setValue(altered.value);
+        await retried.signal(decideSignal, { action: 'retry', by: 'recorder' });
+        await retried.result();
+        await save(retried, 'environment-migration-decide-retry');
+
+        const trim = await client.workflow.start('capacityTrim', {
+          workflowId: 'record-trim',
+          taskQueue,
+          args: [{ environment: 'dev', maxRows: 50 }],
+        });
+        await trim.result();
+        await save(trim, 'capacity-trim');
+        await devPool.end();
 
         const promo = await client.workflow.start('promotion', {
           workflowId: 'record-promotion',
           taskQueue,
           args: [{ environments: ['dev', 'stage'] }],
         });
-        while ((await promo.query(promotionStatusQuery)).openGate !== 'promote-to-stage') await new Promise((r) => setTimeout(r, 100));
+        await until('the promote gate', () => promo.query(promotionStatusQuery), (p) => p.openGate === 'promote-to-stage');
         await promo.signal(approveSignal, { gate: 'promote-to-stage', approver: 'recorder' });
         await promo.result();
         await save(promo, 'promotion');
+
+        const rollback = await client.workflow.start('rollback', {
+          workflowId: 'record-rollback',
+          taskQueue,
+          args: [{ environment: 'stage', mode: 'clear-repository' }],
+        });
+        await rollback.result();
+        await save(rollback, 'rollback');
       } catch (err) {
         // runUntil reports only that the worker stopped: say what failed.
         console.error(err);
