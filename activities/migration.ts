@@ -14,7 +14,7 @@ import {
   type RunState,
 } from '../db/migration-runs';
 import { upgrade } from '../db/migrator';
-import { repositoryCounts, RepositoryCounts, REPOSITORY_TABLES } from '../db/repository-stats';
+import { repositoryCounts, RepositoryCounts, truncateRepository } from '../db/repository-stats';
 import { markGateOpen, observeStepDuration } from '../metrics/registry';
 import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
 import type { ActivityDeps } from './deps';
@@ -119,7 +119,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
   async function clearRepository(input: { environment: string }): Promise<{ cleared: RepositoryCounts | null }> {
     const pool = deps.databases.pool(input.environment);
     const before = await repositoryCounts(pool);
-    if (before) await pool.query(`TRUNCATE ${REPOSITORY_TABLES.join(', ')}`);
+    if (before) await truncateRepository(pool);
     deps.logger.warn({ event: 'repository_cleared', environment: input.environment, before });
     return { cleared: before };
   }

@@ -14,3 +14,8 @@ export async function repositoryCounts(db: Queryable): Promise<RepositoryCounts 
   );
   return res.rows[0];
 }
+
+/** Empties the PlanRepository (rollback without a backup); plan_artifacts and the run history stay. */
+export async function truncateRepository(db: Queryable): Promise<void> {
+  await db.query(`TRUNCATE ${REPOSITORY_TABLES.join(', ')}`);
+}
