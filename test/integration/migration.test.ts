@@ -23,6 +23,13 @@ const VALID = MIGRATION_DEMO.plans * MIGRATION_DEMO.versions;
 const stepOf = (e: MigrationEvidence, name: string): StepRecord | undefined => e.steps.filter((s) => s.name === name).at(-1);
 const causeOf = (err: unknown) => ((err as WorkflowFailedError).cause as Error | undefined)?.message ?? '';
 
+/** The stored evidence says how the migration ended, and that maintenance was undone. */
+async function expectStoppedEvidence(f: MigrationFixture, env: string, workflowId: string, status: string, reason: RegExp) {
+  const stored = (await getMigrationRun(f.dbs[env].pool, workflowId))!;
+  expect(stored).toEqual(expect.objectContaining({ status, finishedAt: expect.any(String), stopReason: expect.stringMatching(reason) }));
+  expect(stored.compensations).toEqual([expect.objectContaining({ name: 'maintenance-off', status: 'completed' })]);
+}
+
 describe('environmentMigration: dev policy (environment mdev)', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
@@ -262,6 +269,7 @@ describe('environmentMigration: failures and decisions', () => {
       const err: unknown = await handle.result().catch((e) => e);
       expect(causeOf(err)).toMatch(/migration of mprod aborted: step verify failed/);
       expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
+      await expectStoppedEvidence(f, 'mprod', handle.workflowId, 'aborted', /step verify failed .*aborted by dana/);
     });
   });
 
@@ -273,6 +281,7 @@ describe('environmentMigration: failures and decisions', () => {
       const err: unknown = await handle.result().catch((e) => e);
       expect(causeOf(err)).toMatch(/gate "spot-check" timed out after 2s/);
       expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
+      await expectStoppedEvidence(f, 'mprod', handle.workflowId, 'timed-out', /gate "spot-check" timed out/);
     });
   });
 
@@ -301,6 +310,7 @@ describe('environmentMigration: failures and decisions', () => {
       const err: unknown = await handle.result().catch((e) => e);
       expect(causeOf(err)).toMatch(/gate "spot-check" rejected by dana: KPI mismatch on the UI/);
       expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
+      await expectStoppedEvidence(f, 'mprod', handle.workflowId, 'rejected', /rejected by dana: KPI mismatch/);
     });
   });
 });
