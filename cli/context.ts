@@ -4,6 +4,8 @@ import { loadConfig } from '../config/load';
 import { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 
+const MAX_RECONNECT_BACKOFF_MS = 5_000;
+
 export class CliContext {
   private configValue?: PlandbConfig;
   private databasesValue?: DatabaseRegistry;
@@ -23,7 +25,13 @@ export class CliContext {
 
   async temporal(): Promise<Client> {
     const { address, namespace } = this.config.temporal;
-    this.connection ??= await Connection.connect({ address, connectTimeout: '10s' }).catch((err: Error) => {
+    this.connection ??= await Connection.connect({
+      address,
+      connectTimeout: '10s',
+      // gRPC's reconnect backoff grows to 2 minutes: a CLI following a workflow through an outage
+      // (cli/follow-workflow.ts) would notice Temporal is back long after it is.
+      channelArgs: { 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
+    }).catch((err: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${err.message}); is the server or \`plandb dev\` running?`);
     });
     return new Client({ connection: this.connection, namespace });
