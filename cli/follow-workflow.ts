@@ -3,7 +3,7 @@
  * the server is away, so losing the connection is not the workflow failing (see reconnect.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import { isGrpcDeadlineError, type WorkflowHandle } from '@temporalio/client';
 import type { CliContext } from './context';
 import { CliFailure, EXIT_LOST_CONTACT } from './errors';
 import { formatDuration, isTransportError, retryDelayMs } from './reconnect';
@@ -30,9 +30,11 @@ export interface FollowOptions<S> {
 export type FollowOutcome<R> = { result: R } | { failure: CliFailure };
 
 const PROBE_TIMEOUT_MS = 3_000;
+const SETTLE_MS = 5_000;
 
-/** The innermost message: the gRPC status under the client's "Failed to ..." wrapper. */
-function rootMessage(err: unknown): string {
+/** Why the server counts as lost: the innermost error, under the client's "Failed to ..." wrapper. */
+function outageReason(err: unknown): string {
+  if (isGrpcDeadlineError(err)) return `no answer within ${formatDuration(PROBE_TIMEOUT_MS)}`;
   let e = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   return e instanceof Error ? e.message : String(e);
@@ -49,12 +51,13 @@ async function unreachable(handle: WorkflowHandle): Promise<unknown> {
 }
 
 /**
- * Polls `poll` every `intervalMs` until the workflow closes. A failed poll is checked against the
- * server: when it is out of reach, says so, retries with backoff for up to `reconnect.timeoutMs`, then
- * gives up with exit code 3. Returns the result, or how the workflow did not complete.
+ * Polls `poll` every `intervalMs` until the workflow closes. When Temporal is out of reach, says so,
+ * retries with backoff for up to `reconnect.timeoutMs`, then gives up with exit code 3. Returns the
+ * result, or how the workflow did not complete.
  */
 export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowOptions<S>): Promise<FollowOutcome<R>> {
   const { reconnect } = opts;
+  const abort = new AbortController();
   let closed: Promise<{ result: R } | { error: unknown }> | null = null;
   // Declared through `as`: assigned in the closures below, which TypeScript's narrowing does not see.
   let lost = null as { since: number; attempt: number } | null;
@@ -63,7 +66,7 @@ export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowO
     if (lost) return;
     lost = { since: Date.now(), attempt: 0 };
     reconnect.log(
-      `lost Temporal at ${reconnect.address} (${rootMessage(err)}) at ${new Date(lost.since).toISOString()}, retrying for up to ${formatDuration(reconnect.timeoutMs)}`,
+      `lost Temporal at ${reconnect.address} (${outageReason(err)}) at ${new Date(lost.since).toISOString()}, retrying for up to ${formatDuration(reconnect.timeoutMs)}`,
     );
     await reconnect.onConnection?.(false);
   };
@@ -76,20 +79,26 @@ export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowO
 
   for (;;) {
     // Never rejects: a rejection nobody awaits yet (we may be inside a query) would crash the process.
-    closed ??= awaitResult<R>(handle).then(
+    closed ??= handle.client.connection.withAbortSignal(abort.signal, () => awaitResult<R>(handle)).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
-    const state = await opts.poll();
-    const down = state === null ? await unreachable(handle) : null;
+    // Asked first and apart from the query: a query also fails when no worker answers, which is no outage.
+    const down = await unreachable(handle);
     if (down) await lose(down);
     else await regain();
-    if (state !== null) await opts.onState(state);
+    if (!lost) {
+      const state = await opts.poll();
+      if (state !== null) await opts.onState(state);
+    }
 
     let wait = opts.intervalMs ?? 1000;
     if (lost) {
       const delay = retryDelayMs(lost.attempt++, Date.now() - lost.since, reconnect.timeoutMs);
       if (delay === null) {
+        // A retry the client has already scheduled would throw once the connection is closed: end it first.
+        abort.abort();
+        await Promise.race([closed, sleep(SETTLE_MS, null, { ref: false })]);
         throw new CliFailure(
           `lost contact with Temporal at ${reconnect.address} for ${formatDuration(reconnect.timeoutMs)}; ` +
             `${handle.workflowId} may still be running: follow it with \`plandb status ${handle.workflowId}\``,

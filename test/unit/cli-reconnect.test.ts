@@ -1,5 +1,5 @@
 import { Client, Connection, ServiceError, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, RetryState } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { CliFailure } from '../../cli/errors';
 import { formatDuration, isTransportError, reconnectTimeout, retryDelayMs } from '../../cli/reconnect';
@@ -31,7 +31,7 @@ describe('isTransportError', () => {
   });
 
   test.each([
-    ['a workflow failure', new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable('boom'), 0)],
+    ['a workflow failure', new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable('boom'), RetryState.NON_RETRYABLE_FAILURE)],
     ['NOT_FOUND from the server', new ServiceError('Failed to get Workflow execution history', { cause: grpcError(5, 'workflow not found') })],
     ['INVALID_ARGUMENT', grpcError(3, 'bad request')],
     ['a CLI failure', new CliFailure('plandb-dev-backfill failed: 3 errors exceed maxErrors 0')],
