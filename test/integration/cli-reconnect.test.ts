@@ -5,10 +5,10 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../runtime/embedded-postgres';
 import { projectRoot } from '../../runtime/paths';
 import { RunningDevServer, startTemporalDevServer } from '../../runtime/temporal-dev-server';
 import { latestRun, seededDatabase, waitFor } from '../support/backfill';
@@ -21,14 +21,6 @@ const URL_VAR = 'PLANDB_CLI_RC_URL';
 const DEMO = { plans: 400, versions: 5, series: 4, bad: 0, seed: 11 };
 const TOTAL = DEMO.plans * DEMO.versions;
 const OUTAGE_MS = 10_000;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The CLI as an operator runs it, with what it printed so far and its exit code once it ends. */
 function spawnCli(args: string[], env: NodeJS.ProcessEnv) {
