@@ -22,7 +22,7 @@ import { createPool } from '../../db/connection';
 import { locatePgTools } from '../../db/pg-tools';
 import { DatabaseRegistry } from '../../db/registry';
 import { freePort } from '../../runtime/embedded-postgres';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { createMetrics } from '../../metrics/registry';
 import { seededDatabase } from '../support/backfill';
 import { testConfig } from '../support/config';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../runtime/embedded-postgres';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { RunningDevServer, startTemporalDevServer } from '../../runtime/temporal-dev-server';
 import { latestRun, seededDatabase, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { runCli } from '../support/cli';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { testConfig } from '../support/config';
