@@ -124,6 +124,13 @@ export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowO
   }
 }
 
+/** The result, riding out outages like followWorkflow; a workflow that did not complete throws its CliFailure. */
+export async function followResult<R>(handle: WorkflowHandle, reconnect: ReconnectOptions): Promise<R> {
+  const closed = await followWorkflow<R, never>(handle, { poll: async () => null, onState: () => undefined, reconnect });
+  if ('failure' in closed) throw closed.failure;
+  return closed.result;
+}
+
 /** Outage messages on stderr, naming the configured Temporal address. */
 export function reconnectVia(c: CliContext, timeoutMs: number, onConnection?: ReconnectOptions['onConnection']): ReconnectOptions {
   return { address: c.config.temporal.address, timeoutMs, log: (line) => console.error(`plandb: ${line}`), onConnection };
