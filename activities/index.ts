@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
 import { createPreflight } from './preflight';
+import { createRestoreActivities } from './restore';
 import { createTrimActivities } from './trim';
 import { createVerifyActivities } from './verify';
 
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackfillActivities(deps),
     ...createMigrationActivities(deps),
     ...createBackupActivities(deps, deps.env),
+    ...createRestoreActivities(deps, deps.env),
     ...createVerifyActivities(deps, deps.env),
     ...createMaintenanceActivities(deps, deps.env),
     ...createCapacityActivities(deps),

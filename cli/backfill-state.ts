@@ -10,7 +10,10 @@ export interface BackfillState {
   runId: string | null;
   environment: string;
   mode: BackfillProgress['mode'];
-  /** The run's status while it runs; at the end, how the workflow ended (completed, failed, cancelled, terminated, ...). */
+  /**
+   * The run's status while it runs; at the end, how the workflow ended (completed, failed, cancelled,
+   * terminated, ...); `unknown` while the CLI has lost Temporal (cursor and counts are then the last seen).
+   */
   status: string;
   cursor: number;
   upToId: number;
@@ -26,6 +29,8 @@ export function backfillState(a: {
   progress: BackfillProgress | null;
   /** Set when the workflow did not complete. */
   failure?: { status: string; message: string };
+  /** False while Temporal is out of reach: nobody can tell the run's status. */
+  connected?: boolean;
   now: Date;
 }): BackfillState {
   const p = a.progress;
@@ -35,7 +40,7 @@ export function backfillState(a: {
     runId: p?.runId ?? null,
     environment: a.environment,
     mode: a.mode,
-    status: a.failure?.status ?? p?.status ?? 'starting',
+    status: a.failure?.status ?? (a.connected === false ? 'unknown' : (p?.status ?? 'starting')),
     cursor: p?.cursor ?? 0,
     upToId: p?.upToId ?? 0,
     counts,

@@ -1,8 +1,13 @@
 /** What CLI commands share: the validated config, database pools and a Temporal client, opened lazily. */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { loadConfig } from '../config/load';
 import { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
+
+const MAX_RECONNECT_BACKOFF_MS = 5_000;
+// The client's own retries of a failed call stay within about 2 s (its default is about 15 s): a
+// longer outage is for the follow loop, which waits out the last retry before the connection closes.
+const GRPC_ATTEMPTS = 5;
 
 export class CliContext {
   private configValue?: PlandbConfig;
@@ -23,7 +28,14 @@ export class CliContext {
 
   async temporal(): Promise<Client> {
     const { address, namespace } = this.config.temporal;
-    this.connection ??= await Connection.connect({ address, connectTimeout: '10s' }).catch((err: Error) => {
+    this.connection ??= await Connection.connect({
+      address,
+      connectTimeout: '10s',
+      // gRPC's reconnect backoff grows to 2 minutes: a CLI following a workflow through an outage
+      // (cli/follow-workflow.ts) would notice Temporal is back long after it is.
+      channelArgs: { 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
+      interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: GRPC_ATTEMPTS }))],
+    }).catch((err: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${err.message}); is the server or \`plandb dev\` running?`);
     });
     return new Client({ connection: this.connection, namespace });

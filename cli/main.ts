@@ -1,4 +1,4 @@
-/** `plandb`: the operator's command line (commander). Exit 0 ok, 1 failed, 2 bad arguments. */
+/** `plandb`: the operator's command line (commander). Exit codes: cli/errors.ts. */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
 import { backfillCommand } from './commands/backfill';

@@ -2,6 +2,7 @@
 import { WorkflowHandle } from '@temporalio/client';
 import type { MigrationEvidence } from '../model/migration';
 import { statusQuery } from '../workflows/definitions';
+import { followWorkflow, FollowOutcome, ReconnectOptions } from './follow-workflow';
 
 /** The line to print for a state, or null when nothing an operator cares about changed. */
 export function migrationLine(e: MigrationEvidence): string {
@@ -14,18 +15,21 @@ export function migrationLine(e: MigrationEvidence): string {
   return `${e.environment}: ${e.status}`;
 }
 
-export async function watchMigration(handle: WorkflowHandle, print: (line: string) => void, everyMs = 1000): Promise<void> {
+export async function watchMigration(
+  handle: WorkflowHandle,
+  print: (line: string) => void,
+  reconnect: ReconnectOptions,
+  everyMs = 1000,
+): Promise<FollowOutcome<MigrationEvidence>> {
   let previous = '';
-  let closed = false;
-  const result = handle.result().finally(() => {
-    closed = true;
+  return followWorkflow<MigrationEvidence, MigrationEvidence>(handle, {
+    poll: () => handle.query(statusQuery).catch(() => null),
+    onState: (evidence) => {
+      const line = migrationLine(evidence);
+      if (line !== previous) print(line);
+      previous = line;
+    },
+    reconnect,
+    intervalMs: everyMs,
   });
-  result.catch(() => undefined);
-  while (!closed) {
-    const evidence = await handle.query(statusQuery).catch(() => null);
-    const line = evidence ? migrationLine(evidence) : '';
-    if (line && line !== previous) print(line);
-    previous = line || previous;
-    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), result.catch(() => undefined)]);
-  }
 }

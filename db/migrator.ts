@@ -9,7 +9,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import fs from 'node:fs';
 import pg from 'pg';
-import { projectRoot } from '../runtime/paths';
+import { projectRoot } from '../platform/project-root';
 import { Queryable } from './connection';
 
 export const MIGRATIONS_SCHEMA = 'drizzle';

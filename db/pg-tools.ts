@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { redactUrl } from '../config/environment';
 import { redactSecrets } from '../logging/redact';
-import { isExecutable } from '../runtime/executables';
+import { isExecutable } from '../platform/executables';
 
 export const PG_BIN_DIR_ENV = 'PLANDB_PG_BIN_DIR';
 export const DEBIAN_PG_ROOT = '/usr/lib/postgresql';

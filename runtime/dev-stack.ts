@@ -14,7 +14,8 @@ import { logger } from '../logging/logger';
 import { startWorker } from '../worker/run-worker';
 import { installTemporalRuntime, temporalMetricsAddressFromEnv } from '../worker/temporal-runtime';
 import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
-import { projectRoot, stateDir } from './paths';
+import { projectRoot } from '../platform/project-root';
+import { stateDir } from './paths';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 export interface DevStackOptions {

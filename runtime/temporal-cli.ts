@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server';
-import { isExecutable } from './executables';
-import { projectRoot } from './paths';
+import { isExecutable } from '../platform/executables';
+import { projectRoot } from '../platform/project-root';
 
 type Installer = typeof import('../scripts/install-temporal-cli');
 // The installer is plain JS under scripts/ (it runs before any build), so load it from the project root.

@@ -19,7 +19,7 @@ import { seedDemo } from '../db/seed';
 import { createPool } from '../db/connection';
 import { createMetrics } from '../metrics/registry';
 import { startEmbeddedPostgres } from '../runtime/embedded-postgres';
-import { projectRoot } from '../runtime/paths';
+import { projectRoot } from '../platform/project-root';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server';
 import { createWorker } from '../worker/create-worker';
 import { installTemporalRuntime } from '../worker/temporal-runtime';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../runtime/paths';
+import { projectRoot } from '../platform/project-root';
 
 /** The workflows entry module, as source (tests, `plandb dev` from source) or compiled (dist). */
 export function workflowsEntry(): string {

@@ -5,8 +5,10 @@ import type { BackfillInput, BackfillProgress } from '../../workflows/definition
 import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
+import { reconnectVia } from '../follow-workflow';
 import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom } from '../options';
 import { barDisplay, jsonLinesDisplay } from '../progress-display';
+import { reconnectTimeoutOption } from '../reconnect';
 import { renderBackfillProgress } from '../render-status';
 import { startWorkflow } from '../start-workflow';
 import { BackfillOutcome, watchBackfill } from '../watch-backfill';
@@ -57,7 +59,8 @@ export function backfillCommand(ctx: () => CliContext): Command {
     )
     .option('--no-wait', 'print {workflowId, runId} and return without waiting')
     .option('--json', 'progress as JSON lines even on a terminal')
-    .action(async (opts: BackfillOptions) => {
+    .addOption(reconnectTimeoutOption())
+    .action(async (opts: BackfillOptions & { reconnectTimeout: number }) => {
       const c = ctx();
       const config = getEnvironment(c.config, opts.env).backfill;
       if (config.mode === 'force' && !opts.force && !opts.dryRun) {
@@ -79,18 +82,25 @@ export function backfillCommand(ctx: () => CliContext): Command {
       const onTerminal = !opts.json && process.stdout.isTTY;
       const display = onTerminal ? barDisplay(process.stdout) : jsonLinesDisplay((line) => console.log(line));
       const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+      let last: BackfillProgress | null = null;
+      let connected = true;
       const report = async (progress: BackfillProgress | null, failure?: { status: string; message: string }) => {
+        last = progress ?? last;
         if (progress) display.update(progress);
         if (opts.stateFile) {
           await writeStateFile(
             opts.stateFile,
-            backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress, failure, now: new Date() }),
+            backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress: last, failure, connected, now: new Date() }),
           );
         }
       };
+      const reconnect = reconnectVia(c, opts.reconnectTimeout, async (up) => {
+        connected = up;
+        await report(null);
+      });
       let outcome: BackfillOutcome;
       try {
-        outcome = await watchBackfill(handle, (p) => report(p));
+        outcome = await watchBackfill(handle, (p) => report(p), reconnect);
         await report(outcome.progress, outcome.failure && { status: outcome.failure.status, message: outcome.failure.error.message });
       } finally {
         // Restores the terminal (the bar hides the cursor) whatever happened.

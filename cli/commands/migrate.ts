@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { getEnvironment } from '../../config/environment';
-import type { MigrationEvidence, MigrationOverrides } from '../../model/migration';
+import type { MigrationOverrides } from '../../model/migration';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { batchSize, environmentName, nonNegativeInt, positiveInt } from '../options';
-import { awaitResult, startWorkflow } from '../start-workflow';
+import { reconnectVia } from '../follow-workflow';
+import { reconnectTimeoutOption } from '../reconnect';
+import { startWorkflow } from '../start-workflow';
 import { watchMigration } from '../watch-migration';
 import { renderEvidenceMarkdown } from '../../workflows/evidence-markdown';
 
@@ -37,8 +39,9 @@ export function migrateCommand(ctx: () => CliContext): Command {
     new Command('migrate')
       .description("run one environment's migration (environmentMigration): the checklist's steps with gates, evidence and rollback")
       .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
-      .option('--no-wait', 'print the workflow id and return'),
-  ).action(async (opts: Record<string, unknown> & { env: string; wait: boolean }) => {
+      .option('--no-wait', 'print the workflow id and return')
+      .addOption(reconnectTimeoutOption()),
+  ).action(async (opts: Record<string, unknown> & { env: string; wait: boolean; reconnectTimeout: number }) => {
     const c = ctx();
     getEnvironment(c.config, opts.env);
     const handle = await startWorkflow(await c.temporal(), {
@@ -52,8 +55,8 @@ export function migrateCommand(ctx: () => CliContext): Command {
       console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
       return;
     }
-    await watchMigration(handle, (line) => console.error(line));
-    const evidence = await awaitResult<MigrationEvidence>(handle);
-    console.log(renderEvidenceMarkdown(evidence));
+    const closed = await watchMigration(handle, (line) => console.error(line), reconnectVia(c, opts.reconnectTimeout));
+    if ('failure' in closed) throw closed.failure;
+    console.log(renderEvidenceMarkdown(closed.result));
   });
 }

@@ -4,7 +4,9 @@ import { getEnvironment } from '../../config/environment';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName } from '../options';
-import { awaitResult, startWorkflow } from '../start-workflow';
+import { followResult, reconnectVia } from '../follow-workflow';
+import { reconnectTimeoutOption } from '../reconnect';
+import { startWorkflow } from '../start-workflow';
 
 export function renderPreflight(r: PreflightReport): string {
   const lines = [
@@ -40,7 +42,8 @@ export function preflightCommand(ctx: () => CliContext): Command {
     .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
     .option('--no-wait', 'print the workflow id and return without waiting')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { env: string; wait: boolean; json?: boolean }) => {
+    .addOption(reconnectTimeoutOption())
+    .action(async (opts: { env: string; wait: boolean; json?: boolean; reconnectTimeout: number }) => {
       const c = ctx();
       getEnvironment(c.config, opts.env);
       const handle = await startWorkflow(await c.temporal(), {
@@ -54,7 +57,7 @@ export function preflightCommand(ctx: () => CliContext): Command {
         console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
         return;
       }
-      const report = await awaitResult<PreflightReport>(handle);
+      const report = await followResult<PreflightReport>(handle, reconnectVia(c, opts.reconnectTimeout));
       console.log(opts.json ? JSON.stringify(report, null, 2) : renderPreflight(report));
     });
 }

@@ -3,7 +3,9 @@ import { getEnvironment } from '../../config/environment';
 import { checkEnvironmentName } from '../../model/ids';
 import { promotionStatusQuery, PromotionStatus } from '../../workflows/definitions';
 import { CliContext } from '../context';
-import { awaitResult, startWorkflow } from '../start-workflow';
+import { followWorkflow, reconnectVia } from '../follow-workflow';
+import { reconnectTimeoutOption } from '../reconnect';
+import { startWorkflow } from '../start-workflow';
 import { overridesFrom, withPolicyOverrides } from './migrate';
 
 export const PROMOTION_WORKFLOW_ID = 'plandb-promotion';
@@ -31,8 +33,9 @@ export function promoteCommand(ctx: () => CliContext): Command {
     new Command('promote')
       .description('promote through environments in order (promotion): each runs environmentMigration, with a promote gate between stages')
       .option('--envs <list>', 'comma-separated environments, in order', environmentList, ['dev', 'staging', 'production'])
-      .option('--no-wait', 'print the workflow id and return'),
-  ).action(async (opts: Record<string, unknown> & { envs: string[]; wait: boolean }) => {
+      .option('--no-wait', 'print the workflow id and return')
+      .addOption(reconnectTimeoutOption()),
+  ).action(async (opts: Record<string, unknown> & { envs: string[]; wait: boolean; reconnectTimeout: number }) => {
     const c = ctx();
     for (const e of opts.envs) getEnvironment(c.config, e);
     const client = await c.temporal();
@@ -48,19 +51,16 @@ export function promoteCommand(ctx: () => CliContext): Command {
       return;
     }
     let last = '';
-    const timer = setInterval(() => {
-      void handle
-        .query(promotionStatusQuery)
-        .then((s) => {
-          const text = renderPromotion(s);
-          if (text !== last) console.error((last = text));
-        })
-        .catch(() => undefined);
-    }, 2000);
-    try {
-      console.log(renderPromotion(await awaitResult<PromotionStatus>(handle)));
-    } finally {
-      clearInterval(timer);
-    }
+    const closed = await followWorkflow<PromotionStatus, PromotionStatus>(handle, {
+      poll: () => handle.query(promotionStatusQuery).catch(() => null),
+      onState: (s) => {
+        const text = renderPromotion(s);
+        if (text !== last) console.error((last = text));
+      },
+      reconnect: reconnectVia(c, opts.reconnectTimeout),
+      intervalMs: 2000,
+    });
+    if ('failure' in closed) throw closed.failure;
+    console.log(renderPromotion(closed.result));
   });
 }

@@ -3,9 +3,17 @@ import { getEnvironment } from '../../config/environment';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName, positiveInt } from '../options';
-import { awaitResult, startWorkflow } from '../start-workflow';
+import { followResult, reconnectVia } from '../follow-workflow';
+import { reconnectTimeoutOption } from '../reconnect';
+import { startWorkflow } from '../start-workflow';
 
-async function run(ctx: () => CliContext, env: string, type: 'rollback' | 'rollbackDrill', input: Record<string, unknown>): Promise<void> {
+async function run(
+  ctx: () => CliContext,
+  env: string,
+  type: 'rollback' | 'rollbackDrill',
+  input: Record<string, unknown>,
+  reconnectTimeout: number,
+): Promise<void> {
   const c = ctx();
   getEnvironment(c.config, env);
   const handle = await startWorkflow(await c.temporal(), {
@@ -15,7 +23,7 @@ async function run(ctx: () => CliContext, env: string, type: 'rollback' | 'rollb
     taskQueue: c.config.temporal.taskQueue,
     input: { environment: env, ...input },
   });
-  console.log(JSON.stringify(await awaitResult(handle), null, 2));
+  console.log(JSON.stringify(await followResult(handle, reconnectVia(c, reconnectTimeout)), null, 2));
 }
 
 export function rollbackCommand(ctx: () => CliContext): Command {
@@ -24,8 +32,9 @@ export function rollbackCommand(ctx: () => CliContext): Command {
     .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
     .addOption(new Option('--mode <mode>', 'what to do').choices(['restore-backup', 'clear-repository']).makeOptionMandatory())
     .option('--backup-id <id>', 'backup to restore (default: the latest verified one)', positiveInt)
-    .action((opts: { env: string; mode: string; backupId?: number }) =>
-      run(ctx, opts.env, 'rollback', { mode: opts.mode, ...(opts.backupId ? { backupId: opts.backupId } : {}) }),
+    .addOption(reconnectTimeoutOption())
+    .action((opts: { env: string; mode: string; backupId?: number; reconnectTimeout: number }) =>
+      run(ctx, opts.env, 'rollback', { mode: opts.mode, ...(opts.backupId ? { backupId: opts.backupId } : {}) }, opts.reconnectTimeout),
     );
 }
 
@@ -33,5 +42,6 @@ export function drillCommand(ctx: () => CliContext): Command {
   return new Command('drill')
     .description('rollback drill (rollbackDrill): restore the latest backup into a scratch database, verify it, drop it')
     .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
-    .action((opts: { env: string }) => run(ctx, opts.env, 'rollbackDrill', {}));
+    .addOption(reconnectTimeoutOption())
+    .action((opts: { env: string; reconnectTimeout: number }) => run(ctx, opts.env, 'rollbackDrill', {}, opts.reconnectTimeout));
 }

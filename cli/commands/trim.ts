@@ -5,7 +5,9 @@ import { workflowIdFor } from '../../model/ids';
 import { renderTrimReport } from '../../workflows/trim-report';
 import { CliContext } from '../context';
 import { environmentName, positiveInt } from '../options';
-import { awaitResult, startWorkflow } from '../start-workflow';
+import { followResult, reconnectVia } from '../follow-workflow';
+import { reconnectTimeoutOption } from '../reconnect';
+import { startWorkflow } from '../start-workflow';
 
 export function trimCommand(ctx: () => CliContext): Command {
   return new Command('trim')
@@ -14,7 +16,8 @@ export function trimCommand(ctx: () => CliContext): Command {
     .option('--dry-run', 'count what a trim would delete; delete nothing')
     .option('--max-rows <n>', 'plan_series rows to trim down to (default: capacity.maxRows, or PLANS_DB_MAX_ROWS)', positiveInt)
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { env: string; dryRun?: boolean; maxRows?: number; json?: boolean }) => {
+    .addOption(reconnectTimeoutOption())
+    .action(async (opts: { env: string; dryRun?: boolean; maxRows?: number; json?: boolean; reconnectTimeout: number }) => {
       const c = ctx();
       getEnvironment(c.config, opts.env);
       const handle = await startWorkflow(await c.temporal(), {
@@ -24,7 +27,7 @@ export function trimCommand(ctx: () => CliContext): Command {
         taskQueue: c.config.temporal.taskQueue,
         input: { environment: opts.env, ...(opts.maxRows ? { maxRows: opts.maxRows } : {}), ...(opts.dryRun ? { dryRun: true } : {}) },
       });
-      const report = await awaitResult<TrimReport>(handle);
+      const report = await followResult<TrimReport>(handle, reconnectVia(c, opts.reconnectTimeout));
       console.log(opts.json ? JSON.stringify(report, null, 2) : renderTrimReport(report));
     });
 }

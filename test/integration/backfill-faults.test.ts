@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getRun } from '../../db/backfill-runs';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import type { BackfillResult } from '../../workflows/definitions';
 import { latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';

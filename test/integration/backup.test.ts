@@ -15,13 +15,14 @@ import pg from 'pg';
 import pino from 'pino';
 import { BackupDone, createBackupActivities } from '../../activities/backup';
 import { createBackfillActivities } from '../../activities/backfill';
+import { createRestoreActivities } from '../../activities/restore';
 import type { ActivityDeps } from '../../activities/deps';
 import { getBackup } from '../../db/backups';
 import { createPool } from '../../db/connection';
 import { locatePgTools } from '../../db/pg-tools';
 import { DatabaseRegistry } from '../../db/registry';
 import { freePort } from '../../runtime/embedded-postgres';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { createMetrics } from '../../metrics/registry';
 import { seededDatabase } from '../support/backfill';
 import { testConfig } from '../support/config';
@@ -32,7 +33,7 @@ const DEMO = { plans: 4, versions: 3, series: 6, bad: 2, seed: 5 };
 const URL_VAR = 'PLANDB_T_BACKUP_URL';
 const REPOSITORY_TABLES = ['public.plan_events', 'public.plan_kpis', 'public.plan_series', 'public.plan_versions', 'public.plans'];
 
-type BackupActivities = ReturnType<typeof createBackupActivities>;
+type BackupActivities = ReturnType<typeof createBackupActivities> & ReturnType<typeof createRestoreActivities>;
 
 /** Fills the repository with the real backfill activities (one run, to the end). */
 async function backfill(deps: ActivityDeps): Promise<void> {
@@ -105,7 +106,7 @@ describe('backup and restore activities', () => {
     const databases = new DatabaseRegistry(config, env);
     registries.push(databases);
     const deps: ActivityDeps = { config, databases, metrics: createMetrics(), logger: pino({ level: 'silent' }), env: process.env };
-    return { activities: createBackupActivities(deps, env), deps };
+    return { activities: { ...createBackupActivities(deps, env), ...createRestoreActivities(deps, env) }, deps };
   }
 
   function tempDir(prefix: string): string {

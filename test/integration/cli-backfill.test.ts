@@ -107,11 +107,25 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
         /option '--state-file <path>' cannot be used with option '--no-wait'/,
       ],
       [['set-batch-size', 'plandb-dev-backfill', 'many'], /value 'many' is invalid for argument 'n'/],
+      [['backfill', '--env', 'dev', '--reconnect-timeout', '5 minutes'], /expected a duration like 90s, 5m or 1h, got "5 minutes"/],
+      [['backfill', '--env', 'dev', '--reconnect-timeout', '2d'], /expected a duration of at most 24h, got "2d"/],
     ])('plandb %j', async (args, message) => {
       const run = await cli(...(args as string[]));
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(message);
       expect(run.stderr).toMatch(/Usage: plandb/);
+    });
+
+    test('a bad PLANDB_RECONNECT_TIMEOUT is refused the same way, naming the variable', async () => {
+      process.env.PLANDB_RECONNECT_TIMEOUT = 'soon';
+      try {
+        const run = await cli('backfill', '--env', 'dev');
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/from env 'PLANDB_RECONNECT_TIMEOUT' is invalid\. expected a duration like 90s, 5m or 1h, got "soon"/);
+        expect(run.stderr).toMatch(/Usage: plandb backfill/);
+      } finally {
+        delete process.env.PLANDB_RECONNECT_TIMEOUT;
+      }
     });
   });
 

@@ -89,6 +89,10 @@ describe('plandb migrate, approve, decide, evidence, backup, rollback', () => {
     expect((await cli('decide', 'plandb-clidev-migration', 'later')).code).toBe(2);
     expect((await cli('approve', 'plandb-clidev-migration', '--by', 'alice')).code).toBe(2);
     expect((await cli('rollback', '--env', 'clidev', '--mode', 'undo')).code).toBe(2);
+    const badTimeout = await cli('migrate', '--env', 'clidev', '--reconnect-timeout', 'forever');
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.stderr).toMatch(/expected a duration like 90s, 5m or 1h, got "forever"/);
+    expect(badTimeout.stderr).toMatch(/Usage: plandb migrate/);
   });
 
   test('backup, then rollback clear-repository and restore-backup', async () => {

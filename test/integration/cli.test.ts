@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { runCli } from '../support/cli';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { testConfig } from '../support/config';
@@ -115,16 +115,16 @@ describe('plandb CLI', () => {
     const before = await runCli(['--config', configPath, 'db', 'status', '--env', 'staging']);
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(/behind head/);
-    expect(before.stdout).toMatch(/pending {2}0000_initial {2}[0-9a-f]{12}/);
+    expect(before.stdout).toMatch(/pending {2}0000_initial {2}[0-9a-f]{12}\n {2}pending {2}0001_run_lifecycle_and_evidence {2}[0-9a-f]{12}/);
 
     const up = await runCli(['--config', configPath, 'db', 'upgrade', '--env', 'staging']);
     expect(up.code).toBe(0);
-    expect(up.stdout).toMatch(/applied 1 migration\(s\): 0000_initial/);
+    expect(up.stdout).toMatch(/applied 2 migration\(s\): 0000_initial, 0001_run_lifecycle_and_evidence/);
 
     const after = await runCli(['--config', configPath, 'db', 'status', '--env', 'staging', '--json']);
     const status = JSON.parse(after.stdout);
     expect(status.atHead).toBe(true);
-    expect(status.applied.map((a: { name: string }) => a.name)).toEqual(['0000_initial']);
+    expect(status.applied.map((a: { name: string }) => a.name)).toEqual(['0000_initial', '0001_run_lifecycle_and_evidence']);
   });
 
   test('preflight through the CLI waits for the workflow and prints the inventory', async () => {

@@ -15,7 +15,7 @@ import { createCapacityActivities } from '../../activities/capacity';
 import { getRun } from '../../db/backfill-runs';
 import { DatabaseRegistry } from '../../db/registry';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
-import { projectRoot } from '../../runtime/paths';
+import { projectRoot } from '../../platform/project-root';
 import { REJECT_REASONS } from '../../transform/types';
 import { startWorker } from '../../worker/run-worker';
 import type { BackfillResult } from '../../workflows/definitions';

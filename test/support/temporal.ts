@@ -20,13 +20,16 @@ export interface TemporalHarness {
   close(): Promise<void>;
 }
 
-/** `logger`: the activities' logger (silent by default); pass one writing to a stream to read what they log. */
+/**
+ * `logger`: the activities' logger (silent by default); pass one writing to a stream to read what they log.
+ * `address`: a dedicated dev server instead of the shared one.
+ */
 export async function createTemporalHarness(
   config: PlandbConfig,
   env: NodeJS.ProcessEnv,
   logger: Logger = pino({ level: 'silent' }),
+  address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS,
 ): Promise<TemporalHarness> {
-  const address = process.env.PLANDB_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('PLANDB_TEST_TEMPORAL_ADDRESS is not set: run integration tests through jest (global setup)');
   const taskQueue = `plandb-test-${randomBytes(4).toString('hex')}`;
   const nativeConnection = await NativeConnection.connect({ address });

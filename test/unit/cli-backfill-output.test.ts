@@ -77,6 +77,13 @@ describe('backfill state file', () => {
     expect(Object.values(state.counts)).toEqual(Array(10).fill(0));
   });
 
+  test('while Temporal is out of reach the status is unknown, with the last cursor and counts seen', () => {
+    const seen = backfillState({ workflowId: 'w', environment: 'dev', mode: 'normal', progress, now });
+    const lost = backfillState({ workflowId: 'w', environment: 'dev', mode: 'normal', progress, connected: false, now });
+    expect(lost).toEqual({ ...seen, status: 'unknown' });
+    expect(backfillState({ workflowId: 'w', environment: 'dev', mode: 'normal', progress, connected: true, now })).toEqual(seen);
+  });
+
   test('is written atomically into a directory created on demand', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-state-'));
     try {

@@ -1,3 +1,4 @@
+/** Bottom layer (imports nothing of plandb's): files this process may run. */
 import fs from 'node:fs';
 
 /** A regular file this process may execute. */
