@@ -14,10 +14,9 @@ import { tableExists } from '../db/server-info';
 import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
 import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
 import type { ActivityDeps } from './deps';
-import { activityContext, heartbeat } from './heartbeat';
+import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 import { checkPlansApi, type HttpCheck } from './plans-api';
 
-const HEARTBEAT_EVERY_MS = 5_000;
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 export interface VerifyInput {
@@ -98,35 +97,35 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     const ctx = activityContext();
     let last: VerificationProgress | null = null;
     // Liveness while one long statement (the final counts) runs; the details carry the last batch.
-    const beat = setInterval(() => heartbeat({ phase: 'verify', ...last }), HEARTBEAT_EVERY_MS);
-    try {
-      const report = await verifyRepository(pool, {
-        sample: input.sample ?? settings.sample,
-        onProgress: (p) => {
-          last = p;
-          heartbeat({ phase: 'verify', ...p });
-          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
-        },
-      });
-      heartbeat({ phase: 'representative-plans' });
-      const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
-      const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
-      const planIds = representative.map((r) => r.planId);
-      const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
-      const problems = problemsOf(report, representative, http);
-      return {
-        ...report,
-        environment: input.environment,
-        database: input.database ?? null,
-        passed: problems.length === 0,
-        problems,
-        representative,
-        http,
-        seconds: (Date.now() - started) / 1000,
-      };
-    } finally {
-      clearInterval(beat);
-    }
+    return withHeartbeat(
+      () => ({ phase: 'verify', ...last }),
+      async () => {
+        const report = await verifyRepository(pool, {
+          sample: input.sample ?? settings.sample,
+          onProgress: (p) => {
+            last = p;
+            heartbeat({ phase: 'verify', ...p });
+            if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
+          },
+        });
+        heartbeat({ phase: 'representative-plans' });
+        const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
+        const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
+        const planIds = representative.map((r) => r.planId);
+        const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
+        const problems = problemsOf(report, representative, http);
+        return {
+          ...report,
+          environment: input.environment,
+          database: input.database ?? null,
+          passed: problems.length === 0,
+          problems,
+          representative,
+          http,
+          seconds: (Date.now() - started) / 1000,
+        };
+      },
+    );
   }
 
   async function verify(input: VerifyInput): Promise<VerifyResult> {
