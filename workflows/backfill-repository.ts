@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   proxyActivities,
@@ -198,8 +199,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         await setStatus(open, 'cancelled', undefined, 'workflow cancelled');
         await inFlight?.catch(() => undefined);
       });
-    } else if (open) {
-      // A chunk out of retries (or any other failure): the run must not stay running.
+    } else if (open && !(err instanceof ContinueAsNew)) {
+      // A chunk out of retries (or any other failure): the run must not stay running. (continueAsNew throws
+      // too: that execution hands the run on.)
       await setStatus(open, 'failed', undefined, `workflow failed: ${failureMessage(err)}`);
     }
     throw err;
