@@ -184,6 +184,31 @@ describe('backfill run lifecycle', () => {
     });
   });
 
+  test('capacity trim: refused while a paused backfill (an hour without writes) still runs, allowed once its workflow is terminated', async () => {
+    const trim = () =>
+      harness.client.workflow.start('capacityTrim', {
+        workflowId: uniqueWorkflowId('trim-life'),
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev', maxRows: 1 }],
+      });
+    await harness.run(async () => {
+      const backfill = await startPaused(harness);
+      try {
+        const paused = await pausedRunOf(db, backfill);
+        await db.pool.query(`UPDATE plan_backfill_runs SET updated_at = now() - interval '1 hour' WHERE run_id = $1`, [paused.runId]);
+        const refused = await failureOf(await trim());
+        expect(refused.type).toBe('BackfillRunning');
+        expect(refused.message).toContain(paused.runId);
+        await backfill.terminate('test: gone');
+        // Nothing backfilled yet: the trim finds plan_series within maxRows and succeeds.
+        expect(await (await trim()).result()).toEqual(expect.objectContaining({ rowsTrimmed: 0 }));
+        expect((await getRun(db.pool, paused.runId))!.status).toBe('terminated');
+      } finally {
+        await terminateAll(backfill);
+      }
+    });
+  });
+
   test('"carried" from a fresh start is refused as InvalidInput; the run it names is untouched', async () => {
     await harness.run(async () => {
       const owner = await startPaused(harness);
