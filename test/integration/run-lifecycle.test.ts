@@ -132,24 +132,26 @@ describe('backfill run lifecycle', () => {
     });
   });
 
-  test('two simultaneous starts with different workflow ids: one run, the other fails BackfillAlreadyRunning', async () => {
+  test('four simultaneous starts with different workflow ids: one run, the others fail BackfillAlreadyRunning', async () => {
     await harness.run(async () => {
-      const [a, b] = await Promise.all([startPaused(harness), startPaused(harness)]);
+      const handles = await Promise.all([1, 2, 3, 4].map(() => startPaused(harness)));
       try {
-        const [loser, winner] = await waitFor(async () => {
-          const [sa, sb] = await Promise.all([a.describe(), b.describe()]);
-          if (sa.status.name === 'FAILED') return [a, b];
-          return sb.status.name === 'FAILED' ? [b, a] : null;
+        const statuses = await waitFor(async () => {
+          const names = await Promise.all(handles.map(async (h) => (await h.describe()).status.name));
+          return names.filter((n) => n === 'FAILED').length === handles.length - 1 ? names : null;
         });
-        const failure = await failureOf(loser);
-        expect(failure.type).toBe('BackfillAlreadyRunning');
+        const winner = handles[statuses.indexOf('RUNNING')];
         const winnerRun = await pausedRunOf(db, winner);
-        expect(failure.message).toContain(winnerRun.runId);
-        expect(failure.message).toContain(winner.workflowId);
+        for (const loser of handles.filter((h) => h !== winner)) {
+          const failure = await failureOf(loser);
+          expect(failure.type).toBe('BackfillAlreadyRunning');
+          expect(failure.message).toContain(winnerRun.runId);
+          expect(failure.message).toContain(winner.workflowId);
+        }
         const rows = await runRows(db);
         expect(rows.map((r) => [r.workflowId, r.status])).toEqual([[winner.workflowId, 'paused']]);
       } finally {
-        await terminateAll(a, b);
+        await terminateAll(...handles);
       }
     });
   });
