@@ -74,7 +74,7 @@ export interface RunStatusChange {
   environment: string;
   runId: string;
   status: RunStatus;
-  /** Who paused or resumed and why (options.note). */
+  /** For the run history (options.note): who paused or resumed and why. */
   note?: string;
   /** Why the run ended: closed_reason of a final status (defaults to the note). */
   reason?: string;
@@ -84,7 +84,7 @@ export interface RunStatusChange {
  * Changes a run's status; the one place a run is closed (workflow, reconciler, a start taking over), so every
  * close is counted in plan_backfill_runs_total exactly once, by whoever closed it first.
  */
-export async function changeRunStatus(deps: WorkerActivityDeps, input: RunStatusChange): Promise<BackfillRun> {
+export async function changeRunStatus(deps: WorkerActivityDeps, input: RunStatusChange): Promise<{ run: BackfillRun; changed: boolean }> {
   const { run, changed } = await setRunStatus(deps.databases.pool(input.environment), input.runId, input.status, input);
   if (changed && isFinalRunStatus(run.status)) {
     deps.metrics.backfillRunsTotal.inc({ environment: input.environment, status: run.status });
@@ -98,7 +98,7 @@ export async function changeRunStatus(deps: WorkerActivityDeps, input: RunStatus
       reason: run.closedReason,
     });
   }
-  return run;
+  return { run, changed };
 }
 
 /**
@@ -125,7 +125,14 @@ export async function reconcileActiveRun(
     if (liveness.running) return { owned: run, closed: null };
     closure = closureForClosedWorkflow(run.workflowId, liveness.status);
   }
-  const closed = await changeRunStatus(deps, { environment, runId: run.runId, status: closure.status, reason: closure.reason });
+  const { run: closed, changed } = await changeRunStatus(deps, {
+    environment,
+    runId: run.runId,
+    status: closure.status,
+    reason: closure.reason,
+  });
+  // Unchanged: its workflow closed it meanwhile, as it should.
+  if (!changed) return { owned: null, closed: null };
   deps.logger.warn({ event: 'backfill_run_reconciled', environment, runId: run.runId, status: closed.status, reason: closed.closedReason });
   return { owned: null, closed };
 }
@@ -292,7 +299,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
   }
 
   async function setBackfillRunStatus(input: RunStatusChange): Promise<BackfillRun> {
-    return changeRunStatus(deps, input);
+    return (await changeRunStatus(deps, input)).run;
   }
 
   /** The error counts by reason and the first errors of a run, for failure messages. */

@@ -177,7 +177,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         throw ApplicationFailure.nonRetryable(message, 'TooManyErrors');
       }
       if (result.stop && isFinalRunStatus(result.stop)) {
-        // Someone else closed the run (an operator, or the reconciler after Temporal reported us closed).
+        // Someone else closed the run (an operator, in SQL): this workflow no longer owns it.
         throw ApplicationFailure.nonRetryable(`backfill run ${run.runId} was ${result.stop} outside this workflow`, 'RunClosed');
       }
       const forced = input.continueAsNewAfterChunks !== undefined && chunksThisExecution >= input.continueAsNewAfterChunks;
