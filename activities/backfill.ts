@@ -203,15 +203,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
         throw again;
       }
     }
-    deps.logger.info({
-      event: 'backfill_run_started',
-      environment: input.environment,
-      runId: run.runId,
-      mode: run.mode,
-      cursor,
-      upToId,
-      total,
-    });
+    deps.logger.info({ event: 'backfill_run_started', environment: input.environment, runId: run.runId, mode: run.mode, cursor, upToId, total });
     return run;
   }
 
@@ -226,12 +218,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       metrics.writeTotal.inc({ environment, table: 'plan_events' }, d.eventsWritten);
     }
     for (const [reason, n] of Object.entries(outcome.rejectsByReason)) metrics.writeErrorTotal.inc({ environment, reason }, n);
-    const outcomes = {
-      written: d.versionsWritten,
-      skipped: d.versionsSkipped,
-      rejected: d.versionsRejected,
-      conflict: d.versionsConflicted,
-    };
+    const outcomes = { written: d.versionsWritten, skipped: d.versionsSkipped, rejected: d.versionsRejected, conflict: d.versionsConflicted };
     for (const [outcomeName, n] of Object.entries(outcomes)) {
       if (n) metrics.backfillArtifactsTotal.inc({ environment, outcome: mode === 'dry-run' ? `dry_run_${outcomeName}` : outcomeName }, n);
     }

@@ -14,7 +14,15 @@ import { lockEnvironmentForWrite } from '../db/advisory-locks';
 import { backupsTableExists, BackupRow, finishBackup, getBackup, insertBackup, latestVerifiedBackup } from '../db/backups';
 import { withClient } from '../db/connection';
 import { parseToc, selectRepositoryEntries, TocEntry, tocTables } from '../db/dump-toc';
-import { checkDumpCompatible, locatePgTools, pgEnvFromUrl, PgTools, PgToolsError, pgToolVersion, runPgTool } from '../db/pg-tools';
+import {
+  checkDumpCompatible,
+  locatePgTools,
+  pgEnvFromUrl,
+  PgTools,
+  PgToolsError,
+  pgToolVersion,
+  runPgTool,
+} from '../db/pg-tools';
 import { serverInfo } from '../db/server-info';
 import {
   createPartialFile,
@@ -139,20 +147,12 @@ export function createBackupActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
 
     const dir = path.resolve(envConfig.backup.dir);
     await ensurePrivateDir(dir);
-    for (const file of await removeStalePartials(dir, environment))
-      logger.warn({ event: 'backup_stale_partial_removed', environment, file });
+    for (const file of await removeStalePartials(dir, environment)) logger.warn({ event: 'backup_stale_partial_removed', environment, file });
 
     const { startedAt, location } = await newBackupPath(dir, environment);
     const workflowId = input.workflowId ?? activityContext()?.info.workflowExecution?.workflowId ?? null;
     const backupId = (await backupsTableExists(pool))
-      ? await insertBackup(pool, {
-          environment,
-          location,
-          pgDumpVersion: dumpVersion.version,
-          serverVersion: server.version,
-          workflowId,
-          startedAt,
-        })
+      ? await insertBackup(pool, { environment, location, pgDumpVersion: dumpVersion.version, serverVersion: server.version, workflowId, startedAt })
       : null;
     const signal = activityContext()?.cancellationSignal;
     const partial = await createPartialFile(location);
@@ -163,13 +163,9 @@ export function createBackupActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         () => runPgTool(tools.pgDump, ['--format=custom', `--file=${partial}`], { connection, signal, env }),
       );
       const bytes = fs.statSync(partial).size;
-      const sha256 = await withHeartbeat(
-        () => ({ phase: 'sha256', bytes }),
-        () => sha256File(partial),
-      );
+      const sha256 = await withHeartbeat(() => ({ phase: 'sha256', bytes }), () => sha256File(partial));
       const toc = await readToc(tools, partial, signal);
-      if (toc.length === 0)
-        throw ApplicationFailure.retryable(`pg_restore --list found no entries in the dump of ${environment}`, 'BackupNotVerified');
+      if (toc.length === 0) throw ApplicationFailure.retryable(`pg_restore --list found no entries in the dump of ${environment}`, 'BackupNotVerified');
       await publishPartialFile(partial, location);
       published = true;
 
@@ -225,19 +221,13 @@ export function createBackupActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         throw ApplicationFailure.nonRetryable(`${environment} has no backup ${backupId}`, 'NoBackup');
       }
       if (!row.verified || !row.sha256) {
-        throw ApplicationFailure.nonRetryable(
-          `backup ${backupId} of ${environment} was never verified: it cannot be restored`,
-          'BackupNotVerified',
-        );
+        throw ApplicationFailure.nonRetryable(`backup ${backupId} of ${environment} was never verified: it cannot be restored`, 'BackupNotVerified');
       }
     }
     if (!fs.existsSync(row.location)) {
       throw ApplicationFailure.nonRetryable(`backup ${row.id}: file ${row.location} is missing`, 'BackupFileMissing');
     }
-    const actual = await withHeartbeat(
-      () => ({ phase: 'sha256', backupId: row.id }),
-      () => sha256File(row.location),
-    );
+    const actual = await withHeartbeat(() => ({ phase: 'sha256', backupId: row.id }), () => sha256File(row.location));
     if (actual !== row.sha256) {
       throw ApplicationFailure.nonRetryable(
         `backup ${row.id}: ${row.location} has sha256 ${actual}, but ${row.sha256} was recorded when it was taken: the file changed, refusing to restore it`,
@@ -248,13 +238,7 @@ export function createBackupActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
   }
 
   /** The whole dump into a fresh database on the same server; dropped again if the restore fails. */
-  async function restoreScratch(
-    environment: string,
-    row: BackupRow,
-    tools: PgTools,
-    connection: Record<string, string>,
-    target: string | undefined,
-  ) {
+  async function restoreScratch(environment: string, row: BackupRow, tools: PgTools, connection: Record<string, string>, target: string | undefined) {
     const database = target ?? scratchDatabaseName(environment, new Date());
     const toc = await readToc(tools, row.location, activityContext()?.cancellationSignal);
     const pool = deps.databases.pool(environment);
@@ -380,12 +364,7 @@ export function createBackupActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     const pool = deps.databases.pool(input.environment);
     const exists = await pool.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [input.database]);
     await pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(input.database)} WITH (FORCE)`);
-    logger.info({
-      event: 'scratch_database_dropped',
-      environment: input.environment,
-      database: input.database,
-      existed: exists.rowCount === 1,
-    });
+    logger.info({ event: 'scratch_database_dropped', environment: input.environment, database: input.database, existed: exists.rowCount === 1 });
     return { environment: input.environment, database: input.database, dropped: exists.rowCount === 1 };
   }
 

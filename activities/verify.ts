@@ -97,35 +97,32 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     const ctx = activityContext();
     let last: VerificationProgress | null = null;
     // Liveness while one long statement (the final counts) runs; the details carry the last batch.
-    return withHeartbeat(
-      () => ({ phase: 'verify', ...last }),
-      async () => {
-        const report = await verifyRepository(pool, {
-          sample: input.sample ?? settings.sample,
-          onProgress: (p) => {
-            last = p;
-            heartbeat({ phase: 'verify', ...p });
-            if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
-          },
-        });
-        heartbeat({ phase: 'representative-plans' });
-        const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
-        const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
-        const planIds = representative.map((r) => r.planId);
-        const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
-        const problems = problemsOf(report, representative, http);
-        return {
-          ...report,
-          environment: input.environment,
-          database: input.database ?? null,
-          passed: problems.length === 0,
-          problems,
-          representative,
-          http,
-          seconds: (Date.now() - started) / 1000,
-        };
-      },
-    );
+    return withHeartbeat(() => ({ phase: 'verify', ...last }), async () => {
+      const report = await verifyRepository(pool, {
+        sample: input.sample ?? settings.sample,
+        onProgress: (p) => {
+          last = p;
+          heartbeat({ phase: 'verify', ...p });
+          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
+        },
+      });
+      heartbeat({ phase: 'representative-plans' });
+      const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
+      const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
+      const planIds = representative.map((r) => r.planId);
+      const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
+      const problems = problemsOf(report, representative, http);
+      return {
+        ...report,
+        environment: input.environment,
+        database: input.database ?? null,
+        passed: problems.length === 0,
+        problems,
+        representative,
+        http,
+        seconds: (Date.now() - started) / 1000,
+      };
+    });
   }
 
   async function verify(input: VerifyInput): Promise<VerifyResult> {

@@ -95,6 +95,8 @@ export interface NewRun {
   limit: number | null;
 }
 
+const ACTIVE_SQL = ACTIVE_RUN_STATUSES.map((st) => `'${st}'`).join(', ');
+
 /** The unique partial index that allows one running or paused run per environment. */
 const ONE_ACTIVE_INDEX = 'plan_backfill_runs_one_active_idx';
 
@@ -142,9 +144,9 @@ export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun
 
 /** The environment's running or paused run, if any (the unique index allows at most one). */
 export async function activeRun(db: Queryable, environment: string): Promise<BackfillRun | null> {
-  const res = await db.query<RunRow>(`SELECT ${COLUMNS} FROM plan_backfill_runs WHERE environment = $1 AND status = ANY($2::text[])`, [
+  // The literal list (ACTIVE_RUN_STATUSES) matches the partial index's predicate, so the planner can use it.
+  const res = await db.query<RunRow>(`SELECT ${COLUMNS} FROM plan_backfill_runs WHERE environment = $1 AND status IN (${ACTIVE_SQL})`, [
     environment,
-    ACTIVE_RUN_STATUSES,
   ]);
   return res.rows[0] ? fromRow(res.rows[0]) : null;
 }
