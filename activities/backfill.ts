@@ -3,8 +3,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
 import { prefetchBatch, Prefetched, runBatch, batchLimit, BatchOutcome } from '../db/backfill-batch';
 import {
-  abandonStaleRuns,
-  activeRuns,
+  ActiveRunExistsError,
+  activeRun,
   BackfillMode,
   BackfillRun,
   createRun,
@@ -14,12 +14,9 @@ import {
 } from '../db/backfill-runs';
 import { withClient } from '../db/connection';
 import { legacyTableExists } from '../db/legacy-reader';
-import type { ActivityDeps } from './deps';
-import { activityContext, heartbeat } from './heartbeat';
-
-/** A run with no write for this long is considered abandoned (its workflow was terminated). */
-export const STALE_RUN_SECONDS = 600;
-const HEARTBEAT_EVERY_MS = 5_000;
+import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
+import type { WorkerActivityDeps } from './deps';
+import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 
 export interface StartRunInput {
   environment: string;
@@ -54,7 +51,102 @@ function nonRetryable(message: string, type: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, type);
 }
 
-async function resolveStartCursor(deps: ActivityDeps, input: StartRunInput): Promise<number> {
+/** Errors of SQLSTATE class 42 (missing table or column, no privilege) need a schema or grant fix, not retries. */
+function permanentDatabaseError(err: unknown): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('42')) {
+    return nonRetryable(
+      `${(err as Error).message} (SQLSTATE ${code}): fix the repository schema or grants; a retry cannot`,
+      'RepositorySchemaError',
+    );
+  }
+  return err;
+}
+
+function alreadyRunning(other: BackfillRun | null): ApplicationFailure {
+  const which = other
+    ? `${other.runId} (${other.status}, workflow ${other.workflowId ?? '?'}, cursor ${other.cursor})`
+    : 'a run that has just started';
+  return nonRetryable(`another backfill run is active in ${other?.environment ?? 'this environment'}: ${which}`, 'BackfillAlreadyRunning');
+}
+
+export interface RunStatusChange {
+  environment: string;
+  runId: string;
+  status: RunStatus;
+  /** For the run history (options.note): who paused or resumed and why. */
+  note?: string;
+  /** Why the run ended: closed_reason of a final status (defaults to the note). */
+  reason?: string;
+}
+
+/**
+ * Changes a run's status; the one place a run is closed (workflow, reconciler, a start taking over), so every
+ * close is counted in plan_backfill_runs_total exactly once, by whoever closed it first.
+ */
+export async function changeRunStatus(deps: WorkerActivityDeps, input: RunStatusChange): Promise<{ run: BackfillRun; changed: boolean }> {
+  const { run, changed } = await setRunStatus(deps.databases.pool(input.environment), input.runId, input.status, input);
+  if (changed && isFinalRunStatus(run.status)) {
+    deps.metrics.backfillRunsTotal.inc({ environment: input.environment, status: run.status });
+    if (run.status === 'completed' && run.mode !== 'dry-run')
+      deps.metrics.backfillLastSuccess.set({ environment: input.environment }, Date.now() / 1000);
+    deps.logger.info({
+      event: 'backfill_run_finished',
+      environment: input.environment,
+      runId: run.runId,
+      status: run.status,
+      reason: run.closedReason,
+    });
+  }
+  return { run, changed };
+}
+
+/**
+ * Checks the environment's running or paused run against Temporal: `owned` while its workflow still runs;
+ * otherwise the run is closed here (the reconciler's check) with a status and reason from the workflow's
+ * status, and returned as `closed`. `callerWorkflowId`: a starting workflow's id; a run left by an earlier
+ * execution of that id is orphaned, although describe() reports the id as running (it is the caller).
+ */
+export async function reconcileActiveRun(
+  deps: WorkerActivityDeps,
+  environment: string,
+  opts: { callerWorkflowId?: string } = {},
+): Promise<{ owned: BackfillRun | null; closed: BackfillRun | null }> {
+  const run = await activeRun(deps.databases.pool(environment), environment);
+  if (!run) return { owned: null, closed: null };
+  let closure;
+  if (run.workflowId !== null && run.workflowId === opts.callerWorkflowId) {
+    closure = {
+      status: 'failed' as const,
+      reason: `workflow ${run.workflowId} was started again: its earlier execution ended without closing the run`,
+    };
+  } else {
+    const liveness = await deps.workflowLiveness(run.workflowId);
+    if (liveness.running) return { owned: run, closed: null };
+    closure = closureForClosedWorkflow(run.workflowId, liveness.status);
+  }
+  const { run: closed, changed } = await changeRunStatus(deps, {
+    environment,
+    runId: run.runId,
+    status: closure.status,
+    reason: closure.reason,
+  });
+  // Unchanged: its workflow closed it meanwhile, as it should.
+  if (!changed) return { owned: null, closed: null };
+  deps.logger.warn({ event: 'backfill_run_reconciled', environment, runId: run.runId, status: closed.status, reason: closed.closedReason });
+  return { owned: null, closed };
+}
+
+/** The run that holds the environment: running or paused, and its workflow still runs. */
+export async function blockingRun(
+  deps: WorkerActivityDeps,
+  environment: string,
+  opts: { callerWorkflowId?: string } = {},
+): Promise<BackfillRun | null> {
+  return (await reconcileActiveRun(deps, environment, opts)).owned;
+}
+
+async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput): Promise<number> {
   if (!input.resumeFrom) return 0;
   const artifact = /^artifact:(\d+)$/.exec(input.resumeFrom);
   if (artifact) return Number(artifact[1]);
@@ -66,7 +158,7 @@ async function resolveStartCursor(deps: ActivityDeps, input: StartRunInput): Pro
   return previous.cursor;
 }
 
-export function createBackfillActivities(deps: ActivityDeps) {
+export function createBackfillActivities(deps: WorkerActivityDeps) {
   const { metrics } = deps;
 
   async function startBackfillRun(input: StartRunInput): Promise<BackfillRun> {
@@ -77,20 +169,6 @@ export function createBackfillActivities(deps: ActivityDeps) {
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
-    const abandoned = await abandonStaleRuns(pool, input.environment, {
-      freshSeconds: STALE_RUN_SECONDS,
-      closedWorkflowId: input.workflowId,
-      supersededBy: input.runId,
-    });
-    if (abandoned.length) deps.logger.warn({ event: 'backfill_runs_abandoned', environment: input.environment, runIds: abandoned });
-    const others = (await activeRuns(pool, input.environment, STALE_RUN_SECONDS)).filter((r) => r.runId !== input.runId);
-    if (others.length) {
-      const o = others[0];
-      throw nonRetryable(
-        `another backfill run is active in ${input.environment}: ${o.runId} (${o.status}, workflow ${o.workflowId ?? '?'}, cursor ${o.cursor})`,
-        'BackfillAlreadyRunning',
-      );
-    }
     const cursor = await resolveStartCursor(deps, input);
     const bounds = await pool.query<{ up_to: number | null; n: number }>(
       `SELECT (SELECT max(id) FROM plan_artifacts) AS up_to, (SELECT count(*)::int8 FROM plan_artifacts WHERE id > $1) AS n`,
@@ -98,17 +176,33 @@ export function createBackfillActivities(deps: ActivityDeps) {
     );
     const upToId = bounds.rows[0].up_to ?? 0;
     const total = input.limit === null ? bounds.rows[0].n : Math.min(input.limit, bounds.rows[0].n);
-    const run = await createRun(pool, {
-      runId: input.runId,
-      environment: input.environment,
-      workflowId: input.workflowId,
-      mode: input.mode,
-      options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom },
-      cursor,
-      upToId,
-      artifactsTotal: total,
-      limit: input.limit,
-    });
+    const create = () =>
+      createRun(pool, {
+        runId: input.runId,
+        environment: input.environment,
+        workflowId: input.workflowId,
+        mode: input.mode,
+        options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom },
+        cursor,
+        upToId,
+        artifactsTotal: total,
+        limit: input.limit,
+      });
+    let run: BackfillRun;
+    try {
+      run = await create();
+    } catch (err) {
+      if (!(err instanceof ActiveRunExistsError)) throw err;
+      // The index refused us: the other run blocks only while its workflow runs; else close it and retry once.
+      const blocking = await blockingRun(deps, input.environment, { callerWorkflowId: input.workflowId });
+      if (blocking) throw alreadyRunning(blocking);
+      try {
+        run = await create();
+      } catch (again) {
+        if (again instanceof ActiveRunExistsError) throw alreadyRunning(await activeRun(pool, input.environment));
+        throw again;
+      }
+    }
     deps.logger.info({ event: 'backfill_run_started', environment: input.environment, runId: run.runId, mode: run.mode, cursor, upToId, total });
     return run;
   }
@@ -142,59 +236,57 @@ export function createBackfillActivities(deps: ActivityDeps) {
     const elapsed = () => (Date.now() - started) / 1000;
     let batches = 0;
     let rowsWritten = 0;
-    let run = await getRun(pool, input.runId);
-    if (!run) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
-    // Liveness even while one large batch is in flight; the details carry the last committed cursor.
-    const beat = setInterval(() => heartbeat({ runId: run?.runId, cursor: run?.cursor, artifactsRead: run?.artifactsRead }), HEARTBEAT_EVERY_MS);
+    const found = await getRun(pool, input.runId);
+    if (!found) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
+    let run: BackfillRun = found;
+    const details = () => ({ runId: run.runId, cursor: run.cursor, artifactsRead: run.artifactsRead });
     let current: Prefetched | null = null;
     let next: Promise<Prefetched | null> | null = null;
-    try {
-      if (run.status === 'running') current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
-      for (;;) {
-        const writing = runBatch(pool, { runId: input.runId, environment: input.environment, batchSize: input.batchSize, prefetched: current });
-        const end = current?.artifacts.at(-1)?.id;
-        if (current && end !== undefined) {
-          const limit = batchLimit({ ...run, artifactsRead: run.artifactsRead + current.artifacts.length }, input.batchSize);
-          // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          next = prefetchBatch(pool, run, end, limit).catch(() => null);
+    // Liveness even while one large batch is in flight; the details carry the last committed cursor.
+    return withHeartbeat(details, async () => {
+      try {
+        if (run.status === 'running') current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
+        for (;;) {
+          const writing = runBatch(pool, {
+            runId: input.runId,
+            environment: input.environment,
+            batchSize: input.batchSize,
+            prefetched: current,
+          });
+          const end = current?.artifacts.at(-1)?.id;
+          if (current && end !== undefined) {
+            const limit = batchLimit({ ...run, artifactsRead: run.artifactsRead + current.artifacts.length }, input.batchSize);
+            // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
+            next = prefetchBatch(pool, run, end, limit).catch(() => null);
+          }
+          let outcome: BatchOutcome;
+          try {
+            outcome = await writing;
+          } catch (err) {
+            metrics.writeErrorTotal.inc({ environment: input.environment, reason: 'db_error' });
+            throw permanentDatabaseError(err);
+          }
+          run = outcome.run;
+          if (outcome.stop) return { stop: outcome.stop, run, batches, rowsWritten, seconds: elapsed() };
+          batches++;
+          const d = outcome.delta;
+          rowsWritten += d.versionsWritten + d.seriesWritten + d.kpisWritten + d.eventsWritten;
+          recordBatchMetrics(input.environment, outcome, run.mode);
+          heartbeat(details());
+          if (run.errorsCount > input.maxErrors) return { stop: 'too-many-errors', run, batches, rowsWritten, seconds: elapsed() };
+          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
+          if (Date.now() - started >= input.timeBudgetMs) return { stop: null, run, batches, rowsWritten, seconds: elapsed() };
+          current = next ? await next : null;
+          next = null;
         }
-        let outcome: BatchOutcome;
-        try {
-          outcome = await writing;
-        } catch (err) {
-          metrics.writeErrorTotal.inc({ environment: input.environment, reason: 'db_error' });
-          throw err;
-        }
-        run = outcome.run;
-        if (outcome.stop) return { stop: outcome.stop, run, batches, rowsWritten, seconds: elapsed() };
-        batches++;
-        const d = outcome.delta;
-        rowsWritten += d.versionsWritten + d.seriesWritten + d.kpisWritten + d.eventsWritten;
-        recordBatchMetrics(input.environment, outcome, run.mode);
-        heartbeat({ runId: run.runId, cursor: run.cursor, artifactsRead: run.artifactsRead });
-        if (run.errorsCount > input.maxErrors) return { stop: 'too-many-errors', run, batches, rowsWritten, seconds: elapsed() };
-        if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
-        if (Date.now() - started >= input.timeBudgetMs) return { stop: null, run, batches, rowsWritten, seconds: elapsed() };
-        current = next ? await next : null;
-        next = null;
+      } finally {
+        await next;
       }
-    } finally {
-      clearInterval(beat);
-      await next;
-    }
+    });
   }
 
-  async function setBackfillRunStatus(input: { environment: string; runId: string; status: RunStatus; note?: string }): Promise<BackfillRun> {
-    const pool = deps.databases.pool(input.environment);
-    const before = await getRun(pool, input.runId);
-    const run = await setRunStatus(pool, input.runId, input.status, input.note);
-    const becameFinal = before && before.status !== run.status && ['completed', 'failed', 'cancelled'].includes(run.status);
-    if (becameFinal) {
-      metrics.backfillRunsTotal.inc({ environment: input.environment, status: run.status });
-      if (run.status === 'completed' && run.mode !== 'dry-run') metrics.backfillLastSuccess.set({ environment: input.environment }, Date.now() / 1000);
-      deps.logger.info({ event: 'backfill_run_finished', environment: input.environment, runId: run.runId, status: run.status, note: input.note });
-    }
-    return run;
+  async function setBackfillRunStatus(input: RunStatusChange): Promise<BackfillRun> {
+    return (await changeRunStatus(deps, input)).run;
   }
 
   /** The error counts by reason and the first errors of a run, for failure messages. */
@@ -211,7 +303,13 @@ export function createBackfillActivities(deps: ActivityDeps) {
       );
       return {
         byReason: byReason.rows,
-        first: first.rows.map((r) => ({ artifactId: r.artifact_id, planId: r.plan_id, version: r.version, reason: r.reason, message: r.message })),
+        first: first.rows.map((r) => ({
+          artifactId: r.artifact_id,
+          planId: r.plan_id,
+          version: r.version,
+          reason: r.reason,
+          message: r.message,
+        })),
       };
     });
   }

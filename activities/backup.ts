@@ -13,8 +13,8 @@ import { serverInfo } from '../db/server-info';
 import { createPartialFile, ensurePrivateDir, newBackupPath, publishPartialFile, removeStalePartials, sha256File } from './backup-files';
 import { s3Settings, s3Target, uploadBackup } from './backup-s3';
 import type { ActivityDeps } from './deps';
-import { activityContext } from './heartbeat';
-import { connectionOf, permanentToolErrors, readToc, withHeartbeat } from './pg-dump-steps';
+import { activityContext, withHeartbeat } from './heartbeat';
+import { connectionOf, permanentToolErrors, readToc } from './pg-dump-steps';
 
 export interface BackupInput {
   environment: string;

@@ -2,7 +2,7 @@ import { createBackfillActivities } from './backfill';
 import { createBackupActivities } from './backup';
 import { createCapacityActivities } from './capacity';
 import { createMaintenanceActivities } from './maintenance';
-import type { ActivityDeps } from './deps';
+import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
 import { createPreflight } from './preflight';
@@ -10,7 +10,7 @@ import { createRestoreActivities } from './restore';
 import { createTrimActivities } from './trim';
 import { createVerifyActivities } from './verify';
 
-export type { ActivityDeps } from './deps';
+export type { ActivityDeps, WorkerActivityDeps } from './deps';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- activity signatures vary
 type ActivityMap = Record<string, (...args: any[]) => Promise<unknown>>;
@@ -21,7 +21,7 @@ function failFast<T extends ActivityMap>(activities: T): T {
 }
 
 /** Every activity the worker registers, built over its dependencies. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: WorkerActivityDeps) {
   return failFast({
     preflight: createPreflight(deps),
     ...createBackfillActivities(deps),

@@ -17,7 +17,7 @@ import { upgrade } from '../db/migrator';
 import { repositoryCounts, RepositoryCounts, truncateRepository } from '../db/repository-stats';
 import { markGateOpen, observeStepDuration } from '../metrics/registry';
 import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
-import type { ActivityDeps } from './deps';
+import type { WorkerActivityDeps } from './deps';
 import { closeAbandonedMigration } from './reconcile';
 
 export interface RecordMigrationInput {
@@ -34,7 +34,7 @@ export interface PostCheckResult {
   at: string;
 }
 
-export function createMigrationActivities(deps: ActivityDeps) {
+export function createMigrationActivities(deps: WorkerActivityDeps) {
   async function resolveMigrationPolicy(input: { environment: string; overrides: MigrationOverrides }): Promise<MigrationPolicy> {
     return resolvePolicy(input.environment, getEnvironment(deps.config, input.environment), input.overrides);
   }
@@ -71,8 +71,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const claimed = await claimMigrationRun(pool, header);
       if (claimed.claimed) return;
       const { holder } = claimed;
-      const liveness = await deps.workflowLiveness?.(holder.workflowId);
-      if (!liveness || liveness.running || attempt > 0) {
+      const liveness = await deps.workflowLiveness(holder.workflowId);
+      if (liveness.running || attempt > 0) {
         throw ApplicationFailure.nonRetryable(
           `another migration of ${header.environment} is open: ${holder.workflowId} (${holder.status}, since ${holder.startedAt}); ` +
             `wait for it, or stop it (\`temporal workflow cancel --workflow-id ${holder.workflowId}\`)`,

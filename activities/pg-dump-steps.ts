@@ -1,15 +1,12 @@
 /**
  * What the backup and restore activities share around pg_dump and pg_restore: the connection as PG*
- * variables, tool errors no retry fixes, heartbeats during a long run, and reading a dump's TOC.
+ * variables, tool errors no retry fixes, and reading a dump's TOC.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { resolveDatabaseUrl } from '../config/environment';
 import type { EnvironmentConfig } from '../config/schema';
 import { parseToc, TocEntry } from '../db/dump-toc';
 import { pgEnvFromUrl, PgTools, PgToolsError, runPgTool } from '../db/pg-tools';
-import { heartbeat } from './heartbeat';
-
-const HEARTBEAT_EVERY_MS = 5_000;
 
 /** The environment's database as PG* variables: how pg_dump and pg_restore get it (never as arguments). */
 export function connectionOf(environment: string, envConfig: EnvironmentConfig, env: NodeJS.ProcessEnv): Record<string, string> {
@@ -22,17 +19,6 @@ export async function permanentToolErrors<T>(fn: () => T | Promise<T>): Promise<
     return await fn();
   } catch (err) {
     throw err instanceof PgToolsError ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
-  }
-}
-
-/** Heartbeats with fresh details while `fn` runs, so a long dump or restore stays alive and cancellable. */
-export async function withHeartbeat<T>(details: () => unknown, fn: () => Promise<T>): Promise<T> {
-  heartbeat(details());
-  const beat = setInterval(() => heartbeat(details()), HEARTBEAT_EVERY_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(beat);
   }
 }
 

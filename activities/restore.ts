@@ -16,8 +16,8 @@ import { selectRepositoryEntries, tocTables } from '../db/dump-toc';
 import { locatePgTools, PgTools, runPgTool } from '../db/pg-tools';
 import { SCRATCH_DATABASE_PATTERN, scratchDatabaseName, sha256File } from './backup-files';
 import type { ActivityDeps } from './deps';
-import { activityContext } from './heartbeat';
-import { connectionOf, permanentToolErrors, readToc, withHeartbeat } from './pg-dump-steps';
+import { activityContext, withHeartbeat } from './heartbeat';
+import { connectionOf, permanentToolErrors, readToc } from './pg-dump-steps';
 
 export type RestoreMode = 'repository' | 'scratch';
 

@@ -5,14 +5,10 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
-import { activeRuns } from '../db/backfill-runs';
 import { TrimRefusedError, trimRepository, type TrimCounts, type TrimResult } from '../db/capacity-trim';
-import type { Queryable } from '../db/connection';
-import { STALE_RUN_SECONDS } from './backfill';
-import type { ActivityDeps } from './deps';
-import { activityContext, heartbeat } from './heartbeat';
-
-const HEARTBEAT_EVERY_MS = 5_000;
+import { blockingRun } from './backfill';
+import type { WorkerActivityDeps } from './deps';
+import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 
 export interface TrimCapacityInput {
   environment: string;
@@ -30,12 +26,12 @@ export interface TrimReport extends TrimResult {
   finishedAt: string;
 }
 
-export function createTrimActivities(deps: ActivityDeps) {
+export function createTrimActivities(deps: WorkerActivityDeps) {
   const { metrics } = deps;
 
-  /** Refuses while a backfill of the environment is running or paused (and not abandoned). */
-  async function refuseDuringBackfill(db: Queryable, environment: string): Promise<void> {
-    const [run] = await activeRuns(db, environment, STALE_RUN_SECONDS);
+  /** Refuses while a backfill of the environment is running or paused and its workflow still runs. */
+  async function refuseDuringBackfill(environment: string): Promise<void> {
+    const run = await blockingRun(deps, environment);
     if (run)
       throw ApplicationFailure.nonRetryable(
         `a backfill of ${environment} is active (run ${run.runId}, ${run.status}, workflow ${run.workflowId ?? '?'}): trim after it ends`,
@@ -55,28 +51,29 @@ export function createTrimActivities(deps: ActivityDeps) {
     const dryRun = input.dryRun ?? false;
     const ctx = activityContext();
     let progress: Partial<TrimCounts> = {};
-    const beat = setInterval(() => heartbeat(progress), HEARTBEAT_EVERY_MS);
     let result: TrimResult;
     try {
-      result = await trimRepository(deps.databases.pool(environment), {
-        environment,
-        maxRows,
-        dryRun,
-        workflowId: input.workflowId ?? null,
-        guard: (db) => refuseDuringBackfill(db, environment),
-        onBatch: (batch, soFar) => {
-          metrics.writeLatency.observe({ environment, operation: 'trim_batch' }, batch.seconds);
-          metrics.capacityTrimTotal.inc({ environment }, batch.rows);
-          progress = soFar;
-          heartbeat(progress);
-          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('capacity trim cancelled after a committed batch');
-        },
-      });
+      result = await withHeartbeat(
+        () => progress,
+        () =>
+          trimRepository(deps.databases.pool(environment), {
+            environment,
+            maxRows,
+            dryRun,
+            workflowId: input.workflowId ?? null,
+            guard: () => refuseDuringBackfill(environment),
+            onBatch: (batch, soFar) => {
+              metrics.writeLatency.observe({ environment, operation: 'trim_batch' }, batch.seconds);
+              metrics.capacityTrimTotal.inc({ environment }, batch.rows);
+              progress = soFar;
+              heartbeat(progress);
+              if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('capacity trim cancelled after a committed batch');
+            },
+          }),
+      );
     } catch (err) {
       if (err instanceof TrimRefusedError) throw ApplicationFailure.nonRetryable(err.message, err.reason);
       throw err;
-    } finally {
-      clearInterval(beat);
     }
     const threshold = capacity.alertThreshold;
     const alerted = !dryRun && threshold !== null && result.rowsTrimmed > threshold;

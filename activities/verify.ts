@@ -15,10 +15,9 @@ import { saveVerifyReport } from '../db/verify-reports';
 import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
 import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
 import type { ActivityDeps } from './deps';
-import { activityContext, heartbeat } from './heartbeat';
+import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 import { checkPlansApi, type HttpCheck } from './plans-api';
 
-const HEARTBEAT_EVERY_MS = 5_000;
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 export interface VerifyInput {
@@ -103,8 +102,7 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     const ctx = activityContext();
     let last: VerificationProgress | null = null;
     // Liveness while one long statement (the final counts) runs; the details carry the last batch.
-    const beat = setInterval(() => heartbeat({ phase: 'verify', ...last }), HEARTBEAT_EVERY_MS);
-    try {
+    return withHeartbeat(() => ({ phase: 'verify', ...last }), async () => {
       const report = await verifyRepository(pool, {
         sample: input.sample ?? settings.sample,
         onProgress: (p) => {
@@ -130,9 +128,7 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         seconds: (Date.now() - started) / 1000,
         reportId: null,
       };
-    } finally {
-      clearInterval(beat);
-    }
+    });
   }
 
   async function verify(input: VerifyInput): Promise<VerifyResult> {

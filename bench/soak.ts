@@ -27,6 +27,7 @@ import type { MigrationEvidence } from '../model/migration';
 import { freePort, startEmbeddedPostgres } from '../runtime/embedded-postgres';
 import { startTemporalDevServer, type RunningDevServer } from '../runtime/temporal-dev-server';
 import { createWorker } from '../worker/create-worker';
+import { temporalLiveness } from '../worker/liveness';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { approveUpdate, statusQuery } from '../workflows/definitions';
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
       namespace: 'default',
       taskQueue: 'plandb-soak-reference',
       workflowBundlePath: undefined,
-      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'error' }), env },
+      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'error' }), env, workflowLiveness: temporalLiveness(client.workflow) },
     });
     await refWorker.runUntil(
       client.workflow.execute('backfillRepository', {

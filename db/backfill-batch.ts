@@ -8,7 +8,7 @@ import { planBatch, BatchPlan } from '../transform/backfill-plan';
 import { transformArtifact } from '../transform/legacy-transform';
 import type { LegacyArtifact, TransformResult } from '../transform/types';
 import { lockEnvironmentForWrite } from './advisory-locks';
-import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, ZERO_COUNTERS } from './backfill-runs';
+import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
 import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
 import { nativeSha256 } from './native-hash';
@@ -16,7 +16,7 @@ import { deleteVersions, existingChecksums, versionKey, writeVersions } from './
 
 export interface BatchOutcome {
   /** Why nothing (more) was done: the range or limit is exhausted, or the run is no longer running. */
-  stop: null | 'done' | 'paused' | 'cancelled' | 'completed' | 'failed';
+  stop: null | 'done' | Exclude<RunStatus, 'running'>;
   run: BackfillRun;
   delta: RunCounters;
   rejectsByReason: Record<string, number>;

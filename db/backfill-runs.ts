@@ -1,5 +1,14 @@
 /** `plan_backfill_runs`: the run history the checklist asks to keep, and each run's checkpoint. */
-import type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
+import {
+  ACTIVE_RUN_STATUSES,
+  isFinalRunStatus,
+  statusesLeadingTo,
+  type BackfillErrorSummary,
+  type BackfillMode,
+  type BackfillRun,
+  type RunCounters,
+  type RunStatus,
+} from '../model/backfill';
 import { Queryable } from './connection';
 
 export type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
@@ -7,7 +16,7 @@ export { ZERO_COUNTERS } from '../model/backfill';
 
 const COLUMNS = `run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit,
   artifacts_read, versions_written, versions_skipped, versions_rejected, versions_conflicted, plans_written,
-  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at`;
+  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at, closed_reason`;
 
 interface RunRow {
   run_id: string;
@@ -34,6 +43,7 @@ interface RunRow {
   started_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  closed_reason: string | null;
 }
 
 function fromRow(r: RunRow): BackfillRun {
@@ -62,6 +72,7 @@ function fromRow(r: RunRow): BackfillRun {
     startedAt: r.started_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
+    closedReason: r.closed_reason,
   };
 }
 
@@ -84,80 +95,88 @@ export interface NewRun {
   limit: number | null;
 }
 
-/** Inserts the run row; a second call with the same run id returns the existing row (activity retries). */
-export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun> {
-  await db.query(
-    `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit)
-     VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
-    [
-      run.runId,
-      run.environment,
-      run.workflowId,
-      run.mode,
-      JSON.stringify(run.options),
-      run.cursor,
-      run.upToId,
-      run.artifactsTotal,
-      run.limit,
-    ],
-  );
-  return (await getRun(db, run.runId))!;
+const ACTIVE_SQL = ACTIVE_RUN_STATUSES.map((st) => `'${st}'`).join(', ');
+
+/** The unique partial index that allows one running or paused run per environment. */
+const ONE_ACTIVE_INDEX = 'plan_backfill_runs_one_active_idx';
+
+/** Another run of the environment is running or paused (createRun hit plan_backfill_runs_one_active_idx). */
+export class ActiveRunExistsError extends Error {
+  constructor(readonly environment: string) {
+    super(`another backfill run of ${environment} is running or paused`);
+    this.name = 'ActiveRunExistsError';
+  }
 }
 
-/** Runs of this environment that are running or paused and wrote within `freshSeconds`. */
-export async function activeRuns(db: Queryable, environment: string, freshSeconds: number): Promise<BackfillRun[]> {
-  const res = await db.query<RunRow>(
-    `SELECT ${COLUMNS} FROM plan_backfill_runs
-      WHERE environment = $1 AND status IN ('running', 'paused') AND updated_at > now() - make_interval(secs => $2)
-      ORDER BY started_at`,
-    [environment, freshSeconds],
-  );
-  return res.rows.map(fromRow);
+function isOneActiveViolation(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === ONE_ACTIVE_INDEX;
 }
 
 /**
- * Marks runs left running or paused by a workflow that no longer runs, so they do not block the
- * environment: those of `closedWorkflowId` (Temporal runs one execution per workflow id, and the
- * caller's execution is the running one), and any with no write for `freshSeconds`.
+ * Inserts the run row as running; a second call with the same run id returns the existing row (activity
+ * retries). Throws ActiveRunExistsError when another run of the environment is active: the unique index
+ * makes that check atomic under simultaneous starts.
  */
-export async function abandonStaleRuns(
-  db: Queryable,
-  environment: string,
-  opts: { freshSeconds: number; closedWorkflowId: string; supersededBy: string },
-): Promise<string[]> {
-  const res = await db.query<{ run_id: string }>(
-    `UPDATE plan_backfill_runs SET status = 'failed', finished_at = now(), updated_at = now(),
-            options = options || jsonb_build_object('abandoned', $4::text)
-      WHERE environment = $1 AND status IN ('running', 'paused') AND run_id <> $5
-        AND (workflow_id = $3 OR updated_at <= now() - make_interval(secs => $2))
-      RETURNING run_id`,
-    [
-      environment,
-      opts.freshSeconds,
-      opts.closedWorkflowId,
-      `its workflow ended without closing it; superseded by ${opts.supersededBy}`,
-      opts.supersededBy,
-    ],
-  );
-  return res.rows.map((r) => r.run_id);
+export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun> {
+  try {
+    await db.query(
+      `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit)
+       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
+      [
+        run.runId,
+        run.environment,
+        run.workflowId,
+        run.mode,
+        JSON.stringify(run.options),
+        run.cursor,
+        run.upToId,
+        run.artifactsTotal,
+        run.limit,
+      ],
+    );
+  } catch (err) {
+    if (isOneActiveViolation(err)) throw new ActiveRunExistsError(run.environment);
+    throw err;
+  }
+  return (await getRun(db, run.runId))!;
 }
 
-/** Moves a run between running and paused, or to a final status. Final statuses are never left. */
-export async function setRunStatus(db: Queryable, runId: string, status: RunStatus, note?: string): Promise<BackfillRun> {
-  const final = ['completed', 'failed', 'cancelled'].includes(status);
+/** The environment's running or paused run, if any (the unique index allows at most one). */
+export async function activeRun(db: Queryable, environment: string): Promise<BackfillRun | null> {
+  // The literal list (ACTIVE_RUN_STATUSES) matches the partial index's predicate, so the planner can use it.
+  const res = await db.query<RunRow>(`SELECT ${COLUMNS} FROM plan_backfill_runs WHERE environment = $1 AND status IN (${ACTIVE_SQL})`, [
+    environment,
+  ]);
+  return res.rows[0] ? fromRow(res.rows[0]) : null;
+}
+
+/**
+ * Moves a run to `status` if RUN_TRANSITIONS allows it from its current status; a final status records
+ * `reason` as closed_reason and the finish time. `changed` is false when the run already had that status
+ * or could not move (a final status is never left): whoever closes a run first wins, and only they count it.
+ */
+export async function setRunStatus(
+  db: Queryable,
+  runId: string,
+  status: RunStatus,
+  opts: { note?: string; reason?: string } = {},
+): Promise<{ run: BackfillRun; changed: boolean }> {
+  const final = isFinalRunStatus(status);
   const res = await db.query<RunRow>(
     `UPDATE plan_backfill_runs
         SET status = $2, updated_at = now(),
             finished_at = CASE WHEN $3 THEN now() ELSE finished_at END,
+            closed_reason = CASE WHEN $3 THEN $5::text ELSE closed_reason END,
             options = CASE WHEN $4::text IS NULL THEN options ELSE options || jsonb_build_object('note', $4::text) END
-      WHERE run_id = $1 AND status NOT IN ('completed', 'failed', 'cancelled')
+      WHERE run_id = $1 AND status = ANY($6::text[])
       RETURNING ${COLUMNS}`,
-    [runId, status, final, note ?? null],
+    [runId, status, final, opts.note ?? null, final ? (opts.reason ?? opts.note ?? status) : null, statusesLeadingTo(status)],
   );
-  if (res.rows[0]) return fromRow(res.rows[0]);
+  if (res.rows[0]) return { run: fromRow(res.rows[0]), changed: true };
   const existing = await getRun(db, runId);
   if (!existing) throw new Error(`backfill run ${runId} does not exist`);
-  return existing;
+  return { run: existing, changed: false };
 }
 
 /** Advances the checkpoint and adds the batch's counters; runs inside the batch's transaction. */

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PlandbConfig } from '../config/schema';
+import { FINAL_RUN_STATUSES } from '../model/backfill';
 import { REJECT_REASONS } from '../transform/types';
 import { repositoryRowsGauge } from './repository-gauge';
 
@@ -37,7 +38,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     backfillRunsTotal: new Counter({
       name: 'plan_backfill_runs_total',
-      help: 'Backfill runs finished, by final status',
+      help: 'Backfill runs closed, by final status (completed, failed, cancelled, terminated)',
       labelNames: ['environment', 'status'] as const,
       registers: [registry],
     }),
@@ -90,8 +91,6 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type PlandbMetrics = ReturnType<typeof createMetrics>;
-
-const FINAL_RUN_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 
 /**
  * Creates at 0 the series the alert rules watch with increase(): Prometheus does not count the step from

@@ -7,7 +7,73 @@
 export const DEFAULT_BATCH_SIZE = 500;
 
 export type BackfillMode = 'dry-run' | 'normal' | 'force';
-export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'terminated';
+
+/** Statuses a run ends in; a run in one of them is never changed again. */
+export const FINAL_RUN_STATUSES = ['completed', 'failed', 'cancelled', 'terminated'] as const satisfies readonly RunStatus[];
+export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+/** Statuses that hold the environment (the unique index plan_backfill_runs_one_active_idx). */
+export const ACTIVE_RUN_STATUSES = ['running', 'paused'] as const satisfies readonly RunStatus[];
+
+/**
+ * Allowed status changes. A paused run may complete (its last batch committed just before the pause) and
+ * may be closed by anyone; final statuses have no way out, so racing closers (workflow, reconciler) cannot
+ * overwrite each other.
+ */
+export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  running: ['paused', 'completed', 'failed', 'cancelled', 'terminated'],
+  paused: ['running', 'completed', 'failed', 'cancelled', 'terminated'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+  terminated: [],
+};
+
+export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
+  return (FINAL_RUN_STATUSES as readonly RunStatus[]).includes(status);
+}
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  return RUN_TRANSITIONS[from].includes(to);
+}
+
+/** The statuses a run may be moved to `to` from (what an UPDATE's WHERE admits). */
+export function statusesLeadingTo(to: RunStatus): RunStatus[] {
+  return (Object.keys(RUN_TRANSITIONS) as RunStatus[]).filter((from) => canTransition(from, to));
+}
+
+/** A Temporal workflow execution status name (WorkflowExecutionStatusName), or NOT_FOUND / NONE. */
+export type WorkflowLivenessStatus = string;
+
+/**
+ * How to close a run whose owning workflow is no longer running, from that workflow's status (Temporal
+ * describe()): TERMINATED and CANCELLED keep their name; anything else (FAILED, TIMED_OUT, COMPLETED
+ * without closing the run, gone) is a failure whose reason names what happened.
+ */
+export function closureForClosedWorkflow(
+  workflowId: string | null,
+  workflowStatus: WorkflowLivenessStatus,
+): { status: FinalRunStatus; reason: string } {
+  const who = workflowId ? `workflow ${workflowId}` : 'no workflow';
+  switch (workflowStatus) {
+    case 'TERMINATED':
+      return { status: 'terminated', reason: `${who} was terminated` };
+    case 'CANCELLED':
+      return { status: 'cancelled', reason: `${who} was cancelled` };
+    case 'FAILED':
+      return { status: 'failed', reason: `${who} failed without closing the run` };
+    case 'TIMED_OUT':
+      return { status: 'failed', reason: `${who} timed out` };
+    case 'COMPLETED':
+      return { status: 'failed', reason: `${who} completed without closing the run` };
+    case 'NOT_FOUND':
+      return { status: 'failed', reason: `${who} does not exist (any more)` };
+    case 'NONE':
+      return { status: 'failed', reason: 'the run has no workflow to own it' };
+    default:
+      return { status: 'failed', reason: `${who} is not running (${workflowStatus})` };
+  }
+}
 
 export interface RunCounters {
   artifactsRead: number;
@@ -40,6 +106,8 @@ export interface BackfillRun extends RunCounters {
   startedAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** Why the run ended (set with every final status). */
+  closedReason: string | null;
 }
 
 export interface BackfillErrorSummary {

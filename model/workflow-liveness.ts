@@ -1,16 +1,8 @@
 /**
- * Whether a workflow still runs, as Temporal says: ownership of a run row or of the maintenance flag is
- * the live workflow, never wall-clock silence. Pure vocabulary; the worker builds the function.
+ * What a closed workflow means for the migration it owned: ownership of a migration run or of the
+ * maintenance flag is the live workflow (activities/deps.ts WorkflowLivenessPort), never wall-clock silence. Pure.
  */
 import type { FinalState } from './migration-state';
-
-export interface WorkflowLivenessResult {
-  running: boolean;
-  /** Temporal's execution status name (RUNNING, TERMINATED, TIMED_OUT, ...), or NOT_FOUND. */
-  status: string;
-}
-
-export type WorkflowLiveness = (workflowId: string) => Promise<WorkflowLivenessResult>;
 
 /** The final state a migration takes when Temporal closed its workflow without the workflow closing it. */
 export function migrationStateForClosedWorkflow(status: string): FinalState {

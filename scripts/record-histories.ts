@@ -22,6 +22,7 @@ import { startEmbeddedPostgres } from '../runtime/embedded-postgres';
 import { projectRoot } from '../platform/project-root';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server';
 import { createWorker } from '../worker/create-worker';
+import { temporalLiveness } from '../worker/liveness';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import type { MigrationEvidence } from '../model/migration';
 import {
@@ -92,14 +93,21 @@ async function main(): Promise<void> {
     const config = loadConfig({ path: configPath, env });
     const databases = new DatabaseRegistry(config, env);
     const taskQueue = 'record-histories';
+    const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     const worker = await createWorker({
       connection: await NativeConnection.connect({ address: temporal.address }),
       namespace: 'default',
       taskQueue,
       workflowBundlePath: null,
-      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'warn' }), env },
+      deps: {
+        config,
+        databases,
+        metrics: createMetrics(),
+        logger: pino({ level: 'warn' }),
+        env,
+        workflowLiveness: temporalLiveness(client.workflow),
+      },
     });
-    const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     fs.mkdirSync(OUT, { recursive: true });
     await worker.runUntil(async () => {
       try {

@@ -1,12 +1,12 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, ActivityDeps } from '../activities';
+import { createActivities, WorkerActivityDeps } from '../activities';
 import { findPrebuiltBundle, workflowsEntry } from './workflow-bundle';
 
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  deps: ActivityDeps;
+  deps: WorkerActivityDeps;
   /** A prebuilt bundle file; defaults to dist/workflow-bundle.js when built, else bundles from source. */
   workflowBundlePath?: string | null;
   identity?: string;

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
@@ -6,6 +7,8 @@ import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
 import { metricsListenFromEnv, startMetricsServer } from '../metrics/server';
 import { createWorker } from './create-worker';
+import { temporalLiveness } from './liveness';
+import { reconcileIntervalFromEnv, startReconciler, type Reconciler } from './reconciler';
 import { installTemporalRuntime, temporalMetricsAddressFromEnv } from './temporal-runtime';
 
 export interface RunningWorker {
@@ -21,7 +24,7 @@ export interface RunningWorker {
 }
 
 export interface StartWorkerOptions {
-  /** Database URLs and the PLANDB_METRICS_* / PLANDB_TEMPORAL_METRICS_ADDRESS settings (default process.env). */
+  /** Database URLs and the PLANDB_METRICS_* / PLANDB_TEMPORAL_METRICS_ADDRESS / PLANDB_RECONCILE_INTERVAL settings (default process.env). */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -36,24 +39,39 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const logger = opts.logger ?? defaultLogger;
   const { address, namespace, taskQueue } = config.temporal;
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
+  const reconcileIntervalMs = reconcileIntervalFromEnv(env);
   const metrics = createMetrics();
   primeMetrics(metrics, config);
   // Before connecting: a port already taken fails the start at once, with nothing to clean up.
   const server = await startMetricsServer(metrics.registry, metricsListenFromEnv(env));
   const databases = new DatabaseRegistry(config, env);
   let connection: NativeConnection | undefined;
+  // The activities' and the reconciler's view of which workflows still run.
+  let clientConnection: Connection | undefined;
   let worker: Worker;
+  let reconciler: Reconciler;
   try {
     connection = await NativeConnection.connect({ address });
+    clientConnection = await Connection.connect({ address });
+    const deps = {
+      config,
+      databases,
+      metrics,
+      logger,
+      env,
+      workflowLiveness: temporalLiveness(new Client({ connection: clientConnection, namespace }).workflow),
+    };
     worker = await createWorker({
       connection,
       namespace,
       taskQueue,
       identity: `plandb-worker@${os.hostname()}/${process.pid}`,
-      deps: { config, databases, metrics, logger, env },
+      deps,
     });
+    reconciler = startReconciler(deps, { intervalMs: reconcileIntervalMs });
   } catch (err) {
     await connection?.close();
+    await clientConnection?.close();
     await databases.close();
     await server.close();
     throw err;
@@ -70,10 +88,13 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
     environments: Object.keys(config.environments),
     metrics: server.url,
     temporalMetrics: temporalMetricsAddress ? `http://${temporalMetricsAddress}/metrics` : null,
+    reconcileIntervalMs,
   });
   const done = worker.run().finally(async () => {
+    await reconciler.stop();
     await databases.close();
     await connection?.close();
+    await clientConnection?.close();
     await server.close();
     logger.info({ event: 'worker_stopped' });
   });

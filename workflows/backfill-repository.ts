@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   proxyActivities,
@@ -20,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
 import type { ChunkResult } from '../activities/backfill';
-import type { BackfillRun, RunStatus } from '../model/backfill';
+import { isFinalRunStatus, type BackfillRun, type RunStatus } from '../model/backfill';
 import {
   BackfillInput,
   BackfillProgress,
@@ -48,6 +49,7 @@ const control = proxyActivities<PlandbActivities>({
 
 const chunks = proxyActivities<PlandbActivities>({
   // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
+  // (Cancel does not wait for heartbeats: the workflow closes the run row, which the next batch reads.)
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -57,6 +59,13 @@ const chunks = proxyActivities<PlandbActivities>({
 export async function backfillRepository(input: BackfillInput): Promise<BackfillResult> {
   const problems = checkBackfillInput(input);
   if (problems.length) throw ApplicationFailure.nonRetryable(`invalid backfillRepository input: ${problems.join('; ')}`, 'InvalidInput');
+  // `carried` is continue-as-new state: from a fresh start it would adopt someone else's run past the guard.
+  if (input.carried !== undefined && !workflowInfo().continuedFromExecutionRunId) {
+    throw ApplicationFailure.nonRetryable(
+      'invalid backfillRepository input: "carried" is internal continue-as-new state and is not accepted from a start; to continue an earlier run use "resumeFrom": "<run id>"',
+      'InvalidInput',
+    );
+  }
   const { environment } = input;
   const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
   const carried = input.carried;
@@ -107,8 +116,8 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     },
   );
 
-  const setStatus = async (runId: string, status: RunStatus, note?: string): Promise<BackfillRun> => {
-    latest = await control.setBackfillRunStatus({ environment, runId, status, note });
+  const setStatus = async (runId: string, status: RunStatus, note?: string, reason?: string): Promise<BackfillRun> => {
+    latest = await control.setBackfillRunStatus({ environment, runId, status, note, reason });
     show(status === 'running' ? 'backfill' : status);
     return latest;
   };
@@ -167,8 +176,8 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         await setStatus(run.runId, 'failed', message);
         throw ApplicationFailure.nonRetryable(message, 'TooManyErrors');
       }
-      if (result.stop === 'cancelled' || result.stop === 'failed' || result.stop === 'completed') {
-        // Someone else finished the run (an operator, or a newer run that superseded it).
+      if (result.stop && isFinalRunStatus(result.stop)) {
+        // Someone else closed the run (an operator, in SQL): this workflow no longer owns it.
         throw ApplicationFailure.nonRetryable(`backfill run ${run.runId} was ${result.stop} outside this workflow`, 'RunClosed');
       }
       const forced = input.continueAsNewAfterChunks !== undefined && chunksThisExecution >= input.continueAsNewAfterChunks;
@@ -181,16 +190,29 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       }
     }
   } catch (err) {
-    const runId = latest?.runId;
-    if (isCancellation(err) && runId) {
-      // Cancellation stops the chunk after its batch in flight; wait for it, then close the run.
+    const open = latest && !isFinalRunStatus(latest.status) ? latest.runId : null;
+    if (open && isCancellation(err)) {
+      // Close the run first: the update waits only for the batch in flight (it holds the row FOR UPDATE),
+      // and the chunk's next batch sees the status and stops; a heartbeat may take far longer to deliver
+      // the cancel. Then wait for the chunk, so nothing is written after the workflow ends.
       await CancellationScope.nonCancellable(async () => {
+        await setStatus(open, 'cancelled', undefined, 'workflow cancelled');
         await inFlight?.catch(() => undefined);
-        await setStatus(runId, 'cancelled', 'workflow cancelled');
       });
+    } else if (open && !(err instanceof ContinueAsNew)) {
+      // A chunk out of retries (or any other failure): the run must not stay running. (continueAsNew throws
+      // too: that execution hands the run on.)
+      await setStatus(open, 'failed', undefined, `workflow failed: ${failureMessage(err)}`);
     }
     throw err;
   }
+}
+
+/** An activity failure's own message is "Activity task failed": the cause says what happened. */
+function failureMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = (e as { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 async function errorsMessage(run: BackfillRun, maxErrors: number): Promise<string> {

@@ -16,7 +16,7 @@ import pino from 'pino';
 import { BackupDone, createBackupActivities } from '../../activities/backup';
 import { createBackfillActivities } from '../../activities/backfill';
 import { createRestoreActivities } from '../../activities/restore';
-import type { ActivityDeps } from '../../activities/deps';
+import type { WorkerActivityDeps } from '../../activities/deps';
 import { getBackup } from '../../db/backups';
 import { createPool } from '../../db/connection';
 import { locatePgTools } from '../../db/pg-tools';
@@ -24,6 +24,7 @@ import { DatabaseRegistry } from '../../db/registry';
 import { freePort } from '../../runtime/embedded-postgres';
 import { projectRoot } from '../../platform/project-root';
 import { createMetrics } from '../../metrics/registry';
+import { noTemporalLiveness } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
 import { testConfig } from '../support/config';
 import { TestDatabase } from '../support/database';
@@ -36,7 +37,7 @@ const REPOSITORY_TABLES = ['public.plan_events', 'public.plan_kpis', 'public.pla
 type BackupActivities = ReturnType<typeof createBackupActivities> & ReturnType<typeof createRestoreActivities>;
 
 /** Fills the repository with the real backfill activities (one run, to the end). */
-async function backfill(deps: ActivityDeps): Promise<void> {
+async function backfill(deps: WorkerActivityDeps): Promise<void> {
   const activities = createBackfillActivities(deps);
   const runId = `backup-test-${randomBytes(3).toString('hex')}`;
   await activities.startBackfillRun({
@@ -100,12 +101,19 @@ describe('backup and restore activities', () => {
   function activitiesFor(
     backup: Record<string, unknown>,
     extraEnv: NodeJS.ProcessEnv = {},
-  ): { activities: BackupActivities; deps: ActivityDeps } {
+  ): { activities: BackupActivities; deps: WorkerActivityDeps } {
     const config = testConfig({ dev: { databaseUrlEnv: URL_VAR, backup: { dir: backupDir, ...backup } } });
     const env = { ...baseEnv(), ...extraEnv };
     const databases = new DatabaseRegistry(config, env);
     registries.push(databases);
-    const deps: ActivityDeps = { config, databases, metrics: createMetrics(), logger: pino({ level: 'silent' }), env: process.env };
+    const deps: WorkerActivityDeps = {
+      config,
+      databases,
+      metrics: createMetrics(),
+      logger: pino({ level: 'silent' }),
+      env: process.env,
+      workflowLiveness: noTemporalLiveness,
+    };
     return { activities: { ...createBackupActivities(deps, env), ...createRestoreActivities(deps, env) }, deps };
   }
 

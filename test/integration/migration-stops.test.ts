@@ -83,19 +83,24 @@ describe('stopping a migration with maintenance on', () => {
     });
   });
 
-  test('terminate runs no code: the next start sees "maintenance on, owner not running", closes the run and lifts it', async () => {
+  test('terminate runs no code: the reconciler sees "maintenance on, owner not running" within a minute, closes the run and lifts it', async () => {
     await f.harness.run(async () => {
       const handle = await atSpotCheck(f, 'msterm');
-      await handle.terminate('operator pressed Terminate');
       expect((await getMaintenance(f.dbs.msterm.pool)).ownerWorkflowId).toBe(handle.workflowId);
-      // A new migration of the environment claims it: the terminated one's row is closed, its flag lifted.
-      const next = await startMigration(f.harness, { environment: 'msterm' });
-      await waitForMigration(next, (e) => e.openGate === 'start', 'the next start gate');
-      expect(await maintenanceEnabled(f.dbs.msterm)).toBe(false);
+      const terminatedAt = Date.now();
+      await handle.terminate('operator pressed Terminate');
+      await waitFor(async () => ((await maintenanceEnabled(f.dbs.msterm)) ? null : true), 60_000, 'the reconciler to lift maintenance');
+      expect(Date.now() - terminatedAt).toBeLessThan(60_000);
       const old = (await getMigrationRun(f.dbs.msterm.pool, handle.workflowId))!;
       expect(old.status).toBe('terminated');
+      expect(old.finishedAt).not.toBeNull();
       expect(old.stopReason).toMatch(/ended as TERMINATED/);
-      await next.terminate('done with the test');
+      expect((await getMaintenance(f.dbs.msterm.pool)).reason).toMatch(/is not running \(TERMINATED\): lifted by plandb/);
+      // The environment is free again: a new migration claims it.
+      const next = await startMigration(f.harness, { environment: 'msterm' });
+      await waitForMigration(next, (e) => e.openGate === 'start', 'the next start gate');
+      await next.cancel();
+      await expect(next.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     });
   });
 });

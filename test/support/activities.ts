@@ -1,18 +1,30 @@
 /** Activities called directly (no Temporal): their deps as the worker builds them, and a backfilled database. */
 import pino from 'pino';
 import pg from 'pg';
-import type { ActivityDeps } from '../../activities/deps';
+import type { WorkflowLivenessPort, WorkerActivityDeps } from '../../activities/deps';
 import type { PlandbConfig } from '../../config/schema';
 import { runBatch } from '../../db/backfill-batch';
-import { createRun } from '../../db/backfill-runs';
+import { createRun, setRunStatus } from '../../db/backfill-runs';
 import { DatabaseRegistry } from '../../db/registry';
 import type { DemoOptions } from '../../transform/demo-payloads';
 import { createMetrics } from '../../metrics/registry';
 import { seededDatabase } from './backfill';
 import type { TestDatabase } from './database';
 
-export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): ActivityDeps {
-  return { config, databases: new DatabaseRegistry(config, env), metrics: createMetrics(), logger: pino({ level: 'silent' }), env };
+/** Activities called without Temporal cannot ask it about workflows: a test that needs ownership checks runs a worker. */
+export const noTemporalLiveness: WorkflowLivenessPort = async (workflowId) => {
+  throw new Error(`workflow liveness of ${workflowId} asked in a test that runs activities without Temporal`);
+};
+
+export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): WorkerActivityDeps {
+  return {
+    config,
+    databases: new DatabaseRegistry(config, env),
+    metrics: createMetrics(),
+    logger: pino({ level: 'silent' }),
+    env,
+    workflowLiveness: noTemporalLiveness,
+  };
 }
 
 let runs = 0;
@@ -33,6 +45,8 @@ export async function backfillAll(pool: pg.Pool, batchSize = 7): Promise<void> {
     limit: null,
   });
   while (!(await runBatch(pool, { runId, environment: 'dev', batchSize })).stop);
+  // Closed as its workflow would, so the environment is free for the next run.
+  await setRunStatus(pool, runId, 'completed');
 }
 
 /** A seeded, migrated and fully backfilled database. */

@@ -8,17 +8,21 @@ import { DatabaseRegistry } from '../../db/registry';
 import type { Logger } from '../../logging/logger';
 import { createMetrics, PlandbMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
-import { temporalLiveness } from '../../worker/workflow-liveness';
+import { temporalLiveness } from '../../worker/liveness';
+import { startReconciler } from '../../worker/reconciler';
 
 export interface TemporalHarness {
   client: Client;
   taskQueue: string;
   databases: DatabaseRegistry;
   metrics: PlandbMetrics;
-  /** Runs a fresh worker while `fn` runs (worker.runUntil), so nothing is left running after it. */
+  /** Runs a fresh worker and its reconciler while `fn` runs (worker.runUntil), so nothing is left running after it. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** Reconciler interval in tests: closed workflows' runs are closed quickly. */
+const TEST_RECONCILE_INTERVAL_MS = 1_000;
 
 /**
  * `logger`: the activities' logger (silent by default); pass one writing to a stream to read what they log.
@@ -37,27 +41,36 @@ export async function createTemporalHarness(
   const client = new Client({ connection, namespace: 'default' });
   const databases = new DatabaseRegistry(config, env);
   const metrics = createMetrics();
+  const deps = {
+    config: { ...config, temporal: { ...config.temporal, taskQueue } },
+    databases,
+    metrics,
+    logger,
+    env,
+    workflowLiveness: temporalLiveness(client.workflow),
+  };
   const newWorker = (): Promise<Worker> =>
     createWorker({
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
       workflowBundlePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE ?? null,
-      deps: {
-        config: { ...config, temporal: { ...config.temporal, taskQueue } },
-        databases,
-        metrics,
-        logger,
-        env,
-        workflowLiveness: temporalLiveness(client),
-      },
+      deps,
     });
   return {
     client,
     taskQueue,
     databases,
     metrics,
-    run: async (fn) => (await newWorker()).runUntil(fn),
+    run: async (fn) => {
+      const worker = await newWorker();
+      const reconciler = startReconciler(deps, { intervalMs: TEST_RECONCILE_INTERVAL_MS });
+      try {
+        return await worker.runUntil(fn);
+      } finally {
+        await reconciler.stop();
+      }
+    },
     close: async () => {
       await databases.close();
       await connection.close();

@@ -29,6 +29,7 @@ describe('metrics registry', () => {
         ['completed', 0],
         ['failed', 0],
         ['cancelled', 0],
+        ['terminated', 0],
       ]);
       expect(samplesOf(e, 'plan_db_write_error_total', { environment }).map((s) => s.labels.reason)).toEqual([
         ...REJECT_REASONS,
