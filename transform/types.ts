@@ -20,6 +20,10 @@ export const REJECT_REASONS = [
   'events_invalid',
   // `summary` present but not a JSON object (or holding a non-JSON value).
   'summary_invalid',
+  // What PostgreSQL cannot store (postgres-limits.ts): one such row would fail the whole batch.
+  'key_too_long',
+  'text_has_nul',
+  'number_out_of_range',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

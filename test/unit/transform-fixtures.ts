@@ -93,7 +93,8 @@ const kpisArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(
   fc.uniqueArray(
     fc.record(
       {
-        name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }),
+        // Any code point but U+0000, which PostgreSQL text cannot hold (a text_has_nul reject).
+        name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((n) => !n.includes('\u0000')),
         value: legacyNumber,
         unit: fc.option(fc.string({ maxLength: 6 })),
       },
