@@ -214,7 +214,7 @@ export function injectDefect(rng: Rng, payload: JsonObject, reason: RejectReason
       const kpis = doc.kpis;
       if (rng() < 0.5 && kpis !== null && typeof kpis === 'object' && Object.keys(kpis).length > 0) {
         if (Array.isArray(kpis)) setOrDelete(kpis[int(rng, kpis.length)] as JsonObject, 'value', bad);
-        else kpis[pick(rng, Object.keys(kpis))] = bad === 'missing' ? 'abc' : bad;
+        else (kpis as JsonObject)[pick(rng, Object.keys(kpis))] = bad === 'missing' ? 'abc' : bad;
       } else {
         const series = seriesOf(doc);
         setOrDelete(series[int(rng, series.length)] as JsonObject, 'value', bad);

@@ -17,6 +17,7 @@ import { isPlainObject } from './canonical-json';
 import { versionChecksum } from './checksum';
 import type { Hasher } from './sha256';
 import { parseIsoDateTime } from './iso-datetime';
+import { JsonNumber } from './json-number';
 import { compareKpis, compareSeries } from './ordering';
 import { float8FromText, hasNul, KEY_TEXT_BYTES_LIMIT, utf8Length } from './postgres-limits';
 import type {
@@ -113,6 +114,7 @@ function numberValue(raw: unknown, label: string, detail: JsonObject): number {
   const n =
     typeof raw === 'number'
       ? Number.isNaN(raw) ? 'not_finite' : Number.isFinite(raw) ? raw : 'overflow'
+      : raw instanceof JsonNumber ? float8FromText(raw.text)
       : typeof raw === 'string' && JSON_NUMBER.test(raw) ? float8FromText(raw) : 'not_finite';
   if (typeof n === 'number') return n === 0 ? 0 : n;
   const got = describe(raw);
@@ -129,6 +131,7 @@ function describe(v: unknown): string {
   if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  if (v instanceof JsonNumber) return v.text.length > 40 ? `${v.text.slice(0, 40)}…` : v.text;
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -162,7 +165,7 @@ function jsonDefect(v: unknown): JsonDefect | null {
     case 'number':
       return Number.isFinite(v) ? null : { path: '', kind: 'not_json' };
     case 'object': {
-      if (v === null) return null;
+      if (v === null || v instanceof JsonNumber) return null;
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           const sub = jsonDefect(v[i]);

@@ -3,7 +3,10 @@
  * Pure types only: workflow code may import this module.
  */
 
-export type JsonPrimitive = string | number | boolean | null;
+import type { JsonNumber } from './json-number';
+
+/** Numbers are doubles, or JsonNumbers where a double would change them (json-number.ts). */
+export type JsonPrimitive = string | number | JsonNumber | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -53,7 +56,7 @@ export interface NormalizedSeries {
 export interface NormalizedEvent {
   /** Position of the event in the legacy document, from 0. */
   seq: number;
-  /** ISO-8601 UTC with millisecond precision (`Date.prototype.toISOString`). */
+  /** ISO-8601 UTC as `Date.prototype.toISOString` writes it, with 3 more digits when there are microseconds (iso-datetime.ts). */
   at: string;
   type: string;
   actor: string | null;

@@ -134,7 +134,7 @@ describe('transformArtifact: accepted variants', () => {
     });
     expect(r.version.events).toEqual([
       { seq: 0, at: '2026-01-01T00:00:00.000Z', type: 'created', actor: null, detail: {} },
-      { seq: 1, at: '2025-12-31T23:30:00.123Z', type: 'edited', actor: null, detail: {} },
+      { seq: 1, at: '2025-12-31T23:30:00.123456Z', type: 'edited', actor: null, detail: {} },
       { seq: 2, at: '2026-01-02T03:04:00.000Z', type: 'published', actor: 'bob', detail: { n: 1, nested: { a: [1, 'x'] } } },
     ]);
   });
