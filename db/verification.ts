@@ -23,7 +23,7 @@ import {
   type VerifySample,
 } from '../transform/verification-report';
 import { withClient } from './connection';
-import { parseJsonbText } from './jsonb-text';
+import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 import { childrenSql, toRepositoryRows, type KpiTuple, type SeriesTuple } from './repository-reader';
 import { repositoryCounts } from './repository-stats';
 
@@ -71,16 +71,15 @@ export function isSampled(planId: string, version: number, sample: VerifySample)
   return threshold === null || sampleBucket(planId, version) < threshold;
 }
 
-interface BatchRow {
+interface BatchRow extends LegacyPayloadColumns {
   id: number;
   plan_id: string;
   version: number;
-  /** jsonb text, like `summary` and `events` (parsed losslessly). */
-  payload: string;
+  /** jsonb text, like `events` (parsed losslessly). */
+  summary: string | null;
   name: string | null;
   status: string | null;
   run_id: string | null;
-  summary: string | null;
   /** Null when plan_versions has no row for the key. */
   source_checksum: string | null;
   /** Null unless the version is present and sampled. */
@@ -93,7 +92,7 @@ const children = childrenSql('a.plan_id', 'a.version');
 // The LIMIT sits in the CTE so the child subqueries run for this batch's rows only.
 const BATCH_SQL = `
 WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts WHERE id > $1 ORDER BY id LIMIT $2)
-SELECT a.id, a.plan_id, a.version, a.payload::text AS payload, v.name, v.status, v.run_id, v.summary::text AS summary, v.source_checksum,
+SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, v.name, v.status, v.run_id, v.summary::text AS summary, v.source_checksum,
        CASE WHEN v.sampled THEN ${children.kpis} END AS kpis,
        CASE WHEN v.sampled THEN ${children.series} END AS series,
        CASE WHEN v.sampled THEN ${children.events} END AS events
@@ -105,7 +104,7 @@ SELECT a.id, a.plan_id, a.version, a.payload::text AS payload, v.name, v.status,
 
 function artifactOf(r: BatchRow): LegacyArtifact {
   // createdAt is not part of a version's content; verification never reads it.
-  return { id: r.id, planId: r.plan_id, version: r.version, payload: parseJsonbText(r.payload), createdAt: new Date(0) };
+  return { id: r.id, planId: r.plan_id, version: r.version, payload: parseLegacyPayload(r), createdAt: new Date(0) };
 }
 
 function repositorySide(r: BatchRow): RepositorySide | null {
