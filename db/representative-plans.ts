@@ -8,10 +8,10 @@
 import { canonicalJson } from '../transform/canonical-json';
 import { fromRepositoryRows } from '../transform/checksum';
 import { transformArtifact } from '../transform/legacy-transform';
-import { sha256Hex } from '../transform/sha256';
 import type { JsonValue, NormalizedEvent, NormalizedKpi, NormalizedVersion } from '../transform/types';
 import { diffVersions, shownValue, type Difference } from '../transform/version-diff';
 import type { Queryable } from './connection';
+import { nativeSha256 } from './native-hash';
 import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 import { readVersion, toRepositoryRows } from './repository-reader';
 
@@ -124,7 +124,7 @@ async function newestValidLegacy(db: Queryable, planId: string): Promise<{ lates
     if (!rows.length) return { latest, version: null };
     latest ??= rows[0].version;
     for (const r of rows) {
-      const result = transformArtifact({ id: r.id, planId, version: r.version, payload: parseLegacyPayload(r), createdAt: r.created_at });
+      const result = transformArtifact({ id: r.id, planId, version: r.version, payload: parseLegacyPayload(r), createdAt: r.created_at }, nativeSha256);
       if (result.ok) return { latest, version: result.version };
     }
     below = rows[rows.length - 1].version;
@@ -141,7 +141,7 @@ function planDetail(v: NormalizedVersion): PlanDetail {
     events: v.events.slice(0, DETAIL_EVENTS),
     eventsCount: v.events.length,
     seriesCount: v.series.length,
-    seriesChecksum: sha256Hex(canonicalJson(v.series)),
+    seriesChecksum: nativeSha256(canonicalJson(v.series)),
   };
 }
 

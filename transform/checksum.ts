@@ -5,11 +5,10 @@
 import { canonicalJson } from './canonical-json';
 import { parseIsoDateTime } from './iso-datetime';
 import { compareKpis, compareSeries } from './ordering';
-import { sha256Hex, type Hasher } from './sha256';
-import type { JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
+import type { Hasher, JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
 
 /** Hex sha256 of `canonicalJson(v)`: every field of the version, children in their sorted order. */
-export function versionChecksum(v: NormalizedVersion, hash: Hasher = sha256Hex): string {
+export function versionChecksum(v: NormalizedVersion, hash: Hasher): string {
   return hash(canonicalVersionJson(v));
 }
 

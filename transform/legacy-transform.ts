@@ -15,7 +15,6 @@
  */
 import { isPlainObject } from './canonical-json';
 import { versionChecksum } from './checksum';
-import type { Hasher } from './sha256';
 import { parseIsoDateTime } from './iso-datetime';
 import { JsonNumber } from './json-number';
 import { compareKpis, compareSeries } from './ordering';
@@ -27,6 +26,7 @@ import type {
   NormalizedKpi,
   NormalizedSeries,
   NormalizedVersion,
+  Hasher,
   RejectReason,
   TransformResult,
 } from './types';
@@ -46,8 +46,8 @@ function reject(reason: RejectReason, message: string, detail: JsonObject): neve
   throw new Rejection(reason, message, detail);
 }
 
-/** `hash` defaults to the pure SHA-256 (workflow-safe); activities pass node:crypto's, which is faster. */
-export function transformArtifact(artifact: LegacyArtifact, hash?: Hasher): TransformResult {
+/** `hash` computes the checksum (activities pass node:crypto's, db/native-hash.ts). */
+export function transformArtifact(artifact: LegacyArtifact, hash: Hasher): TransformResult {
   try {
     const version = normalize(artifact);
     return { ok: true, version, checksum: versionChecksum(version, hash) };

@@ -10,6 +10,12 @@ export type JsonPrimitive = string | number | JsonNumber | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * Hex SHA-256 of a string's UTF-8 bytes. Passed in by the caller (db/native-hash.ts, node:crypto): the
+ * transform is pure and never imports node modules itself.
+ */
+export type Hasher = (text: string) => string;
+
 /** Every reason a legacy artifact can be rejected; stored in `plan_backfill_errors.reason`. */
 export const REJECT_REASONS = [
   'payload_not_object',

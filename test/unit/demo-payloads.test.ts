@@ -10,6 +10,7 @@ import {
 import { transformArtifact } from '../../transform/legacy-transform';
 import { REJECT_REASONS, type JsonObject, type RejectReason } from '../../transform/types';
 import { accepted, artifact } from './transform-fixtures';
+import { nativeSha256 } from '../../db/native-hash';
 
 describe('mulberry32', () => {
   it('is deterministic per seed, in [0, 1), and differs between seeds', () => {
@@ -78,7 +79,7 @@ describe('generateBadPayload', () => {
     const rng = mulberry32(5);
     const seen = new Set<RejectReason>();
     for (let index = 0; index < SEEDABLE_REJECT_REASONS.length * 20; index++) {
-      const r = transformArtifact(artifact(generateBadPayload(rng, index)));
+      const r = transformArtifact(artifact(generateBadPayload(rng, index)), nativeSha256);
       expect(r.ok ? 'accepted' : r.reason).toBe(expectedRejectReason(index));
       if (index < SEEDABLE_REJECT_REASONS.length) seen.add(expectedRejectReason(index));
     }
@@ -110,7 +111,7 @@ describe('demoArtifacts', () => {
     const docs = all({ plans: 3, versions: 8, series: 10, bad: SEEDABLE_REJECT_REASONS.length, seed: 11 });
     const reasons = new Set<string>();
     for (const d of docs) {
-      const r = transformArtifact(artifact(d.payload, { planId: d.planId, version: d.version }));
+      const r = transformArtifact(artifact(d.payload, { planId: d.planId, version: d.version }), nativeSha256);
       if (d.expectedReject === null) {
         expect(r.ok).toBe(true);
         if (r.ok) expect(r.version.series).toHaveLength(10);

@@ -1,6 +1,7 @@
 import { transformArtifact } from '../../transform/legacy-transform';
 import { REJECT_REASONS, type JsonObject, type RejectReason } from '../../transform/types';
 import { accepted, artifact, rejected, specExamplePayload } from './transform-fixtures';
+import { nativeSha256 } from '../../db/native-hash';
 
 const currentPayload = specExamplePayload;
 
@@ -495,7 +496,7 @@ describe('transformArtifact: rejects', () => {
 
   it('rejects non-JSON payload values as payload_not_object instead of throwing', () => {
     for (const payload of [Symbol('s'), () => 1, 10n, new Map(), new Date(0)]) {
-      const r = transformArtifact(artifact(payload));
+      const r = transformArtifact(artifact(payload), nativeSha256);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.reason).toBe('payload_not_object');
     }

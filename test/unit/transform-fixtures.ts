@@ -6,19 +6,20 @@ import type { RepositoryRows } from '../../transform/checksum';
 import type { Rng } from '../../transform/demo-payloads';
 import { transformArtifact } from '../../transform/legacy-transform';
 import type { JsonObject, JsonValue, LegacyArtifact, NormalizedVersion, TransformResult } from '../../transform/types';
+import { nativeSha256 } from '../../db/native-hash';
 
 export function artifact(payload: unknown, over: Partial<LegacyArtifact> = {}): LegacyArtifact {
   return { id: 1, planId: 'plan-00001', version: 1, payload, createdAt: new Date('2026-01-01T00:00:00Z'), ...over };
 }
 
 export function accepted(payload: unknown, over: Partial<LegacyArtifact> = {}): Extract<TransformResult, { ok: true }> {
-  const r = transformArtifact(artifact(payload, over));
+  const r = transformArtifact(artifact(payload, over), nativeSha256);
   if (!r.ok) throw new Error(`expected acceptance, got ${r.reason}: ${r.message}`);
   return r;
 }
 
 export function rejected(payload: unknown): Extract<TransformResult, { ok: false }> {
-  const r = transformArtifact(artifact(payload));
+  const r = transformArtifact(artifact(payload), nativeSha256);
   if (r.ok) throw new Error('expected a reject, the payload was accepted');
   return r;
 }
