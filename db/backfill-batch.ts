@@ -66,7 +66,7 @@ export function batchLimit(run: BackfillRun, batchSize: number): number {
 }
 
 /** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
-export const DB_REJECTED = 'db_rejected';
+const DB_REJECTED = 'db_rejected';
 
 /** Enough of PostgreSQL's error fields to fix the data; its DETAIL echoes the row, so it is cut short. */
 function dbRejected(write: PlannedWrite, err: unknown): PlannedError {
