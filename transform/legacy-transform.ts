@@ -75,22 +75,29 @@ function normalize(artifact: LegacyArtifact): NormalizedVersion {
   };
 }
 
+// The checks below run for every series row: callers test first and build labels and details only
+// for a value that fails.
+
+/** The value itself is never echoed: it is what cannot be stored. */
+function rejectNul(label: string, detail: JsonObject): never {
+  return reject('text_has_nul', `${label} contains U+0000 (NUL), which PostgreSQL text cannot hold`, detail);
+}
+
 /** A string that PostgreSQL text can hold; non-strings are null (see the module comment). */
-function storableText(v: unknown, label: string, detail: JsonObject = { field: label }): string | null {
+function storableText(v: unknown, field: string): string | null {
   if (typeof v !== 'string') return null;
-  // The value itself is never echoed: it is what cannot be stored.
-  if (hasNul(v)) reject('text_has_nul', `${label} contains U+0000 (NUL), which PostgreSQL text cannot hold`, detail);
+  if (hasNul(v)) rejectNul(field, { field });
   return v;
 }
+
+/** False when `chars` UTF-16 code units cannot exceed the key budget (at most 3 UTF-8 bytes each). */
+const mayExceedKeyBudget = (chars: number): boolean => chars * 3 > KEY_TEXT_BYTES_LIMIT;
 
 /**
  * Rejects a key whose text columns exceed the btree budget of its table's primary key: PostgreSQL
  * would refuse the index row ("index row requires N bytes") and with it the whole batch.
  */
 function checkKeySize(table: string, label: string, fields: Record<string, string>, detail: JsonObject): void {
-  const values = Object.values(fields);
-  // Fast path: at most 3 UTF-8 bytes per UTF-16 code unit.
-  if (values.reduce((sum, v) => sum + v.length, 0) * 3 <= KEY_TEXT_BYTES_LIMIT) return;
   const sizes = Object.entries(fields).map(([field, v]) => [field, utf8Length(v)] as const);
   const bytes = sizes.reduce((sum, [, n]) => sum + n, 0);
   if (bytes <= KEY_TEXT_BYTES_LIMIT) return;
@@ -106,17 +113,23 @@ function checkKeySize(table: string, label: string, fields: Record<string, strin
 /** Strict JSON number syntax: no spaces, no hex, no leading '+', no Infinity/NaN, no bare '.5'. */
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+type Float8 = number | 'not_finite' | 'overflow' | 'underflow';
+
 /**
- * A float8 from a JSON number or a string in JSON-number syntax; -0 becomes 0. `label` names the field
- * in messages. A JSON number that JSON.parse turned into ±Infinity overflowed, like the string "1e400".
+ * A float8 from a JSON number or a string in JSON-number syntax (-0 becomes 0), or why there is none.
+ * A JSON number that JSON.parse turned into ±Infinity overflowed, like the string "1e400".
  */
-function numberValue(raw: unknown, label: string, detail: JsonObject): number {
+function float8(raw: unknown): Float8 {
   const n =
     typeof raw === 'number'
       ? Number.isNaN(raw) ? 'not_finite' : Number.isFinite(raw) ? raw : 'overflow'
       : raw instanceof JsonNumber ? float8FromText(raw.text)
       : typeof raw === 'string' && JSON_NUMBER.test(raw) ? float8FromText(raw) : 'not_finite';
-  if (typeof n === 'number') return n === 0 ? 0 : n;
+  return n === 0 ? 0 : n;
+}
+
+/** Rejects `raw`, the value at `label`, for which float8() gave `n`. */
+function rejectNumber(n: Exclude<Float8, number>, raw: unknown, label: string, detail: JsonObject): never {
   const got = describe(raw);
   if (n === 'not_finite') reject('value_not_finite', `${label} is not a finite number (got ${got})`, { ...detail, field: 'value', got });
   return reject(
@@ -228,11 +241,14 @@ function normalizeSeries(planId: string, raw: unknown): NormalizedSeries[] {
         const got = describe(entry[field]);
         reject('series_missing_field', `series[${index}].${field} is missing or not a string (got ${got})`, { index, field, got });
       }
-      storableText(entry[field], `series[${index}].${field}`, { index, field });
+      if (hasNul(entry[field] as string)) rejectNul(`series[${index}].${field}`, { index, field });
     }
-    const value = numberValue(entry.value, `series[${index}].value`, { index });
+    const value = float8(entry.value);
+    if (typeof value !== 'number') rejectNumber(value, entry.value, `series[${index}].value`, { index });
     const { item, location, period, metric } = entry as Record<(typeof SERIES_KEY_FIELDS)[number], string>;
-    checkKeySize('plan_series', `series[${index}]`, { plan_id: planId, item, location, period, metric }, { index });
+    if (mayExceedKeyBudget(planId.length + item.length + location.length + period.length + metric.length)) {
+      checkKeySize('plan_series', `series[${index}]`, { plan_id: planId, item, location, period, metric }, { index });
+    }
     return { item, location, period, metric, value };
   });
   return sortUnique(series, compareSeries, (first, dup) => {
@@ -262,10 +278,11 @@ function normalizeKpis(planId: string, raw: unknown): NormalizedKpi[] {
         const got = describe(unit);
         reject('kpis_invalid', `kpis[${index}].unit is neither a string nor null (got ${got})`, { index, field: 'unit', got });
       }
-      storableText(name, `kpis[${index}].name`, { index, field: 'name' });
-      storableText(unit, `kpis[${index}].unit`, { index, field: 'unit' });
-      const value = numberValue(entry.value, `kpis[${index}].value (${name})`, { index, name });
-      checkKeySize('plan_kpis', `kpis[${index}]`, { plan_id: planId, name }, { index });
+      if (hasNul(name)) rejectNul(`kpis[${index}].name`, { index, field: 'name' });
+      if (typeof unit === 'string' && hasNul(unit)) rejectNul(`kpis[${index}].unit`, { index, field: 'unit' });
+      const value = float8(entry.value);
+      if (typeof value !== 'number') rejectNumber(value, entry.value, `kpis[${index}].value (${name})`, { index, name });
+      if (mayExceedKeyBudget(planId.length + name.length)) checkKeySize('plan_kpis', `kpis[${index}]`, { plan_id: planId, name }, { index });
       return { name, value, unit: unit ?? null };
     });
     return sortUnique(kpis, compareKpis, (first, dup) =>
@@ -281,9 +298,12 @@ function normalizeKpis(planId: string, raw: unknown): NormalizedKpi[] {
     return Object.keys(raw)
       .map((name): NormalizedKpi => {
         if (name === '') reject('kpis_invalid', 'kpis has an empty KPI name', { field: 'name', got: '""' });
-        storableText(name, 'a KPI name in the kpis map', { field: 'name' });
-        const value = numberValue(raw[name], `kpis.${name}`, { name });
-        checkKeySize('plan_kpis', `kpis entry ${describe(name)}`, { plan_id: planId, name }, {});
+        if (hasNul(name)) rejectNul('a KPI name in the kpis map', { field: 'name' });
+        const value = float8(raw[name]);
+        if (typeof value !== 'number') rejectNumber(value, raw[name], `kpis.${name}`, { name });
+        if (mayExceedKeyBudget(planId.length + name.length)) {
+          checkKeySize('plan_kpis', `kpis entry ${describe(name)}`, { plan_id: planId, name }, {});
+        }
         return { name, value, unit: null };
       })
       .sort(compareKpis);
@@ -316,8 +336,8 @@ function normalizeEvents(raw: unknown): NormalizedEvent[] {
       const got = describe(actor);
       reject('events_invalid', `events[${index}].actor is neither a string nor null (got ${got})`, { index, field: 'actor', got });
     }
-    storableText(type, `events[${index}].type`, { index, field: 'type' });
-    storableText(actor, `events[${index}].actor`, { index, field: 'actor' });
+    if (hasNul(type)) rejectNul(`events[${index}].type`, { index, field: 'type' });
+    if (typeof actor === 'string' && hasNul(actor)) rejectNul(`events[${index}].actor`, { index, field: 'actor' });
     if (detail !== undefined && detail !== null) {
       if (!isPlainObject(detail)) {
         const got = describe(detail);
