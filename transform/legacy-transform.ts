@@ -20,13 +20,13 @@ import { JsonNumber } from './json-number';
 import { compareKpis, compareSeries } from './ordering';
 import { float8FromText, hasNul, KEY_TEXT_BYTES_LIMIT, utf8Length } from './postgres-limits';
 import type {
+  Hasher,
   JsonObject,
   LegacyArtifact,
   NormalizedEvent,
   NormalizedKpi,
   NormalizedSeries,
   NormalizedVersion,
-  Hasher,
   RejectReason,
   TransformResult,
 } from './types';
@@ -80,7 +80,7 @@ function normalize(artifact: LegacyArtifact): NormalizedVersion {
 
 /** The value itself is never echoed: it is what cannot be stored. */
 function rejectNul(label: string, detail: JsonObject): never {
-  return reject('text_has_nul', `${label} contains U+0000 (NUL), which PostgreSQL text cannot hold`, detail);
+  return reject('text_has_nul', `${label} contains U+0000 (NUL), which PostgreSQL text and jsonb cannot hold`, detail);
 }
 
 /** A string that PostgreSQL text can hold; non-strings are null (see the module comment). */
@@ -204,7 +204,7 @@ function checkJson(value: unknown, label: string, notJson: RejectReason, detail:
   const defect = jsonDefect(value);
   if (defect === null) return;
   const at = `${label}${defect.path}`;
-  if (defect.kind === 'nul') reject('text_has_nul', `${at} contains U+0000 (NUL), which PostgreSQL jsonb cannot hold`, detail(defect.path));
+  if (defect.kind === 'nul') rejectNul(at, detail(defect.path));
   reject(notJson, `${at} is not a JSON value`, detail(defect.path));
 }
 
