@@ -2,9 +2,14 @@
  * One backfill batch = one transaction: read the next artifacts after the run's committed cursor,
  * transform them, write the repository rows, record rejects, and advance the cursor and counters.
  * A retried or resumed batch therefore never double-writes and never skips.
+ *
+ * A write that PostgreSQL refuses because of the data (pg-errors.ts) is bisected inside that same
+ * transaction, with savepoints, down to the versions at fault: those are recorded as `db_rejected`
+ * and the rest of the batch is written, so one poison artifact costs a few extra statements, not
+ * a retry loop over the whole batch.
  */
 import pg from 'pg';
-import { planBatch, BatchPlan } from '../transform/backfill-plan';
+import { planBatch, BatchPlan, type PlannedError, type PlannedWrite } from '../transform/backfill-plan';
 import { transformArtifact } from '../transform/legacy-transform';
 import type { LegacyArtifact, TransformResult } from '../transform/types';
 import { lockEnvironmentForWrite } from './advisory-locks';
@@ -12,7 +17,8 @@ import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, Run
 import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
 import { nativeSha256 } from './native-hash';
-import { deleteVersions, existingChecksums, versionKey, writeVersions } from './repository-writer';
+import { isDataError, sqlstateOf } from './pg-errors';
+import { deleteVersions, existingChecksums, versionKey, writeVersions, type WriteCounts } from './repository-writer';
 
 export interface BatchOutcome {
   /** Why nothing (more) was done: the range or limit is exhausted, or the run is no longer running. */
@@ -59,9 +65,68 @@ export function batchLimit(run: BackfillRun, batchSize: number): number {
   return Math.max(0, Math.min(batchSize, remaining));
 }
 
-function errorRows(plan: BatchPlan) {
-  return [...plan.rejected, ...plan.conflicts];
+/** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
+const DB_REJECTED = 'db_rejected';
+
+/** Enough of PostgreSQL's error fields to fix the data; its DETAIL echoes the row, so it is cut short. */
+function dbRejected(write: PlannedWrite, err: unknown): PlannedError {
+  const e = err as { message?: string; constraint?: string; table?: string; column?: string; detail?: string };
+  const detail: Record<string, unknown> = { sqlstate: sqlstateOf(err) };
+  for (const key of ['constraint', 'table', 'column'] as const) if (e[key]) detail[key] = e[key];
+  if (e.detail) detail.pgDetail = e.detail.length > 200 ? `${e.detail.slice(0, 200)}…` : e.detail;
+  return { artifact: write.artifact, reason: DB_REJECTED, message: `PostgreSQL refused this version: ${e.message}`, detail };
 }
+
+const NO_WRITES: WriteCounts = { plansCreated: 0, versions: 0, series: 0, kpis: 0, events: 0 };
+
+function addCounts(a: WriteCounts, b: WriteCounts): WriteCounts {
+  return {
+    plansCreated: a.plansCreated + b.plansCreated,
+    versions: a.versions + b.versions,
+    series: a.series + b.series,
+    kpis: a.kpis + b.kpis,
+    events: a.events + b.events,
+  };
+}
+
+/**
+ * Writes `writes` (replaced versions deleted first) under a savepoint. On a data error the savepoint is
+ * rolled back and each half is tried on its own, down to single versions, which land in `refused`;
+ * any other error is rethrown and fails the batch (its transaction is then retried as a whole).
+ */
+async function writeBisecting(
+  client: pg.PoolClient,
+  writes: PlannedWrite[],
+  backfillRunId: string,
+  refused: PlannedError[],
+): Promise<WriteCounts> {
+  if (!writes.length) return NO_WRITES;
+  await client.query('SAVEPOINT plandb_write');
+  try {
+    await deleteVersions(
+      client,
+      writes.filter((w) => w.replaces).map((w) => w.version),
+    );
+    const counts = await writeVersions(client, writes, backfillRunId);
+    await client.query('RELEASE SAVEPOINT plandb_write');
+    return counts;
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    await client.query('ROLLBACK TO SAVEPOINT plandb_write');
+    await client.query('RELEASE SAVEPOINT plandb_write');
+    if (writes.length === 1) {
+      refused.push(dbRejected(writes[0], err));
+      return NO_WRITES;
+    }
+    const half = Math.ceil(writes.length / 2);
+    const first = await writeBisecting(client, writes.slice(0, half), backfillRunId, refused);
+    return addCounts(first, await writeBisecting(client, writes.slice(half), backfillRunId, refused));
+  }
+}
+
+/** Reject details may quote legacy text; U+0000 in it would make the error row itself unstorable. */
+const storableJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '\uFFFD') : v));
 
 /**
  * Runs one batch for `runId`. `prefetched` is used only if it starts exactly at the committed cursor
@@ -109,9 +174,7 @@ export async function runBatch(
 
       const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
       delta.versionsSkipped = plan.skipped;
-      delta.versionsRejected = plan.rejected.length;
-      delta.versionsConflicted = plan.conflicts.length;
-      delta.errorsCount = plan.rejected.length + plan.conflicts.length;
+      const refused: PlannedError[] = [];
       if (run.mode === 'dry-run') {
         for (const w of plan.writes) {
           delta.seriesWritten += w.version.series.length;
@@ -120,18 +183,19 @@ export async function runBatch(
         }
         delta.plansWritten = await newPlansFirstSeenHere(client, run, plan);
       } else {
-        await deleteVersions(
-          client,
-          plan.writes.filter((w) => w.replaces).map((w) => w.version),
-        );
-        const written = await writeVersions(client, plan.writes, run.runId);
+        const written = await writeBisecting(client, plan.writes, run.runId, refused);
+        delta.versionsWritten = written.versions;
         delta.plansWritten = written.plansCreated;
         delta.seriesWritten = written.series;
         delta.kpisWritten = written.kpis;
         delta.eventsWritten = written.events;
       }
+      // A version PostgreSQL refused counts as rejected, like one the transform refused.
+      delta.versionsRejected = plan.rejected.length + refused.length;
+      delta.versionsConflicted = plan.conflicts.length;
+      delta.errorsCount = delta.versionsRejected + delta.versionsConflicted;
 
-      const errors = errorRows(plan);
+      const errors = [...plan.rejected, ...refused, ...plan.conflicts];
       if (errors.length) {
         await client.query(
           `INSERT INTO plan_backfill_errors (run_id, artifact_id, plan_id, version, reason, detail)
@@ -142,7 +206,7 @@ export async function runBatch(
             errors.map((e) => e.artifact.planId),
             errors.map((e) => e.artifact.version),
             errors.map((e) => e.reason),
-            errors.map((e) => JSON.stringify({ message: e.message, ...e.detail })),
+            errors.map((e) => storableJson({ message: e.message, ...e.detail })),
           ],
         );
       }

@@ -2,6 +2,7 @@
 import type { LegacyArtifact } from '../transform/types';
 import { LEGACY_TABLE_DDL } from './legacy-schema';
 import { Queryable } from './connection';
+import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 
 export async function legacyTableExists(db: Queryable): Promise<boolean> {
   const res = await db.query<{ present: boolean }>(`SELECT to_regclass('public.plan_artifacts') IS NOT NULL AS present`);
@@ -34,10 +35,16 @@ export async function readArtifacts(
   db: Queryable,
   range: { afterId: number; upToId?: number | null; limit: number },
 ): Promise<LegacyArtifact[]> {
-  const res = await db.query<{ id: number; plan_id: string; version: number; payload: unknown; created_at: Date }>(
-    `SELECT id, plan_id, version, payload, created_at FROM plan_artifacts
-      WHERE id > $1 AND ($2::int8 IS NULL OR id <= $2) ORDER BY id LIMIT $3`,
+  const res = await db.query<{ id: number; plan_id: string; version: number; created_at: Date } & LegacyPayloadColumns>(
+    `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
+      WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ORDER BY a.id LIMIT $3`,
     [range.afterId, range.upToId ?? null, range.limit],
   );
-  return res.rows.map((r) => ({ id: r.id, planId: r.plan_id, version: r.version, payload: r.payload, createdAt: r.created_at }));
+  return res.rows.map((r) => ({
+    id: r.id,
+    planId: r.plan_id,
+    version: r.version,
+    payload: parseLegacyPayload(r),
+    createdAt: r.created_at,
+  }));
 }

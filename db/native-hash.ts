@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Hasher } from '../transform/sha256';
+import type { Hasher } from '../transform/types';
 
-/** node:crypto's SHA-256: about 10x the pure one, same hex (UTF-8, lone surrogates as U+FFFD); for activities. */
+/** node:crypto's SHA-256 of the UTF-8 text (lone surrogates as U+FFFD): the checksum hasher of every caller. */
 export const nativeSha256: Hasher = (text) => createHash('sha256').update(text, 'utf8').digest('hex');

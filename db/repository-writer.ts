@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { jsonText } from '../transform/canonical-json';
 import type { LegacyArtifact, NormalizedVersion } from '../transform/types';
 
 export interface VersionToWrite {
@@ -122,7 +123,7 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
       rows.map((r) => r.version.name),
       rows.map((r) => r.version.status),
       rows.map((r) => r.version.runId),
-      rows.map((r) => JSON.stringify(r.version.summary)),
+      rows.map((r) => jsonText(r.version.summary)),
       rows.map((r) => r.artifact.id),
       rows.map((r) => r.checksum),
       rows.map((r) => r.artifact.createdAt.toISOString()),
@@ -155,7 +156,7 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
     (v, key) => {
       let text = '';
       for (const e of v.events) {
-        text += `${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(JSON.stringify(e.detail))}\n`;
+        text += `${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(jsonText(e.detail))}\n`;
       }
       return { text, count: v.events.length };
     },

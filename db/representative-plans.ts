@@ -8,10 +8,11 @@
 import { canonicalJson } from '../transform/canonical-json';
 import { fromRepositoryRows } from '../transform/checksum';
 import { transformArtifact } from '../transform/legacy-transform';
-import { sha256Hex } from '../transform/sha256';
 import type { JsonValue, NormalizedEvent, NormalizedKpi, NormalizedVersion } from '../transform/types';
 import { diffVersions, shownValue, type Difference } from '../transform/version-diff';
 import type { Queryable } from './connection';
+import { nativeSha256 } from './native-hash';
+import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 import { readVersion, toRepositoryRows } from './repository-reader';
 
 export const REPRESENTATIVE_CRITERIA = ['most_versions', 'most_series', 'most_events', 'first_plan', 'last_plan'] as const;
@@ -106,7 +107,7 @@ async function candidates(db: Queryable, n: number): Promise<RepresentativeCandi
   return out;
 }
 
-type LegacyRow = { id: number; version: number; payload: unknown; created_at: Date };
+type LegacyRow = { id: number; version: number; created_at: Date } & LegacyPayloadColumns;
 
 /** The plan's newest legacy version number and its newest version the transform accepts. */
 async function newestValidLegacy(db: Queryable, planId: string): Promise<{ latest: number | null; version: NormalizedVersion | null }> {
@@ -115,15 +116,15 @@ async function newestValidLegacy(db: Queryable, planId: string): Promise<{ lates
   for (;;) {
     const rows: LegacyRow[] = (
       await db.query<LegacyRow>(
-        `SELECT id, version, payload, created_at FROM plan_artifacts
-          WHERE plan_id = $1 AND ($2::int4 IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`,
+        `SELECT a.id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
+          WHERE a.plan_id = $1 AND ($2::int4 IS NULL OR a.version < $2) ORDER BY a.version DESC LIMIT $3`,
         [planId, below, LEGACY_PAGE],
       )
     ).rows;
     if (!rows.length) return { latest, version: null };
     latest ??= rows[0].version;
     for (const r of rows) {
-      const result = transformArtifact({ id: r.id, planId, version: r.version, payload: r.payload, createdAt: r.created_at });
+      const result = transformArtifact({ id: r.id, planId, version: r.version, payload: parseLegacyPayload(r), createdAt: r.created_at }, nativeSha256);
       if (result.ok) return { latest, version: result.version };
     }
     below = rows[rows.length - 1].version;
@@ -140,7 +141,7 @@ function planDetail(v: NormalizedVersion): PlanDetail {
     events: v.events.slice(0, DETAIL_EVENTS),
     eventsCount: v.events.length,
     seriesCount: v.series.length,
-    seriesChecksum: sha256Hex(canonicalJson(v.series)),
+    seriesChecksum: nativeSha256(canonicalJson(v.series)),
   };
 }
 

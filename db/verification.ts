@@ -12,7 +12,7 @@
 import { nativeSha256 } from './native-hash';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { JsonObject, LegacyArtifact } from '../transform/types';
+import type { LegacyArtifact } from '../transform/types';
 import {
   LISTED_FINDINGS,
   VerificationTally,
@@ -23,7 +23,8 @@ import {
   type VerifySample,
 } from '../transform/verification-report';
 import { withClient } from './connection';
-import { childrenSql, toRepositoryRows, type EventTuple, type KpiTuple, type SeriesTuple } from './repository-reader';
+import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
+import { childrenSql, toRepositoryRows, type KpiTuple, type SeriesTuple } from './repository-reader';
 import { repositoryCounts } from './repository-stats';
 
 const DEFAULT_VERIFY_BATCH = 500;
@@ -70,28 +71,28 @@ export function isSampled(planId: string, version: number, sample: VerifySample)
   return threshold === null || sampleBucket(planId, version) < threshold;
 }
 
-interface BatchRow {
+interface BatchRow extends LegacyPayloadColumns {
   id: number;
   plan_id: string;
   version: number;
-  payload: unknown;
+  /** jsonb text, like `events` (parsed losslessly). */
+  summary: string | null;
   name: string | null;
   status: string | null;
   run_id: string | null;
-  summary: JsonObject | null;
   /** Null when plan_versions has no row for the key. */
   source_checksum: string | null;
   /** Null unless the version is present and sampled. */
   kpis: KpiTuple[] | null;
   series: SeriesTuple[] | null;
-  events: EventTuple[] | null;
+  events: string | null;
 }
 
 const children = childrenSql('a.plan_id', 'a.version');
 // The LIMIT sits in the CTE so the child subqueries run for this batch's rows only.
 const BATCH_SQL = `
 WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts WHERE id > $1 ORDER BY id LIMIT $2)
-SELECT a.id, a.plan_id, a.version, a.payload, v.name, v.status, v.run_id, v.summary, v.source_checksum,
+SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, v.name, v.status, v.run_id, v.summary::text AS summary, v.source_checksum,
        CASE WHEN v.sampled THEN ${children.kpis} END AS kpis,
        CASE WHEN v.sampled THEN ${children.series} END AS series,
        CASE WHEN v.sampled THEN ${children.events} END AS events
@@ -103,7 +104,7 @@ SELECT a.id, a.plan_id, a.version, a.payload, v.name, v.status, v.run_id, v.summ
 
 function artifactOf(r: BatchRow): LegacyArtifact {
   // createdAt is not part of a version's content; verification never reads it.
-  return { id: r.id, planId: r.plan_id, version: r.version, payload: r.payload, createdAt: new Date(0) };
+  return { id: r.id, planId: r.plan_id, version: r.version, payload: parseLegacyPayload(r), createdAt: new Date(0) };
 }
 
 function repositorySide(r: BatchRow): RepositorySide | null {
@@ -111,7 +112,7 @@ function repositorySide(r: BatchRow): RepositorySide | null {
   const { kpis, series, events } = r;
   const rows =
     kpis && series && events
-      ? toRepositoryRows({ ...r, summary: r.summary ?? {}, source_checksum: r.source_checksum, kpis, series, events })
+      ? toRepositoryRows({ ...r, summary: r.summary ?? '{}', source_checksum: r.source_checksum, kpis, series, events })
       : null;
   return { storedChecksum: r.source_checksum, rows };
 }

@@ -100,7 +100,7 @@ export type PlandbMetrics = ReturnType<typeof createMetrics>;
 export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void {
   for (const [environment, envConfig] of Object.entries(config.environments)) {
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
-    for (const reason of [...REJECT_REASONS, 'conflict', 'db_error']) metrics.writeErrorTotal.inc({ environment, reason }, 0);
+    for (const reason of [...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']) metrics.writeErrorTotal.inc({ environment, reason }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

@@ -15,7 +15,8 @@ export interface PlannedWrite {
 
 export interface PlannedError {
   artifact: LegacyArtifact;
-  reason: RejectReason | 'conflict';
+  // 'db_rejected': accepted by the transform, refused by PostgreSQL (db/backfill-batch.ts).
+  reason: RejectReason | 'conflict' | 'db_rejected';
   message: string;
   detail: Record<string, unknown>;
 }

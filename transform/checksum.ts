@@ -3,12 +3,12 @@
  * verify can prove checksum(legacy normalized) === checksum(read back).
  */
 import { canonicalJson } from './canonical-json';
+import { parseIsoDateTime } from './iso-datetime';
 import { compareKpis, compareSeries } from './ordering';
-import { sha256Hex, type Hasher } from './sha256';
-import type { JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
+import type { Hasher, JsonObject, NormalizedEvent, NormalizedKpi, NormalizedSeries, NormalizedVersion } from './types';
 
 /** Hex sha256 of `canonicalJson(v)`: every field of the version, children in their sorted order. */
-export function versionChecksum(v: NormalizedVersion, hash: Hasher = sha256Hex): string {
+export function versionChecksum(v: NormalizedVersion, hash: Hasher): string {
   return hash(canonicalVersionJson(v));
 }
 
@@ -54,7 +54,7 @@ export type SeriesRow = NormalizedSeries;
 
 export interface EventRow {
   seq: number;
-  /** `pg` returns timestamptz as a Date; an ISO string (e.g. from json_agg) is accepted too. */
+  /** ISO-8601 text as PostgreSQL writes timestamptz in JSON (microseconds kept); a Date has milliseconds only. */
   at: Date | string;
   type: string;
   actor: string | null;
@@ -72,6 +72,9 @@ export interface RepositoryRows {
 /** float8 keeps -0 but the normalized form never has it. */
 const noNegativeZero = (n: number): number => (n === 0 ? 0 : n);
 
+/** The normalized text of a read-back event time; text that is not ISO stays as it is, and so mismatches. */
+const eventAt = (at: Date | string): string => (typeof at === 'string' ? (parseIsoDateTime(at) ?? at) : at.toISOString());
+
 /** Rebuilds the normalized version from repository rows: sorts children and converts types. */
 export function fromRepositoryRows(rows: RepositoryRows): NormalizedVersion {
   const { version: v } = rows;
@@ -82,7 +85,7 @@ export function fromRepositoryRows(rows: RepositoryRows): NormalizedVersion {
     .map((s) => ({ item: s.item, location: s.location, period: s.period, metric: s.metric, value: noNegativeZero(s.value) }))
     .sort(compareSeries);
   const events: NormalizedEvent[] = rows.events
-    .map((e) => ({ seq: e.seq, at: new Date(e.at).toISOString(), type: e.type, actor: e.actor, detail: e.detail }))
+    .map((e) => ({ seq: e.seq, at: eventAt(e.at), type: e.type, actor: e.actor, detail: e.detail }))
     .sort((a, b) => a.seq - b.seq);
   return {
     planId: v.planId,

@@ -3,6 +3,7 @@
  * and the older formats (SPEC §3), and malformed ones that hit every reject reason.
  * Same seed, same options -> same documents, in the same order.
  */
+import { KEY_TEXT_BYTES_LIMIT } from './postgres-limits';
 import { REJECT_REASONS, type JsonObject, type JsonValue, type RejectReason } from './types';
 
 /** Uniform in [0, 1). */
@@ -127,12 +128,15 @@ export function generatePayload(rng: Rng, opts: PayloadOptions): JsonObject {
   return doc;
 }
 
+/** The reasons a seeded document can have: jsonb itself refuses U+0000, so `text_has_nul` never reaches plan_artifacts. */
+export const SEEDABLE_REJECT_REASONS: readonly RejectReason[] = REJECT_REASONS.filter((r) => r !== 'text_has_nul');
+
 /** The reason `generateBadPayload(rng, index)` is built to be rejected with. */
 export function expectedRejectReason(index: number): RejectReason {
-  return REJECT_REASONS[index % REJECT_REASONS.length];
+  return SEEDABLE_REJECT_REASONS[index % SEEDABLE_REJECT_REASONS.length];
 }
 
-/** A malformed document for `expectedRejectReason(index)`: indexes 0..n-1 cover every reason once n >= their count. */
+/** A malformed document for `expectedRejectReason(index)`: indexes 0..n-1 cover every seedable reason once n >= their count. */
 export function generateBadPayload(rng: Rng, index: number): JsonValue {
   const base = generatePayload(rng, { series: 1 + int(rng, 4), kpis: int(rng, 3), events: int(rng, 3), legacyFormat: rng() < 0.25 });
   return injectDefect(rng, base, expectedRejectReason(index));
@@ -140,8 +144,10 @@ export function generateBadPayload(rng: Rng, index: number): JsonValue {
 
 // Values that are not finite numbers, as they can appear in JSON ('missing' deletes the field).
 const NOT_FINITE: readonly (JsonValue | 'missing')[] = [
-  'abc', ' 1', '0x10', '', 'Infinity', '-Infinity', 'NaN', '1e999', '+1', '.5', '1.', null, true, {}, [], 'missing',
+  'abc', ' 1', '0x10', '', 'Infinity', '-Infinity', 'NaN', '+1', '.5', '1.', null, true, {}, [], 'missing',
 ];
+// Numbers in JSON syntax that float8 cannot hold: overflow, and non-zero values that would round to 0.
+const OUT_OF_FLOAT8 = ['1e400', '-1e309', '1e-400', '-2.5e-330'];
 const BAD_AT: readonly (JsonValue | 'missing')[] = [
   'missing', null, 1767225600000, '', 'yesterday', 'January 1, 2026', '2026-01-01', '2026-13-01T00:00:00Z',
   '2026-02-30T10:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T10:00:00+24:00', '2026-01-01T10:00:00Zjunk',
@@ -208,7 +214,7 @@ export function injectDefect(rng: Rng, payload: JsonObject, reason: RejectReason
       const kpis = doc.kpis;
       if (rng() < 0.5 && kpis !== null && typeof kpis === 'object' && Object.keys(kpis).length > 0) {
         if (Array.isArray(kpis)) setOrDelete(kpis[int(rng, kpis.length)] as JsonObject, 'value', bad);
-        else kpis[pick(rng, Object.keys(kpis))] = bad === 'missing' ? 'abc' : bad;
+        else (kpis as JsonObject)[pick(rng, Object.keys(kpis))] = bad === 'missing' ? 'abc' : bad;
       } else {
         const series = seriesOf(doc);
         setOrDelete(series[int(rng, series.length)] as JsonObject, 'value', bad);
@@ -261,6 +267,40 @@ export function injectDefect(rng: Rng, payload: JsonObject, reason: RejectReason
     case 'summary_invalid':
       doc.summary = pick(rng, ['summary', 5, true, ['a']]);
       return doc;
+    case 'key_too_long': {
+      const long = 'P'.repeat(KEY_TEXT_BYTES_LIMIT + int(rng, 10_000));
+      if (rng() < 0.5) {
+        const kpis = kpiArrayOf(doc);
+        (kpis[int(rng, kpis.length)] as JsonObject).name = long;
+      } else {
+        const series = seriesOf(doc);
+        (series[int(rng, series.length)] as JsonObject)[pick(rng, SERIES_FIELDS)] = long;
+      }
+      return doc;
+    }
+    case 'text_has_nul': {
+      const variant = int(rng, 4);
+      if (variant === 0) doc.name = 'plan\u0000name';
+      else if (variant === 1) {
+        const series = seriesOf(doc);
+        (series[int(rng, series.length)] as JsonObject)[pick(rng, SERIES_FIELDS)] = 'SKU\u0000';
+      } else if (variant === 2) {
+        const events = eventsOf(doc);
+        (events[int(rng, events.length)] as JsonObject).actor = '\u0000';
+      } else doc.summary = { ...(doc.summary as JsonObject | undefined), [pick(rng, ['note', 'a\u0000b'])]: 'x\u0000' };
+      return doc;
+    }
+    case 'number_out_of_range': {
+      const bad = pick(rng, OUT_OF_FLOAT8);
+      if (rng() < 0.5) {
+        const kpis = kpiArrayOf(doc);
+        (kpis[int(rng, kpis.length)] as JsonObject).value = bad;
+      } else {
+        const series = seriesOf(doc);
+        (series[int(rng, series.length)] as JsonObject).value = bad;
+      }
+      return doc;
+    }
   }
 }
 

@@ -16,8 +16,10 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Returns the instant as `Date.prototype.toISOString()` (UTC, milliseconds; extra fraction digits are
- * truncated), or null when `text` is not a valid ISO-8601 date-time. A missing offset means UTC.
+ * Returns the instant as `Date.prototype.toISOString()` (UTC, milliseconds) followed by the microsecond
+ * digits when they are not 000 (timestamptz keeps microseconds; digits past them are truncated), or null
+ * when `text` is not a valid ISO-8601 date-time. A missing offset means UTC. Millisecond-only instants
+ * keep the exact text toISOString gives, so their checksums do not change.
  * Instants outside years 0001-9999 UTC are refused: PostgreSQL and toISOString disagree on them.
  */
 export function parseIsoDateTime(text: string): string | null {
@@ -37,5 +39,9 @@ export function parseIsoDateTime(text: string): string | null {
   const offset = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
   const instant = new Date(date.getTime() - offset * 60_000);
   const utcYear = instant.getUTCFullYear();
-  return utcYear >= 1 && utcYear <= 9999 ? instant.toISOString() : null;
+  if (utcYear < 1 || utcYear > 9999) return null;
+  // Offsets are whole minutes, so the digits below the millisecond are the same in UTC.
+  const micros = m[7] === undefined ? '' : m[7].slice(3, 6).padEnd(3, '0');
+  const iso = instant.toISOString();
+  return micros === '' || micros === '000' ? iso : `${iso.slice(0, -1)}${micros}Z`;
 }

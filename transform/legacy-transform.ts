@@ -10,13 +10,17 @@
  *   explicit null like a missing field, as §3 already does for `run_id`: many serializers write absent as null.
  * - `name`, `status`, `run_id` that are not strings become null rather than rejecting the version.
  * - An event `at` without a UTC offset is read as UTC, never as the worker's local time (iso-datetime.ts).
+ * - Values PostgreSQL would refuse (an oversized primary key, U+0000 in text, a number outside float8)
+ *   are rejected here with their own codes, so they never reach (and fail) a batch's COPY.
  */
 import { isPlainObject } from './canonical-json';
 import { versionChecksum } from './checksum';
-import type { Hasher } from './sha256';
 import { parseIsoDateTime } from './iso-datetime';
+import { JsonNumber } from './json-number';
 import { compareKpis, compareSeries } from './ordering';
+import { float8FromText, hasNul, KEY_TEXT_BYTES_LIMIT, utf8Length } from './postgres-limits';
 import type {
+  Hasher,
   JsonObject,
   LegacyArtifact,
   NormalizedEvent,
@@ -42,8 +46,8 @@ function reject(reason: RejectReason, message: string, detail: JsonObject): neve
   throw new Rejection(reason, message, detail);
 }
 
-/** `hash` defaults to the pure SHA-256 (workflow-safe); activities pass node:crypto's, which is faster. */
-export function transformArtifact(artifact: LegacyArtifact, hash?: Hasher): TransformResult {
+/** `hash` computes the checksum (activities pass node:crypto's, db/native-hash.ts). */
+export function transformArtifact(artifact: LegacyArtifact, hash: Hasher): TransformResult {
   try {
     const version = normalize(artifact);
     return { ok: true, version, checksum: versionChecksum(version, hash) };
@@ -61,26 +65,78 @@ function normalize(artifact: LegacyArtifact): NormalizedVersion {
   return {
     planId: artifact.planId,
     version: artifact.version,
-    name: stringOrNull(p.name),
-    status: stringOrNull(p.status),
-    runId: stringOrNull(p.run_id),
+    name: storableText(p.name, 'name'),
+    status: storableText(p.status, 'status'),
+    runId: storableText(p.run_id, 'run_id'),
     summary: normalizeSummary(p.summary),
-    series: normalizeSeries(p.series),
-    kpis: normalizeKpis(p.kpis),
+    series: normalizeSeries(artifact.planId, p.series),
+    kpis: normalizeKpis(artifact.planId, p.kpis),
     events: normalizeEvents(p.events),
   };
 }
 
-const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+// The checks below run for every series row: callers test first and build labels and details only
+// for a value that fails.
+
+/** The value itself is never echoed: it is what cannot be stored. */
+function rejectNul(label: string, detail: JsonObject): never {
+  return reject('text_has_nul', `${label} contains U+0000 (NUL), which PostgreSQL text and jsonb cannot hold`, detail);
+}
+
+/** A string that PostgreSQL text can hold; non-strings are null (see the module comment). */
+function storableText(v: unknown, field: string): string | null {
+  if (typeof v !== 'string') return null;
+  if (hasNul(v)) rejectNul(field, { field });
+  return v;
+}
+
+/** False when `chars` UTF-16 code units cannot exceed the key budget (at most 3 UTF-8 bytes each). */
+const mayExceedKeyBudget = (chars: number): boolean => chars * 3 > KEY_TEXT_BYTES_LIMIT;
+
+/**
+ * Rejects a key whose text columns exceed the btree budget of its table's primary key: PostgreSQL
+ * would refuse the index row ("index row requires N bytes") and with it the whole batch.
+ */
+function checkKeySize(table: string, label: string, fields: Record<string, string>, detail: JsonObject): void {
+  const sizes = Object.entries(fields).map(([field, v]) => [field, utf8Length(v)] as const);
+  const bytes = sizes.reduce((sum, [, n]) => sum + n, 0);
+  if (bytes <= KEY_TEXT_BYTES_LIMIT) return;
+  const largest = [...sizes].sort((a, b) => b[1] - a[1]);
+  reject(
+    'key_too_long',
+    `${label} has a ${table} primary key of ${bytes} bytes of text, over the ${KEY_TEXT_BYTES_LIMIT}-byte budget of its index ` +
+      `(${largest.map(([field, n]) => `${field} ${n} bytes`).join(', ')})`,
+    { ...detail, table, bytes, limit: KEY_TEXT_BYTES_LIMIT, fieldBytes: Object.fromEntries(sizes), field: largest[0][0] },
+  );
+}
 
 /** Strict JSON number syntax: no spaces, no hex, no leading '+', no Infinity/NaN, no bare '.5'. */
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-/** A finite number from a JSON number or a string in JSON-number syntax; -0 becomes 0. */
-function finiteNumber(raw: unknown): number | undefined {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && JSON_NUMBER.test(raw) ? Number(raw) : NaN;
-  if (!Number.isFinite(n)) return undefined;
+type Float8 = number | 'not_finite' | 'overflow' | 'underflow';
+
+/**
+ * A float8 from a JSON number or a string in JSON-number syntax (-0 becomes 0), or why there is none.
+ * A JSON number that JSON.parse turned into ±Infinity overflowed, like the string "1e400".
+ */
+function float8(raw: unknown): Float8 {
+  const n =
+    typeof raw === 'number'
+      ? Number.isNaN(raw) ? 'not_finite' : Number.isFinite(raw) ? raw : 'overflow'
+      : raw instanceof JsonNumber ? float8FromText(raw.text)
+      : typeof raw === 'string' && JSON_NUMBER.test(raw) ? float8FromText(raw) : 'not_finite';
   return n === 0 ? 0 : n;
+}
+
+/** Rejects `raw`, the value at `label`, for which float8() gave `n`. */
+function rejectNumber(n: Exclude<Float8, number>, raw: unknown, label: string, detail: JsonObject): never {
+  const got = describe(raw);
+  if (n === 'not_finite') reject('value_not_finite', `${label} is not a finite number (got ${got})`, { ...detail, field: 'value', got });
+  return reject(
+    'number_out_of_range',
+    `${label} (${got}) ${n === 'overflow' ? 'is too large' : 'is too small (non-zero, but would round to 0)'} for double precision`,
+    { ...detail, field: 'value', got, range: n },
+  );
 }
 
 /** Short, safe description of an offending value for messages and reject details. */
@@ -88,6 +144,7 @@ function describe(v: unknown): string {
   if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  if (v instanceof JsonNumber) return v.text.length > 40 ? `${v.text.slice(0, 40)}…` : v.text;
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -101,36 +158,54 @@ function describe(v: unknown): string {
   }
 }
 
-/**
- * Path suffix (".a[2]") of the first value under `v` that JSON cannot hold (non-finite number,
- * undefined, non-plain object...), '' if `v` itself is one, null if all of it is JSON.
- */
-function nonJsonPath(v: unknown): string | null {
+interface JsonDefect {
+  /** Path suffix (".a[2]"), '' for the value itself. */
+  path: string;
+  /** `not_json`: a non-finite number, undefined, a non-plain object...; `nul`: a string or key holding U+0000. */
+  kind: 'not_json' | 'nul';
+}
+
+/** A key as it appears in a path; one holding U+0000 is JSON-quoted so the path itself stays storable. */
+const pathKey = (key: string): string => (hasNul(key) ? `[${JSON.stringify(key)}]` : `.${key}`);
+
+/** The first value under `v` that JSON or PostgreSQL jsonb cannot hold, or null if there is none. */
+function jsonDefect(v: unknown): JsonDefect | null {
   switch (typeof v) {
     case 'string':
+      return hasNul(v) ? { path: '', kind: 'nul' } : null;
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(v) ? null : '';
+      return Number.isFinite(v) ? null : { path: '', kind: 'not_json' };
     case 'object': {
-      if (v === null) return null;
+      if (v === null || v instanceof JsonNumber) return null;
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
-          const sub = nonJsonPath(v[i]);
-          if (sub !== null) return `[${i}]${sub}`;
+          const sub = jsonDefect(v[i]);
+          if (sub !== null) return { ...sub, path: `[${i}]${sub.path}` };
         }
         return null;
       }
-      if (!isPlainObject(v)) return '';
+      if (!isPlainObject(v)) return { path: '', kind: 'not_json' };
       for (const key of Object.keys(v)) {
-        const sub = nonJsonPath(v[key]);
-        if (sub !== null) return `.${key}${sub}`;
+        if (hasNul(key)) return { path: pathKey(key), kind: 'nul' };
+        const sub = jsonDefect(v[key]);
+        if (sub !== null) return { ...sub, path: `${pathKey(key)}${sub.path}` };
       }
       return null;
     }
     default:
-      return '';
+      return { path: '', kind: 'not_json' };
   }
+}
+
+/** Rejects `value` (at `label`) if it holds a defect: `notJson` is the reason for a non-JSON value. */
+function checkJson(value: unknown, label: string, notJson: RejectReason, detail: (path: string) => JsonObject): void {
+  const defect = jsonDefect(value);
+  if (defect === null) return;
+  const at = `${label}${defect.path}`;
+  if (defect.kind === 'nul') rejectNul(at, detail(defect.path));
+  reject(notJson, `${at} is not a JSON value`, detail(defect.path));
 }
 
 /** Sorts `items`; the first pair that compares equal is reported with both original indexes. */
@@ -147,14 +222,13 @@ function sortUnique<T>(items: T[], compare: (a: T, b: T) => number, onDuplicate:
 function normalizeSummary(raw: unknown): JsonObject {
   if (raw === undefined || raw === null) return {};
   if (!isPlainObject(raw)) reject('summary_invalid', `summary is ${describe(raw)}, not an object`, { field: 'summary', got: describe(raw) });
-  const path = nonJsonPath(raw);
-  if (path !== null) reject('summary_invalid', `summary${path} is not a JSON value`, { path: `summary${path}` });
+  checkJson(raw, 'summary', 'summary_invalid', (path) => ({ path: `summary${path}` }));
   return raw as JsonObject;
 }
 
 const SERIES_KEY_FIELDS = ['item', 'location', 'period', 'metric'] as const;
 
-function normalizeSeries(raw: unknown): NormalizedSeries[] {
+function normalizeSeries(planId: string, raw: unknown): NormalizedSeries[] {
   if (!Array.isArray(raw)) {
     reject('series_not_array', `series is ${describe(raw)}, not an array`, { field: 'series', got: describe(raw) });
   }
@@ -167,13 +241,14 @@ function normalizeSeries(raw: unknown): NormalizedSeries[] {
         const got = describe(entry[field]);
         reject('series_missing_field', `series[${index}].${field} is missing or not a string (got ${got})`, { index, field, got });
       }
+      if (hasNul(entry[field] as string)) rejectNul(`series[${index}].${field}`, { index, field });
     }
-    const value = finiteNumber(entry.value);
-    if (value === undefined) {
-      const got = describe(entry.value);
-      reject('value_not_finite', `series[${index}].value is not a finite number (got ${got})`, { index, field: 'value', got });
-    }
+    const value = float8(entry.value);
+    if (typeof value !== 'number') rejectNumber(value, entry.value, `series[${index}].value`, { index });
     const { item, location, period, metric } = entry as Record<(typeof SERIES_KEY_FIELDS)[number], string>;
+    if (mayExceedKeyBudget(planId.length + item.length + location.length + period.length + metric.length)) {
+      checkKeySize('plan_series', `series[${index}]`, { plan_id: planId, item, location, period, metric }, { index });
+    }
     return { item, location, period, metric, value };
   });
   return sortUnique(series, compareSeries, (first, dup) => {
@@ -187,7 +262,7 @@ function normalizeSeries(raw: unknown): NormalizedSeries[] {
   });
 }
 
-function normalizeKpis(raw: unknown): NormalizedKpi[] {
+function normalizeKpis(planId: string, raw: unknown): NormalizedKpi[] {
   if (raw === undefined || raw === null) return [];
   if (Array.isArray(raw)) {
     const kpis = raw.map((entry: unknown, index): NormalizedKpi => {
@@ -203,16 +278,11 @@ function normalizeKpis(raw: unknown): NormalizedKpi[] {
         const got = describe(unit);
         reject('kpis_invalid', `kpis[${index}].unit is neither a string nor null (got ${got})`, { index, field: 'unit', got });
       }
-      const value = finiteNumber(entry.value);
-      if (value === undefined) {
-        const got = describe(entry.value);
-        reject('value_not_finite', `kpis[${index}].value (${name}) is not a finite number (got ${got})`, {
-          index,
-          name,
-          field: 'value',
-          got,
-        });
-      }
+      if (hasNul(name)) rejectNul(`kpis[${index}].name`, { index, field: 'name' });
+      if (typeof unit === 'string' && hasNul(unit)) rejectNul(`kpis[${index}].unit`, { index, field: 'unit' });
+      const value = float8(entry.value);
+      if (typeof value !== 'number') rejectNumber(value, entry.value, `kpis[${index}].value (${name})`, { index, name });
+      if (mayExceedKeyBudget(planId.length + name.length)) checkKeySize('plan_kpis', `kpis[${index}]`, { plan_id: planId, name }, { index });
       return { name, value, unit: unit ?? null };
     });
     return sortUnique(kpis, compareKpis, (first, dup) =>
@@ -228,10 +298,11 @@ function normalizeKpis(raw: unknown): NormalizedKpi[] {
     return Object.keys(raw)
       .map((name): NormalizedKpi => {
         if (name === '') reject('kpis_invalid', 'kpis has an empty KPI name', { field: 'name', got: '""' });
-        const value = finiteNumber(raw[name]);
-        if (value === undefined) {
-          const got = describe(raw[name]);
-          reject('value_not_finite', `kpis.${name} is not a finite number (got ${got})`, { name, field: 'value', got });
+        if (hasNul(name)) rejectNul('a KPI name in the kpis map', { field: 'name' });
+        const value = float8(raw[name]);
+        if (typeof value !== 'number') rejectNumber(value, raw[name], `kpis.${name}`, { name });
+        if (mayExceedKeyBudget(planId.length + name.length)) {
+          checkKeySize('plan_kpis', `kpis entry ${describe(name)}`, { plan_id: planId, name }, {});
         }
         return { name, value, unit: null };
       })
@@ -265,15 +336,14 @@ function normalizeEvents(raw: unknown): NormalizedEvent[] {
       const got = describe(actor);
       reject('events_invalid', `events[${index}].actor is neither a string nor null (got ${got})`, { index, field: 'actor', got });
     }
+    if (hasNul(type)) rejectNul(`events[${index}].type`, { index, field: 'type' });
+    if (typeof actor === 'string' && hasNul(actor)) rejectNul(`events[${index}].actor`, { index, field: 'actor' });
     if (detail !== undefined && detail !== null) {
       if (!isPlainObject(detail)) {
         const got = describe(detail);
         reject('events_invalid', `events[${index}].detail is ${got}, not an object`, { index, field: 'detail', got });
       }
-      const path = nonJsonPath(detail);
-      if (path !== null) {
-        reject('events_invalid', `events[${index}].detail${path} is not a JSON value`, { index, field: `detail${path}` });
-      }
+      checkJson(detail, `events[${index}].detail`, 'events_invalid', (path) => ({ index, field: `detail${path}` }));
     }
     return { seq: index, at: iso, type, actor: actor ?? null, detail: (detail ?? {}) as JsonObject };
   });

@@ -3,9 +3,18 @@
  * Pure types only: workflow code may import this module.
  */
 
-export type JsonPrimitive = string | number | boolean | null;
+import type { JsonNumber } from './json-number';
+
+/** Numbers are doubles, or JsonNumbers where a double would change them (json-number.ts). */
+export type JsonPrimitive = string | number | JsonNumber | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Hex SHA-256 of a string's UTF-8 bytes. Passed in by the caller (db/native-hash.ts, node:crypto): the
+ * transform is pure and never imports node modules itself.
+ */
+export type Hasher = (text: string) => string;
 
 /** Every reason a legacy artifact can be rejected; stored in `plan_backfill_errors.reason`. */
 export const REJECT_REASONS = [
@@ -20,6 +29,10 @@ export const REJECT_REASONS = [
   'events_invalid',
   // `summary` present but not a JSON object (or holding a non-JSON value).
   'summary_invalid',
+  // What PostgreSQL cannot store (postgres-limits.ts): one such row would fail the whole batch.
+  'key_too_long',
+  'text_has_nul',
+  'number_out_of_range',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -49,7 +62,7 @@ export interface NormalizedSeries {
 export interface NormalizedEvent {
   /** Position of the event in the legacy document, from 0. */
   seq: number;
-  /** ISO-8601 UTC with millisecond precision (`Date.prototype.toISOString`). */
+  /** ISO-8601 UTC as `Date.prototype.toISOString` writes it, with 3 more digits when there are microseconds (iso-datetime.ts). */
   at: string;
   type: string;
   actor: string | null;

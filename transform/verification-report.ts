@@ -5,9 +5,8 @@
  */
 import type { RepositoryTable } from '../model/tables';
 import { fromRepositoryRows, versionChecksum, type RepositoryRows } from './checksum';
-import type { Hasher } from './sha256';
 import { transformArtifact } from './legacy-transform';
-import type { LegacyArtifact } from './types';
+import type { Hasher, LegacyArtifact } from './types';
 import { diffVersions, type Difference } from './version-diff';
 
 /** How many of each kind of finding are listed (all are counted). */
@@ -116,7 +115,7 @@ export class VerificationTally {
 
   constructor(
     private readonly sample: VerifySample,
-    private readonly hash?: Hasher,
+    private readonly hash: Hasher,
   ) {}
 
   progress(): { artifactsRead: number; versionsChecked: number; mismatches: number } {

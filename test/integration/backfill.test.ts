@@ -1,7 +1,7 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { getRun } from '../../db/backfill-runs';
-import { REJECT_REASONS } from '../../transform/types';
+import { SEEDABLE_REJECT_REASONS } from '../../transform/demo-payloads';
 import { progressQuery, setBatchSizeUpdate, pauseSignal, resumeSignal, BackfillResult } from '../../workflows/definitions';
 import { latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
@@ -9,7 +9,7 @@ import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
 
-const DEMO = { plans: 6, versions: 4, series: 8, bad: 10, seed: 3 };
+const DEMO = { plans: 6, versions: 4, series: 8, bad: SEEDABLE_REJECT_REASONS.length, seed: 3 };
 const TOTAL = DEMO.plans * DEMO.versions + DEMO.bad;
 const VALID = DEMO.plans * DEMO.versions;
 
@@ -132,7 +132,7 @@ describe('backfillRepository modes', () => {
     const reasons = await db.pool.query(`SELECT DISTINCT reason FROM plan_backfill_errors WHERE run_id = $1 ORDER BY reason`, [
       result.runId,
     ]);
-    expect(reasons.rows.map((r) => r.reason)).toEqual([...REJECT_REASONS].sort());
+    expect(reasons.rows.map((r) => r.reason)).toEqual([...SEEDABLE_REJECT_REASONS].sort());
     const row = await getRun(db.pool, result.runId!);
     expect(row!.errors).toHaveLength(DEMO.bad);
     expect(row!.errors[0]).toEqual(
@@ -144,10 +144,10 @@ describe('backfillRepository modes', () => {
     const err: unknown = await runBackfill(harness, { maxErrors: 3, batchSize: 50 }).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const message = (err as WorkflowFailedError).cause?.message ?? '';
-    expect(message).toMatch(/10 errors exceed maxErrors 3/);
+    expect(message).toContain(`${DEMO.bad} errors exceed maxErrors 3`);
     expect(message).toMatch(/first: artifact \d+ \(plan-\d+ v\d+\) \w+/);
     const run = await latestRun(db);
-    expect(run).toEqual(expect.objectContaining({ status: 'failed', errorsCount: 10 }));
+    expect(run).toEqual(expect.objectContaining({ status: 'failed', errorsCount: DEMO.bad }));
   });
 
   test('an invalid input fails at once naming the field', async () => {

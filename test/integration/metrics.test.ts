@@ -145,7 +145,7 @@ describe('worker /metrics', () => {
       );
       const errorsByReason = Object.fromEntries(byReason.rows.map((r) => [r.reason, r.n]));
       // Every reason is exported, at 0 when it did not happen (the alert rules need the series to exist).
-      for (const reason of [...REJECT_REASONS, 'conflict', 'db_error']) {
+      for (const reason of [...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']) {
         expect([reason, valueOf(e, 'plan_db_write_error_total', { environment: 'dev', reason })]).toEqual([
           reason,
           errorsByReason[reason] ?? 0,

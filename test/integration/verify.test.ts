@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { createVerifyActivities, type VerifyInput } from '../../activities/verify';
 import { isSampled } from '../../db/verification';
-import { generatePayload, mulberry32 } from '../../transform/demo-payloads';
-import { REJECT_REASONS } from '../../transform/types';
+import { generatePayload, mulberry32, SEEDABLE_REJECT_REASONS } from '../../transform/demo-payloads';
 import { activityDeps, backfillAll } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
 import { testConfig } from '../support/config';
 import type { TestDatabase } from '../support/database';
 
-const DEMO = { plans: 6, versions: 4, series: 8, bad: 10, seed: 3 };
+const DEMO = { plans: 6, versions: 4, series: 8, bad: SEEDABLE_REJECT_REASONS.length, seed: 3 };
 const RICH = 'plan-rich';
 const VALID = DEMO.plans * DEMO.versions + 1;
 const URL_VAR = 'PLANDB_T_VERIFY_URL';
@@ -70,7 +69,7 @@ describe('verify activity', () => {
         database: null,
       }),
     );
-    expect(Object.keys(result.rejectedByReason).sort()).toEqual([...REJECT_REASONS].sort());
+    expect(Object.keys(result.rejectedByReason).sort()).toEqual([...SEEDABLE_REJECT_REASONS].sort());
     const tables = await one<Record<string, number>>(
       db,
       `SELECT (SELECT count(*) FROM plans)::int AS plans, (SELECT count(*) FROM plan_versions)::int AS plan_versions,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { canonicalJson } from '../../transform/canonical-json';
 import { fromRepositoryRows, versionChecksum } from '../../transform/checksum';
 import { mulberry32 } from '../../transform/demo-payloads';
-import { sha256Hex } from '../../transform/sha256';
+import { nativeSha256 } from '../../db/native-hash';
 import type { NormalizedVersion } from '../../transform/types';
 import { accepted, reorderKeys, shuffled, simulateRepositoryRows, specExamplePayload, validPayload } from './transform-fixtures';
 
@@ -21,14 +21,14 @@ describe('versionChecksum', () => {
     const r = accepted(specExample());
     expect(canonicalJson(r.version)).toBe(text);
     expect(r.checksum).toBe(createHash('sha256').update(text).digest('hex'));
-    expect(versionChecksum(r.version)).toBe(r.checksum);
+    expect(versionChecksum(r.version, nativeSha256)).toBe(r.checksum);
   });
 
   it('equals sha256(canonicalJson(version)) on any valid version', () => {
     fc.assert(
       fc.property(validPayload, (payload) => {
         const { version } = accepted(payload);
-        expect(versionChecksum(version)).toBe(sha256Hex(canonicalJson(version)));
+        expect(versionChecksum(version, nativeSha256)).toBe(nativeSha256(canonicalJson(version)));
       }),
       { numRuns: 200 },
     );
@@ -52,14 +52,14 @@ describe('versionChecksum', () => {
       { ...base, events: [{ ...base.events[0], detail: { note: 'x' } }] },
       { ...base, events: [] },
     ];
-    const sums = new Set([base, ...variants].map((v) => versionChecksum(v)));
+    const sums = new Set([base, ...variants].map((v) => versionChecksum(v, nativeSha256)));
     expect(sums.size).toBe(variants.length + 1);
   });
 
   it('refuses a version holding a non-finite number rather than hashing it as null', () => {
     const base = accepted(specExample()).version;
-    expect(() => versionChecksum({ ...base, series: [{ ...base.series[0], value: NaN }] })).toThrow(TypeError);
-    expect(() => versionChecksum({ ...base, kpis: [{ ...base.kpis[0], value: Infinity }] })).toThrow(TypeError);
+    expect(() => versionChecksum({ ...base, series: [{ ...base.series[0], value: NaN }] }, nativeSha256)).toThrow(TypeError);
+    expect(() => versionChecksum({ ...base, kpis: [{ ...base.kpis[0], value: Infinity }] }, nativeSha256)).toThrow(TypeError);
   });
 });
 
@@ -145,7 +145,7 @@ describe('fromRepositoryRows', () => {
       events: [{ seq: 0, at: new Date('2026-01-01T00:00:00Z'), type: 'created', actor: 'alice', detail: {} }],
     });
     expect(back).toEqual(r.version);
-    expect(versionChecksum(back)).toBe(r.checksum);
+    expect(versionChecksum(back, nativeSha256)).toBe(r.checksum);
   });
 
   it('sorts rows in any order, takes ISO strings for at, and reads float8 -0 as 0', () => {
@@ -179,7 +179,7 @@ describe('fromRepositoryRows', () => {
       fc.property(validPayload, fc.integer(), (payload, seed) => {
         const r = accepted(payload, { planId: 'plan-00042', version: 7 });
         const back = fromRepositoryRows(simulateRepositoryRows(mulberry32(seed), r.version));
-        expect(versionChecksum(back)).toBe(r.checksum);
+        expect(versionChecksum(back, nativeSha256)).toBe(r.checksum);
       }),
       { numRuns: 300 },
     );
@@ -188,11 +188,11 @@ describe('fromRepositoryRows', () => {
   it('notices a lost or altered row', () => {
     const r = accepted({ ...specExample(), series: [row('A', 1), row('B', 2)] });
     const rows = simulateRepositoryRows(mulberry32(1), r.version);
-    expect(versionChecksum(fromRepositoryRows({ ...rows, series: rows.series.slice(1) }))).not.toBe(r.checksum);
-    expect(versionChecksum(fromRepositoryRows({ ...rows, series: rows.series.map((s) => ({ ...s, value: s.value + 1e-9 })) }))).not.toBe(
+    expect(versionChecksum(fromRepositoryRows({ ...rows, series: rows.series.slice(1) }), nativeSha256)).not.toBe(r.checksum);
+    expect(versionChecksum(fromRepositoryRows({ ...rows, series: rows.series.map((s) => ({ ...s, value: s.value + 1e-9 })) }), nativeSha256)).not.toBe(
       r.checksum,
     );
-    expect(versionChecksum(fromRepositoryRows({ ...rows, events: rows.events.map((e) => ({ ...e, seq: e.seq + 1 })) }))).not.toBe(
+    expect(versionChecksum(fromRepositoryRows({ ...rows, events: rows.events.map((e) => ({ ...e, seq: e.seq + 1 })) }), nativeSha256)).not.toBe(
       r.checksum,
     );
   });

@@ -4,11 +4,13 @@ import {
   generateBadPayload,
   generatePayload,
   mulberry32,
+  SEEDABLE_REJECT_REASONS,
   type DemoArtifact,
 } from '../../transform/demo-payloads';
 import { transformArtifact } from '../../transform/legacy-transform';
 import { REJECT_REASONS, type JsonObject, type RejectReason } from '../../transform/types';
 import { accepted, artifact } from './transform-fixtures';
+import { nativeSha256 } from '../../db/native-hash';
 
 describe('mulberry32', () => {
   it('is deterministic per seed, in [0, 1), and differs between seeds', () => {
@@ -73,15 +75,19 @@ describe('generatePayload', () => {
 });
 
 describe('generateBadPayload', () => {
-  it('is rejected with expectedRejectReason(index), covering every reason in the first REJECT_REASONS.length indexes', () => {
+  it('is rejected with expectedRejectReason(index), covering every seedable reason in the first SEEDABLE_REJECT_REASONS.length indexes', () => {
     const rng = mulberry32(5);
     const seen = new Set<RejectReason>();
-    for (let index = 0; index < REJECT_REASONS.length * 20; index++) {
-      const r = transformArtifact(artifact(generateBadPayload(rng, index)));
+    for (let index = 0; index < SEEDABLE_REJECT_REASONS.length * 20; index++) {
+      const r = transformArtifact(artifact(generateBadPayload(rng, index)), nativeSha256);
       expect(r.ok ? 'accepted' : r.reason).toBe(expectedRejectReason(index));
-      if (index < REJECT_REASONS.length) seen.add(expectedRejectReason(index));
+      if (index < SEEDABLE_REJECT_REASONS.length) seen.add(expectedRejectReason(index));
     }
-    expect([...seen].sort()).toEqual([...REJECT_REASONS].sort());
+    expect([...seen].sort()).toEqual([...SEEDABLE_REJECT_REASONS].sort());
+  });
+
+  it('can seed every reject reason except text_has_nul, which jsonb itself refuses', () => {
+    expect(REJECT_REASONS.filter((r) => !SEEDABLE_REJECT_REASONS.includes(r))).toEqual(['text_has_nul']);
   });
 });
 
@@ -89,7 +95,7 @@ describe('demoArtifacts', () => {
   const all = (opts: Parameters<typeof demoArtifacts>[0]): DemoArtifact[] => [...demoArtifacts(opts)];
 
   it('yields plans plan-00001.. with versions 1..N, then each plan\'s bad documents as extra versions', () => {
-    const bad = REJECT_REASONS.length + 3;
+    const bad = 13;
     const docs = all({ plans: 4, versions: 5, series: 6, bad, seed: 9 });
     expect(docs).toHaveLength(4 * 5 + bad);
     const byPlan = new Map<string, number[]>();
@@ -102,10 +108,10 @@ describe('demoArtifacts', () => {
   });
 
   it('produces valid documents that transform, and bad ones rejected with their announced reason, every reason covered', () => {
-    const docs = all({ plans: 3, versions: 8, series: 10, bad: REJECT_REASONS.length, seed: 11 });
+    const docs = all({ plans: 3, versions: 8, series: 10, bad: SEEDABLE_REJECT_REASONS.length, seed: 11 });
     const reasons = new Set<string>();
     for (const d of docs) {
-      const r = transformArtifact(artifact(d.payload, { planId: d.planId, version: d.version }));
+      const r = transformArtifact(artifact(d.payload, { planId: d.planId, version: d.version }), nativeSha256);
       if (d.expectedReject === null) {
         expect(r.ok).toBe(true);
         if (r.ok) expect(r.version.series).toHaveLength(10);
@@ -114,7 +120,7 @@ describe('demoArtifacts', () => {
         reasons.add(d.expectedReject);
       }
     }
-    expect([...reasons].sort()).toEqual([...REJECT_REASONS].sort());
+    expect([...reasons].sort()).toEqual([...SEEDABLE_REJECT_REASONS].sort());
   });
 
   it('writes every 4th valid document in the older format', () => {

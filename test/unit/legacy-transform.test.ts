@@ -1,6 +1,7 @@
 import { transformArtifact } from '../../transform/legacy-transform';
 import { REJECT_REASONS, type JsonObject, type RejectReason } from '../../transform/types';
 import { accepted, artifact, rejected, specExamplePayload } from './transform-fixtures';
+import { nativeSha256 } from '../../db/native-hash';
 
 const currentPayload = specExamplePayload;
 
@@ -134,7 +135,7 @@ describe('transformArtifact: accepted variants', () => {
     });
     expect(r.version.events).toEqual([
       { seq: 0, at: '2026-01-01T00:00:00.000Z', type: 'created', actor: null, detail: {} },
-      { seq: 1, at: '2025-12-31T23:30:00.123Z', type: 'edited', actor: null, detail: {} },
+      { seq: 1, at: '2025-12-31T23:30:00.123456Z', type: 'edited', actor: null, detail: {} },
       { seq: 2, at: '2026-01-02T03:04:00.000Z', type: 'published', actor: 'bob', detail: { n: 1, nested: { a: [1, 'x'] } } },
     ]);
   });
@@ -217,8 +218,6 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
   value_not_finite: [
     ...[
       NaN,
-      Infinity,
-      -Infinity,
       'abc',
       ' 1',
       '1 ',
@@ -227,7 +226,6 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
       'Infinity',
       '-Infinity',
       'NaN',
-      '1e999',
       '+1',
       '.5',
       '1.',
@@ -256,8 +254,83 @@ const REJECT_CASES: Record<RejectReason, RejectCase[]> = {
       detail: { name: 'fill_rate' },
     },
     { payload: withKpis([{ name: 'fill_rate' }]), reason: 'value_not_finite', names: 'kpis[0].value' },
-    { payload: withKpis({ fill_rate: '1e999' }), reason: 'value_not_finite', names: 'kpis.fill_rate', detail: { name: 'fill_rate' } },
+    { payload: withKpis({ fill_rate: 'abc' }), reason: 'value_not_finite', names: 'kpis.fill_rate', detail: { name: 'fill_rate' } },
     { payload: withKpis({ fill_rate: null }), reason: 'value_not_finite', names: 'kpis.fill_rate' },
+  ],
+  number_out_of_range: [
+    // JSON.parse turns a JSON number beyond float8 (1e400) into Infinity; strings keep their text.
+    ...[Infinity, -Infinity, '1e400', '-1e309', '1e999'].map((value) => ({
+      payload: withSeries(seriesRow({ item: 'B' }), seriesRow({ value })),
+      reason: 'number_out_of_range' as const,
+      names: 'series[1].value',
+      detail: { index: 1, field: 'value', range: 'overflow' },
+    })),
+    ...['1e-400', '-2.5e-330', '0.' + '0'.repeat(400) + '1'].map((value) => ({
+      payload: withSeries(seriesRow({ value })),
+      reason: 'number_out_of_range' as const,
+      names: 'series[0].value',
+      detail: { index: 0, field: 'value', range: 'underflow' },
+    })),
+    {
+      payload: withKpis([{ name: 'fill_rate', value: '1e400' }]),
+      reason: 'number_out_of_range',
+      names: 'kpis[0].value (fill_rate)',
+      detail: { index: 0, name: 'fill_rate', range: 'overflow' },
+    },
+    { payload: withKpis({ bias: '-1e-400' }), reason: 'number_out_of_range', names: 'kpis.bias', detail: { name: 'bias', range: 'underflow' } },
+  ],
+  key_too_long: [
+    ...['item', 'location', 'period', 'metric'].map((field) => ({
+      payload: withSeries(seriesRow({ item: 'B' }), seriesRow({ [field]: 'x'.repeat(10_000) })),
+      reason: 'key_too_long' as const,
+      names: `series[1] has a plan_series primary key of`,
+      detail: { index: 1, table: 'plan_series', field, limit: 2600, fieldBytes: { [field]: 10_000, plan_id: 10 } },
+    })),
+    {
+      // 900 three-byte characters: 900 code units, 2,700 bytes.
+      payload: withSeries(seriesRow({ period: '期'.repeat(900) })),
+      reason: 'key_too_long',
+      names: 'period 2700',
+      detail: { field: 'period', fieldBytes: { period: 2700 } },
+    },
+    {
+      payload: withKpis([{ name: 'k'.repeat(3000), value: 1 }]),
+      reason: 'key_too_long',
+      names: 'kpis[0] has a plan_kpis primary key',
+      detail: { index: 0, table: 'plan_kpis', field: 'name' },
+    },
+    { payload: withKpis({ ['k'.repeat(3000)]: 1 }), reason: 'key_too_long', names: 'name 3000 bytes', detail: { table: 'plan_kpis' } },
+  ],
+  text_has_nul: [
+    ...(['name', 'status', 'run_id'] as const).map((field) => ({
+      payload: { ...currentPayload(), [field]: 'a\u0000b' },
+      reason: 'text_has_nul' as const,
+      names: `${field} contains U+0000`,
+      detail: { field },
+    })),
+    ...['item', 'location', 'period', 'metric'].map((field) => ({
+      payload: withSeries(seriesRow({ item: 'B' }), seriesRow({ [field]: 'SKU\u0000' })),
+      reason: 'text_has_nul' as const,
+      names: `series[1].${field}`,
+      detail: { index: 1, field },
+    })),
+    { payload: withKpis([{ name: 'k\u0000', value: 1 }]), reason: 'text_has_nul', names: 'kpis[0].name', detail: { index: 0, field: 'name' } },
+    { payload: withKpis([{ name: 'k', value: 1, unit: '\u0000' }]), reason: 'text_has_nul', names: 'kpis[0].unit' },
+    { payload: withKpis({ 'k\u0000': 1 }), reason: 'text_has_nul', names: 'KPI name in the kpis map' },
+    { payload: withEvent({ at: '2026-01-01T00:00:00Z', type: 't\u0000' }), reason: 'text_has_nul', names: 'events[1].type' },
+    { payload: withEvent({ at: '2026-01-01T00:00:00Z', type: 't', actor: '\u0000' }), reason: 'text_has_nul', names: 'events[1].actor' },
+    {
+      payload: withEvent({ at: '2026-01-01T00:00:00Z', type: 't', detail: { a: [{ b: 'x\u0000' }] } }),
+      reason: 'text_has_nul',
+      names: 'events[1].detail.a[0].b',
+      detail: { index: 1, field: 'detail.a[0].b' },
+    },
+    {
+      payload: { ...currentPayload(), summary: { ok: 1, nested: { 'k\u0000': 1 } } },
+      reason: 'text_has_nul',
+      names: 'summary.nested["k\\u0000"]',
+      detail: { path: 'summary.nested["k\\u0000"]' },
+    },
   ],
   duplicate_series_key: [
     {
@@ -401,6 +474,8 @@ describe('transformArtifact: rejects', () => {
     expect(r.message).toContain(c.names);
     if (c.detail) expect(r.detail).toMatchObject(c.detail);
     expect(JSON.parse(JSON.stringify(r.detail))).toEqual(r.detail); // plain JSON, storable in jsonb
+    // The NUL itself is never echoed: the reject row must be storable.
+    expect([r.message, ...Object.values(r.detail)].filter((v) => typeof v === 'string' && v.includes('\u0000'))).toEqual([]);
   });
 
   it('keeps messages and details small, never echoing the payload', () => {
@@ -421,7 +496,7 @@ describe('transformArtifact: rejects', () => {
 
   it('rejects non-JSON payload values as payload_not_object instead of throwing', () => {
     for (const payload of [Symbol('s'), () => 1, 10n, new Map(), new Date(0)]) {
-      const r = transformArtifact(artifact(payload));
+      const r = transformArtifact(artifact(payload), nativeSha256);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.reason).toBe('payload_not_object');
     }

@@ -34,6 +34,7 @@ describe('metrics registry', () => {
       expect(samplesOf(e, 'plan_db_write_error_total', { environment }).map((s) => s.labels.reason)).toEqual([
         ...REJECT_REASONS,
         'conflict',
+        'db_rejected',
         'db_error',
       ]);
       expect(valueOf(e, 'plan_db_capacity_trim_total', { environment })).toBe(0);

@@ -1,22 +1,25 @@
 /** Shared helpers for the transform tests: artifacts, random valid payloads, simulated repository rows. */
 import fc from 'fast-check';
+import { parseJsonbText } from '../../db/jsonb-text';
+import { jsonText } from '../../transform/canonical-json';
 import type { RepositoryRows } from '../../transform/checksum';
 import type { Rng } from '../../transform/demo-payloads';
 import { transformArtifact } from '../../transform/legacy-transform';
 import type { JsonObject, JsonValue, LegacyArtifact, NormalizedVersion, TransformResult } from '../../transform/types';
+import { nativeSha256 } from '../../db/native-hash';
 
 export function artifact(payload: unknown, over: Partial<LegacyArtifact> = {}): LegacyArtifact {
   return { id: 1, planId: 'plan-00001', version: 1, payload, createdAt: new Date('2026-01-01T00:00:00Z'), ...over };
 }
 
 export function accepted(payload: unknown, over: Partial<LegacyArtifact> = {}): Extract<TransformResult, { ok: true }> {
-  const r = transformArtifact(artifact(payload, over));
+  const r = transformArtifact(artifact(payload, over), nativeSha256);
   if (!r.ok) throw new Error(`expected acceptance, got ${r.reason}: ${r.message}`);
   return r;
 }
 
 export function rejected(payload: unknown): Extract<TransformResult, { ok: false }> {
-  const r = transformArtifact(artifact(payload));
+  const r = transformArtifact(artifact(payload), nativeSha256);
   if (r.ok) throw new Error('expected a reject, the payload was accepted');
   return r;
 }
@@ -48,11 +51,14 @@ export function reorderKeys(rng: Rng, v: unknown): unknown {
   return v;
 }
 
-const viaJsonb = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+/** Written as the writer does, read back as the reader does (lossless). */
+const viaJsonb = <T>(x: T): T => parseJsonbText(jsonText(x)) as T;
+/** PostgreSQL's JSON for `at AT TIME ZONE 'UTC'`: no offset, trailing fraction zeros dropped. */
+const viaTimestamp = (at: string): string => at.slice(0, -1).replace(/\.?0+$/, '');
 /** float8 text output is the shortest round-trip form (PostgreSQL >= 12), which `pg` parses back. */
 const viaFloat8 = (n: number): number => Number(String(n));
 
-/** What the repository hands back for `v`: rows in random order, Dates for `at`, jsonb re-parsed. */
+/** What the repository hands back for `v`: rows in random order, `at` as PostgreSQL's JSON text, jsonb re-parsed. */
 export function simulateRepositoryRows(rng: Rng, v: NormalizedVersion): RepositoryRows {
   return {
     version: { planId: v.planId, version: v.version, name: v.name, status: v.status, runId: v.runId, summary: viaJsonb(v.summary) },
@@ -60,7 +66,7 @@ export function simulateRepositoryRows(rng: Rng, v: NormalizedVersion): Reposito
     series: shuffled(rng, v.series).map((s) => ({ ...s, value: viaFloat8(s.value) })),
     events: shuffled(rng, v.events).map((e) => ({
       seq: e.seq,
-      at: new Date(e.at),
+      at: viaTimestamp(e.at),
       type: e.type,
       actor: e.actor,
       detail: viaJsonb(e.detail),
@@ -93,7 +99,8 @@ const kpisArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(
   fc.uniqueArray(
     fc.record(
       {
-        name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }),
+        // Any code point but U+0000, which PostgreSQL text cannot hold (a text_has_nul reject).
+        name: fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((n) => !n.includes('\u0000')),
         value: legacyNumber,
         unit: fc.option(fc.string({ maxLength: 6 })),
       },
@@ -105,17 +112,19 @@ const kpisArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(
   fc.constantFrom(undefined, null),
 );
 
-/** ISO date-time text for an instant: UTC 'Z', or the same instant written with an offset. */
+/** ISO date-time text for an instant (sometimes with microseconds): UTC 'Z', or the same instant written with an offset. */
 const isoAt = fc
   .tuple(
     fc.date({ min: new Date('1000-01-02T00:00:00Z'), max: new Date('9998-12-30T00:00:00Z'), noInvalidDate: true }),
     fc.integer({ min: -14 * 4, max: 14 * 4 }),
     fc.boolean(),
+    fc.option(fc.integer({ min: 0, max: 999 })),
   )
-  .map(([d, quarterHours, withOffset]) => {
-    if (!withOffset) return d.toISOString();
+  .map(([d, quarterHours, withOffset, micros]) => {
+    const sub = micros === null ? '' : String(micros).padStart(3, '0');
+    if (!withOffset) return `${d.toISOString().slice(0, 23)}${sub}Z`;
     const minutes = quarterHours * 15;
-    const local = new Date(d.getTime() + minutes * 60_000).toISOString().slice(0, 23);
+    const local = new Date(d.getTime() + minutes * 60_000).toISOString().slice(0, 23) + sub;
     const abs = Math.abs(minutes);
     const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
     return `${local}${minutes < 0 ? '-' : '+'}${hhmm}`;

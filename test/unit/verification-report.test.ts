@@ -3,6 +3,7 @@ import { mulberry32 } from '../../transform/demo-payloads';
 import type { LegacyArtifact } from '../../transform/types';
 import { LISTED_FINDINGS, VerificationTally, verificationProblems, type VerificationReport } from '../../transform/verification-report';
 import { accepted, artifact, simulateRepositoryRows } from './transform-fixtures';
+import { nativeSha256 } from '../../db/native-hash';
 
 const payload = (n: number) => ({
   name: `Plan ${n}`,
@@ -36,7 +37,7 @@ function finish(tally: VerificationTally): VerificationReport {
 
 describe('VerificationTally', () => {
   test('a faithful copy matches; counts are summed from the transform', () => {
-    const tally = new VerificationTally('all');
+    const tally = new VerificationTally('all', nativeSha256);
     for (const a of [legacy(1), legacy(2), legacy(3, 'plan-1')]) tally.add(a, stored(a));
     const r = finish(tally);
     expect(r).toEqual(expect.objectContaining({ artifactsRead: 3, versionsExpected: 3, versionsChecked: 3, matches: 3, mismatches: 0 }));
@@ -51,7 +52,7 @@ describe('VerificationTally', () => {
   });
 
   test('rows changed after the backfill differ on the read-back side, with the field named', () => {
-    const tally = new VerificationTally('all');
+    const tally = new VerificationTally('all', nativeSha256);
     const a = legacy(1);
     const side = stored(a);
     const rows: RepositoryRows = { ...side.rows, series: side.rows.series.map((s) => (s.item === 'SKU-2' ? { ...s, value: 99 } : s)) };
@@ -71,7 +72,7 @@ describe('VerificationTally', () => {
   });
 
   test('a legacy document changed after the backfill differs on both sides; a stale stored checksum on one', () => {
-    const tally = new VerificationTally('all');
+    const tally = new VerificationTally('all', nativeSha256);
     const before = stored(legacy(1));
     tally.add(artifact(payload(7), { id: 1, planId: 'plan-1', version: 1 }), before);
     tally.add(legacy(2), { ...stored(legacy(2)), storedChecksum: '0'.repeat(64) });
@@ -81,7 +82,7 @@ describe('VerificationTally', () => {
   });
 
   test('outside the sample only presence is checked; missing and rejected-but-present are listed', () => {
-    const tally = new VerificationTally(0.5);
+    const tally = new VerificationTally(0.5, nativeSha256);
     tally.add(legacy(1), { storedChecksum: 'whatever', rows: null });
     tally.add(legacy(2), null);
     tally.add(artifact('not an object', { id: 3, planId: 'plan-3', version: 4 }), { storedChecksum: 'x', rows: null });
@@ -104,7 +105,7 @@ describe('VerificationTally', () => {
   });
 
   test('findings are all counted, the first 50 listed; database findings are merged in', () => {
-    const tally = new VerificationTally('all');
+    const tally = new VerificationTally('all', nativeSha256);
     for (let n = 1; n <= LISTED_FINDINGS + 5; n++) tally.add(legacy(n), null);
     const r = tally.finish({
       actual: { plans: 0, plan_versions: 1, plan_kpis: 0, plan_series: 0, plan_events: 0 },
