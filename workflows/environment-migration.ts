@@ -86,6 +86,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const pending: EvidenceRow[] = [];
   const stepDurations: { step: string; seconds: number }[] = [];
   let gateMetric: { name: string; open: boolean } | undefined;
+  let claimed = false;
   const row = (r: Omit<EvidenceRow, 'seq'>) => void pending.push({ ...r, seq: ++seq });
 
   const gates = installGates((a) =>
@@ -128,7 +129,8 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     gateMetric = undefined;
     const finished = evidence.finishedAt ? { at: evidence.finishedAt, reason: evidence.stopReason ?? evidence.status } : undefined;
     const { saved } = await quick.recordMigration({
-      header: { workflowId, environment, startedAt: evidence.startedAt, policy },
+      // The policy goes with the run row's first write only: later calls find the row.
+      header: { workflowId, environment, startedAt: evidence.startedAt, policy: claimed ? null : policy },
       state: {
         status: evidence.status,
         currentStep: evidence.currentStep,
@@ -140,6 +142,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     });
     // Handlers may have queued rows meanwhile: drop only those written.
     if (saved) pending.splice(0, rows.length);
+    claimed ||= saved;
   };
 
   // ---- compensations: registered before the step that needs them, run on every stop but success ----

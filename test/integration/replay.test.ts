@@ -21,7 +21,14 @@ describe('replay of recorded histories', () => {
         'backfill-repository-first-run.json',
         'backfill-repository-last-run.json',
         'environment-migration.json',
+        'environment-migration-decide-retry.json',
+        'capacity-trim.json',
+        'rollback.json',
         'promotion.json',
+        // The previous release's recordings: executions it started must still replay.
+        'preflight.2026-11.json',
+        'backfill-repository-first-run.2026-11.json',
+        'backfill-repository-last-run.2026-11.json',
       ]),
     );
   });
