@@ -8,12 +8,12 @@ import {
   BackfillMode,
   BackfillRun,
   createRun,
+  errorsSample,
   getRun,
   RunStatus,
   setRunStatus,
 } from '../db/backfill-runs';
-import { withClient } from '../db/connection';
-import { legacyTableExists } from '../db/legacy-reader';
+import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
 import type { WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
@@ -170,12 +170,9 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
     const cursor = await resolveStartCursor(deps, input);
-    const bounds = await pool.query<{ up_to: number | null; n: number }>(
-      `SELECT (SELECT max(id) FROM plan_artifacts) AS up_to, (SELECT count(*)::int8 FROM plan_artifacts WHERE id > $1) AS n`,
-      [cursor],
-    );
-    const upToId = bounds.rows[0].up_to ?? 0;
-    const total = input.limit === null ? bounds.rows[0].n : Math.min(input.limit, bounds.rows[0].n);
+    const range = await legacyRangeAfter(pool, cursor);
+    const upToId = range.maxId;
+    const total = input.limit === null ? range.after : Math.min(input.limit, range.after);
     const create = () =>
       createRun(pool, {
         runId: input.runId,
@@ -291,28 +288,9 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
 
   /** The error counts by reason and the first errors of a run, for failure messages. */
   async function backfillErrorsSample(input: { environment: string; runId: string; limit: number }) {
-    return withClient(deps.databases.pool(input.environment), async (db) => {
-      const byReason = await db.query<{ reason: string; n: number }>(
-        `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason ORDER BY n DESC, reason LIMIT $2`,
-        [input.runId, input.limit],
-      );
-      const first = await db.query<{ artifact_id: number; plan_id: string; version: number; reason: string; message: string }>(
-        `SELECT artifact_id, plan_id, version, reason, detail->>'message' AS message FROM plan_backfill_errors
-          WHERE run_id = $1 ORDER BY id LIMIT 3`,
-        [input.runId],
-      );
-      return {
-        byReason: byReason.rows,
-        first: first.rows.map((r) => ({
-          artifactId: r.artifact_id,
-          planId: r.plan_id,
-          version: r.version,
-          reason: r.reason,
-          message: r.message,
-        })),
-      };
-    });
+    return errorsSample(deps.databases.pool(input.environment), input.runId, input.limit);
   }
+
 
   return { startBackfillRun, backfillChunk, setBackfillRunStatus, backfillErrorsSample };
 }

@@ -2,6 +2,7 @@
 import { getEnvironment } from '../config/environment';
 import { resolvePolicy } from '../config/policy';
 import { withClient } from '../db/connection';
+import { latestRealRun } from '../db/backfill-runs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Queryable } from '../db/connection';
 import {
@@ -83,15 +84,10 @@ export function createMigrationActivities(deps: WorkerActivityDeps) {
     }
   }
 
-  /** The newest unfinished, non-dry-run backfill run of the environment, to resume from (production policy). */
+  /** The newest non-dry-run backfill run of the environment if it did not complete, to resume from (production policy). */
   async function findResumableRun(input: { environment: string }): Promise<string | null> {
-    const res = await deps.databases.pool(input.environment).query<{ run_id: string; status: string }>(
-      `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run'
-        ORDER BY started_at DESC LIMIT 1`,
-      [input.environment],
-    );
-    const last = res.rows[0];
-    return last && ['failed', 'cancelled'].includes(last.status) ? last.run_id : null;
+    const last = await latestRealRun(deps.databases.pool(input.environment), input.environment);
+    return last && ['failed', 'cancelled', 'terminated'].includes(last.status) ? last.runId : null;
   }
 
   /**

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { escapeIdentifier } from 'pg';
 import { getEnvironment } from '../config/environment';
-import { lockEnvironmentForWrite } from '../db/advisory-locks';
+import { whileHoldingWriteLock } from '../db/advisory-locks';
 import { backupsTableExists, BackupRow, getBackup, latestVerifiedBackup } from '../db/backups';
 import { withClient } from '../db/connection';
 import { selectRepositoryEntries, tocTables } from '../db/dump-toc';
 import { locatePgTools, PgTools, runPgTool } from '../db/pg-tools';
+import { dropDatabase, recreateDatabase } from '../db/scratch-databases';
 import { SCRATCH_DATABASE_PATTERN, scratchDatabaseName, sha256File } from './backup-files';
 import type { ActivityDeps } from './deps';
 import { activityContext, withHeartbeat } from './heartbeat';
@@ -83,8 +83,7 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
     const toc = await readToc(tools, row.location, activityContext()?.cancellationSignal);
     const pool = deps.databases.pool(environment);
     // A scratch database is disposable: a retry replaces what an earlier attempt left.
-    await pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
-    await pool.query(`CREATE DATABASE ${escapeIdentifier(database)} TEMPLATE template0`);
+    await recreateDatabase(pool, database);
     try {
       await withHeartbeat(
         () => ({ phase: 'restore', mode: 'scratch', database }),
@@ -96,7 +95,7 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
           }),
       );
     } catch (err) {
-      await pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`).catch(() => undefined);
+      await dropDatabase(pool, database).catch(() => undefined);
       throw err;
     }
     return { database, tablesRestored: tocTables(toc) };
@@ -121,11 +120,9 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
     const listFile = path.join(listDir, 'repository.list');
     try {
       await fs.promises.writeFile(listFile, selection.entries.map((e) => `${e.line}\n`).join(''));
-      await withClient(deps.databases.pool(environment), async (client) => {
-        await client.query('BEGIN');
-        try {
-          await lockEnvironmentForWrite(client, environment);
-          await withHeartbeat(
+      await withClient(deps.databases.pool(environment), (client) =>
+        whileHoldingWriteLock(client, environment, () =>
+          withHeartbeat(
             () => ({ phase: 'restore', mode: 'repository', database: connection.PGDATABASE }),
             () =>
               runPgTool(
@@ -142,12 +139,9 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
                 ],
                 { connection, signal, env },
               ),
-          );
-        } finally {
-          // Nothing was written on this connection: ending the transaction just releases the lock.
-          await client.query('COMMIT');
-        }
-      });
+          ),
+        ),
+      );
     } finally {
       await fs.promises.rm(listDir, { recursive: true, force: true });
     }
@@ -193,11 +187,9 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
         'NotAScratchDatabase',
       );
     }
-    const pool = deps.databases.pool(input.environment);
-    const exists = await pool.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [input.database]);
-    await pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(input.database)} WITH (FORCE)`);
-    logger.info({ event: 'scratch_database_dropped', environment: input.environment, database: input.database, existed: exists.rowCount === 1 });
-    return { environment: input.environment, database: input.database, dropped: exists.rowCount === 1 };
+    const dropped = await dropDatabase(deps.databases.pool(input.environment), input.database);
+    logger.info({ event: 'scratch_database_dropped', environment: input.environment, database: input.database, existed: dropped });
+    return { environment: input.environment, database: input.database, dropped };
   }
 
   return { restoreBackup, dropScratchDatabase };

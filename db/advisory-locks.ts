@@ -29,3 +29,17 @@ export async function tryLockEnvironmentForTrim(db: Queryable, environment: stri
 export async function unlockEnvironmentForTrim(db: Queryable, environment: string): Promise<void> {
   await db.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS.capacityTrim, environment]);
 }
+
+/**
+ * Runs `fn` while this connection holds the environment's repository write lock (a transaction that
+ * writes nothing itself): backfill batches and trims wait meanwhile, e.g. while pg_restore replaces the tables.
+ */
+export async function whileHoldingWriteLock<T>(client: Queryable, environment: string, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    await lockEnvironmentForWrite(client, environment);
+    return await fn();
+  } finally {
+    await client.query('COMMIT');
+  }
+}

@@ -218,3 +218,30 @@ export async function advanceRun(
     ],
   );
 }
+
+/** The newest non-dry-run run of the environment (what a resuming migration continues). */
+export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
+  const res = await db.query<{ run_id: string; status: RunStatus }>(
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`,
+    [environment],
+  );
+  const r = res.rows[0];
+  return r ? { runId: r.run_id, status: r.status } : null;
+}
+
+/** A run's error counts by reason (the `limit` largest) and its first three errors, for failure messages. */
+export async function errorsSample(db: Queryable, runId: string, limit: number) {
+  const byReason = await db.query<{ reason: string; n: number }>(
+    `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason ORDER BY n DESC, reason LIMIT $2`,
+    [runId, limit],
+  );
+  const first = await db.query<{ artifact_id: number; plan_id: string; version: number; reason: string; message: string }>(
+    `SELECT artifact_id, plan_id, version, reason, detail->>'message' AS message FROM plan_backfill_errors
+      WHERE run_id = $1 ORDER BY id LIMIT 3`,
+    [runId],
+  );
+  return {
+    byReason: byReason.rows,
+    first: first.rows.map((r) => ({ artifactId: r.artifact_id, planId: r.plan_id, version: r.version, reason: r.reason, message: r.message })),
+  };
+}

@@ -48,3 +48,12 @@ export async function readArtifacts(
     createdAt: r.created_at,
   }));
 }
+
+/** The legacy table's current end (max id, 0 when empty) and how many artifacts lie after `afterId`. */
+export async function legacyRangeAfter(db: Queryable, afterId: number): Promise<{ maxId: number; after: number }> {
+  const res = await db.query<{ up_to: number | null; n: number }>(
+    `SELECT (SELECT max(id) FROM plan_artifacts) AS up_to, (SELECT count(*)::int8 FROM plan_artifacts WHERE id > $1) AS n`,
+    [afterId],
+  );
+  return { maxId: res.rows[0].up_to ?? 0, after: res.rows[0].n };
+}
