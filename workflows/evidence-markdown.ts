@@ -93,8 +93,10 @@ export function renderEvidenceSummary(e: MigrationEvidence): string {
     '',
     e.openGate ? gateHint(e.openGate, e.policy?.approval.approvers ?? []) : '',
     e.status === 'waiting-decision' && last
-      ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend signal \`decide\` with {"action":"retry"|"rollback"|"abort"}`
+      ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend the signal \`decide\` with \`{"action":"retry","by":"your-name"}\` (or \`"rollback"\`, \`"abort"\`)`
       : '',
+    e.stopReason && e.status !== 'completed' ? `**Stopped (${e.status}):** ${e.stopReason}` : '',
+    e.refusedSignals ? `${e.refusedSignals} refused approve/reject signal(s)` : '',
     '',
     ...e.steps.map(
       (s) =>

@@ -8,7 +8,9 @@ import { getMaintenance } from '../../db/maintenance';
 import { getMigrationRun } from '../../db/migration-runs';
 import type { MigrationEvidence } from '../../model/migration';
 import { approveSignal, approveUpdate, statusQuery } from '../../workflows/definitions';
-import { waitFor } from '../support/backfill';
+import { getRun } from '../../db/backfill-runs';
+import { seedDemo } from '../../db/seed';
+import { latestRun, waitFor } from '../support/backfill';
 import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
 
 const PRODUCTION_LIKE = {
@@ -30,7 +32,7 @@ async function atSpotCheck(f: MigrationFixture, environment: string) {
 describe('stopping a migration with maintenance on', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
-    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE });
+    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE, mschild: PRODUCTION_LIKE });
   });
   afterAll(() => f?.close());
 
@@ -50,6 +52,37 @@ describe('stopping a migration with maintenance on', () => {
       expect(stored.steps.at(-1)).toEqual(
         expect.objectContaining({ name: 'spot-check', status: 'failed', error: 'stopped: cancellation requested' }),
       );
+    });
+  });
+
+  test('cancel while the backfill child runs: the child is cancelled and closes its run, maintenance ends off', async () => {
+    // Enough artifacts in small batches that the backfill is still running when the cancel comes.
+    await seedDemo(f.dbs.mschild.pool, { plans: 200, versions: 5, series: 40, bad: 0, seed: 3 });
+    await f.harness.run(async () => {
+      const handle = await startMigration(f.harness, { environment: 'mschild', batchSize: 5 });
+      await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
+      const run = await waitFor(
+        async () => {
+          const r = await latestRun(f.dbs.mschild).catch(() => null); // no table before migrate
+          return r && r.status === 'running' && r.artifactsRead > 0 ? r : null;
+        },
+        60_000,
+        'the backfill to run',
+      );
+      expect(await maintenanceEnabled(f.dbs.mschild)).toBe(true);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const child = f.harness.client.workflow.getHandle(run.workflowId!);
+      expect((await child.describe()).status.name).toBe('CANCELLED');
+      const closed = (await getRun(f.dbs.mschild.pool, run.runId))!;
+      expect(closed.status).toBe('cancelled');
+      expect(closed.artifactsRead).toBeLessThan(closed.artifactsTotal);
+      expect(await maintenanceEnabled(f.dbs.mschild)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.mschild.pool, handle.workflowId))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.steps.at(-1)).toEqual(expect.objectContaining({ name: 'backfill', status: 'failed' }));
     });
   });
 
