@@ -21,6 +21,7 @@ import { buildReport, type BenchMessage, type LauncherMessage } from './report';
 import { countRows, createRepositoryCopy, dropSchema, migrateToHead, REPOSITORY_TABLES } from './schema';
 import { startDatabase, startTemporal } from './services';
 import { runBackfillWorkflow } from './workflow-run';
+import { probeCancelLatency } from './cancel-probe';
 
 const BASELINE_SCHEMA = 'bench_baseline';
 
@@ -86,6 +87,9 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
   const problems = verificationProblems(verifyReport);
   if (problems.length) progress(`verify: ${problems.join('; ')}`);
 
+  // 4. Cancel latency: force runs cancelled mid-chunk (last: they rewrite the repository).
+  const cancel = opts.cancelProbes ? await probeCancelLatency(benchConfig, pool, opts.cancelProbes, opts.batchSize, cleanup) : null;
+
   return buildReport({
     artifacts: legacy.artifacts,
     plans: opts.plans,
@@ -107,6 +111,7 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     },
     workerPeakRssMb: workflow.workerPeakRssMb,
     verify,
+    cancel,
     database: database.source,
     loadAverage: { before: loadBefore, after: os.loadavg() },
   });

@@ -17,10 +17,12 @@ export interface BenchOptions {
   /** node --max-old-space-size for the worker child (MB), or null for Node's default. */
   workerHeapMb: number | null;
   seed: number;
+  /** Cancelled force runs measuring cancel latency after the verify (0: none). */
+  cancelProbes: number;
 }
 
 export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N]
-                              [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N]
+                              [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N] [--cancel-probes N]
   --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
   --versions N      versions per plan (default 10): plans = artifacts / versions
   --series N        series rows per artifact (default 100)
@@ -29,6 +31,7 @@ export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--
   --seed N          demo generator seed (default 1)
   --cpu-prof DIR    write a V8 CPU profile of the worker process into DIR
   --worker-heap-mb N  run the worker with node --max-old-space-size=N (default: Node's own limit)
+  --cancel-probes N cancel N force runs mid-chunk and report the cancel latency (default 5; 0: skip)
 Environment: BENCH_DATABASE_URL uses that PostgreSQL server (a scratch database is created and dropped)
 instead of an embedded PostgreSQL 15.`;
 
@@ -57,6 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         seed: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'worker-heap-mb': { type: 'string' },
+        'cancel-probes': { type: 'string' },
       },
     }) as { values: Record<string, string | undefined> });
   } catch (err) {
@@ -78,5 +82,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     cpuProfDir: values['cpu-prof'] ?? null,
     workerHeapMb: values['worker-heap-mb'] === undefined ? null : positiveInt('worker-heap-mb', values['worker-heap-mb'], 0),
     seed: positiveInt('seed', values.seed, 1),
+    cancelProbes: values['cancel-probes'] === '0' ? 0 : positiveInt('cancel-probes', values['cancel-probes'], 5),
   };
 }

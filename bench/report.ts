@@ -1,5 +1,6 @@
 /** The one JSON line `npm run bench` prints, with the SPEC §11 bar and whether each part of it passes. */
 import os from 'node:os';
+import type { CancelProbes } from './cancel-probe';
 import type { CpuSeconds } from './cpu-usage';
 
 export const BAR = {
@@ -9,6 +10,8 @@ export const BAR = {
   rssMb: 400,
   /** Verify time ÷ backfill time, at most. */
   verify: 1.5,
+  /** Seconds from a cancel request to the run row `cancelled` (p99), at most. */
+  cancelP99Seconds: 5,
 } as const;
 
 export interface Measurements {
@@ -27,6 +30,7 @@ export interface Measurements {
   workflow: { seconds: number; totalRows: number; historyEvents: number; runs: number; cpuSeconds: CpuSeconds };
   workerPeakRssMb: number;
   verify: { seconds: number; versions: number; mismatches: number; cpuSeconds: CpuSeconds };
+  cancel: CancelProbes | null;
   database: string;
   /** 1-minute load averages when the run started and ended: other load on the machine skews the timings. */
   loadAverage: { before: number[]; after: number[] };
@@ -73,10 +77,12 @@ export function buildReport(m: Measurements) {
       ratioToBackfill: round(verifyRatio),
       cpuSeconds: m.verify.cpuSeconds,
     },
+    ...(m.cancel ? { cancel: m.cancel } : {}),
     bar: {
       ratio: { min: BAR.ratio, pass: ratio >= BAR.ratio },
       rss: { maxMb: BAR.rssMb, pass: m.workerPeakRssMb <= BAR.rssMb },
       verify: { maxRatioToBackfill: BAR.verify, pass: verifyRatio <= BAR.verify && m.verify.mismatches === 0 },
+      ...(m.cancel ? { cancel: { maxP99Seconds: BAR.cancelP99Seconds, pass: m.cancel.p99Seconds <= BAR.cancelP99Seconds } } : {}),
     },
     machine: {
       cpus: os.cpus().length,

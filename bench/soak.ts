@@ -50,7 +50,7 @@ interface SoakOptions {
 }
 
 function parseOptions(argv: string[]): SoakOptions {
-  const opts: SoakOptions = { plans: 1500, versions: 10, series: 30, batchSize: 200, faults: 12, seed: 7 };
+  const opts: SoakOptions = { plans: 2000, versions: 10, series: 40, batchSize: 200, faults: 10, seed: 7 };
   const names: Record<string, keyof SoakOptions> = {
     '--plans': 'plans',
     '--versions': 'versions',
@@ -190,10 +190,19 @@ async function main(): Promise<void> {
     cleanup.add('close soak pool', () => soakPool.end());
 
     const faults: Record<FaultKind, number> = { 'kill-worker': 0, 'restart-temporal': 0, 'terminate-connections': 0 };
-    let chaosOn = true;
+    /** The backfill run as the database sees it (no table before the migration's schema step). */
+    const backfillNow = async () =>
+      (
+        await soakPool
+          .query<{ status: string; artifacts_read: number }>(`SELECT status, artifacts_read FROM plan_backfill_runs WHERE mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`)
+          .catch(() => ({ rows: [] }))
+      ).rows[0] ?? null;
+    const timeline: { fault: FaultKind; atSeconds: number; backfill: string }[] = [];
     const inject = async (kind: FaultKind) => {
       faults[kind]++;
-      progress(`fault ${Object.values(faults).reduce((a, b) => a + b)}: ${kind}`);
+      const run = await backfillNow();
+      timeline.push({ fault: kind, atSeconds: Math.round((Date.now() - started) / 100) / 10, backfill: run ? `${run.status} at ${run.artifacts_read}` : 'not started' });
+      progress(`fault ${timeline.length}: ${kind} (backfill ${timeline.at(-1)!.backfill})`);
       if (kind === 'kill-worker') {
         process.kill(worker.pid, 'SIGKILL');
         await worker.kill();
@@ -210,26 +219,32 @@ async function main(): Promise<void> {
         );
       }
     };
-    const chaos = (async () => {
-      for (let n = 0; n < opts.faults && chaosOn; n++) {
-        await sleep(2000 + rand() * 4000);
-        if (chaosOn) await inject(FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)]);
-      }
-    })();
 
     // The approver: opens each gate when it opens (through outages too).
     const approve = async (gate: string) => {
-      await patiently(`wait for gate ${gate}`, async () => {
-        const s: MigrationEvidence = await handle.query(statusQuery);
-        if (s.openGate !== gate) throw new Error(`gate ${gate} not open yet (${s.status} at ${s.currentStep})`);
-      }, 900_000);
+      await patiently(
+        `wait for gate ${gate}`,
+        async () => {
+          const s: MigrationEvidence = await handle.query(statusQuery);
+          if (s.openGate !== gate) throw new Error(`gate ${gate} not open yet (${s.status} at ${s.currentStep})`);
+        },
+        900_000,
+      );
       await patiently(`approve ${gate}`, () => handle.executeUpdate(approveUpdate, { args: [{ gate, approver: 'soak', comment: 'soak' }] }));
       progress(`approved ${gate}`);
     };
     await approve('start');
+    // Faults while the backfill runs, until it is done or the budget is spent (the steps before it
+    // have their own retries; a killed worker there costs a heartbeat timeout, not data).
+    await patiently('the backfill to start', async () => {
+      if ((await backfillNow())?.status !== 'running') throw new Error('backfill not running yet');
+    }, 600_000);
+    for (let n = 0; n < opts.faults; n++) {
+      await sleep(1500 + rand() * 2500);
+      if ((await backfillNow())?.status === 'completed') break;
+      await inject(FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)]);
+    }
     await approve('spot-check');
-    chaosOn = false;
-    await chaos;
     await patiently('the migration result', () => handle.result(), 300_000);
 
     // What must hold.
@@ -249,7 +264,8 @@ async function main(): Promise<void> {
     const totalFaults = Object.values(faults).reduce((a, b) => a + b, 0);
     const report = {
       data: { ...demo, batchSize: opts.batchSize, artifacts: opts.plans * opts.versions + demo.bad, seriesRows: digest.plan_series },
-      faults: { ...faults, total: totalFaults },
+      faults: { ...faults, total: totalFaults, duringBackfill: timeline.filter((t) => t.backfill.startsWith('running')).length },
+      timeline,
       // Each lost chunk attempt (worker killed, connection dropped) loses at most its batch in flight.
       chunkAttemptsLost: lostChunks,
       batchesRedoneAtMost: lostChunks,
