@@ -394,7 +394,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   } catch (err) {
     const cancelled = isCancellation(err);
     if (!(err instanceof Stop) && !isFinal(evidence.status) && evidence.status !== 'rolling-back') {
-      evidence.stopReason = cancelled ? 'cancellation requested' : `failed: ${excerpt(messageOf(err), MAX_ERROR_TEXT)}`;
+      evidence.stopReason = cancelled ? 'cancellation requested' : excerpt(messageOf(err), MAX_ERROR_TEXT);
       move(cancelled ? 'cancel' : 'fail');
     }
     const interrupted = evidence.steps.at(-1);
@@ -416,7 +416,9 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       evidence.currentStep = null;
       evidence.finishedAt = now();
       row({ kind: 'stop', name: evidence.status, status: evidence.status, comment: evidence.stopReason, at: evidence.finishedAt });
-      await flush();
+      // If even this write fails (the database is gone, or another migration holds the environment),
+      // the stop must still be reported as itself; the reconciler closes the run row later.
+      await flush().catch(() => undefined);
     });
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(

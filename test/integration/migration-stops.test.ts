@@ -4,7 +4,9 @@
  * runs no workflow code: the owner check lifts the flag).
  */
 import { WorkflowFailedError } from '@temporalio/client';
+import { withClient } from '../../db/connection';
 import { getMaintenance } from '../../db/maintenance';
+import { upgrade } from '../../db/migrator';
 import { getMigrationRun } from '../../db/migration-runs';
 import type { MigrationEvidence } from '../../model/migration';
 import { approveSignal, approveUpdate, statusQuery } from '../../workflows/definitions';
@@ -12,6 +14,13 @@ import { getRun } from '../../db/backfill-runs';
 import { seedDemo } from '../../db/seed';
 import { latestRun, waitFor } from '../support/backfill';
 import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
+
+/** Every message down the failure's cause chain, joined. */
+const messageChain = (err: unknown): string => {
+  const out: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) out.push(e.message ?? '');
+  return out.join(' <- ');
+};
 
 const PRODUCTION_LIKE = {
   approval: { required: true, approvers: ['carol'], timeout: '1h' },
@@ -32,7 +41,7 @@ async function atSpotCheck(f: MigrationFixture, environment: string) {
 describe('stopping a migration with maintenance on', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
-    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE, mschild: PRODUCTION_LIKE });
+    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE, mschild: PRODUCTION_LIKE, msguard: PRODUCTION_LIKE });
   });
   afterAll(() => f?.close());
 
@@ -83,6 +92,22 @@ describe('stopping a migration with maintenance on', () => {
       const stored = (await getMigrationRun(f.dbs.mschild.pool, handle.workflowId))!;
       expect(stored.status).toBe('cancelled');
       expect(stored.steps.at(-1)).toEqual(expect.objectContaining({ name: 'backfill', status: 'failed' }));
+    });
+  });
+
+  test('two migrations of one environment under different workflow ids: the second stops before changing anything', async () => {
+    await withClient(f.dbs.msguard.pool, (c) => upgrade(c));
+    await f.harness.run(async () => {
+      const first = await startMigration(f.harness, { environment: 'msguard' });
+      await waitForMigration(first, (e) => e.openGate === 'start', 'the first migration at its gate');
+      const second = await startMigration(f.harness, { environment: 'msguard' });
+      const err = await second.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(messageChain(err)).toMatch(new RegExp(`another migration of msguard is open: ${first.workflowId}`));
+      expect((await first.query(statusQuery)).openGate).toBe('start');
+      expect(await getMigrationRun(f.dbs.msguard.pool, second.workflowId)).toBeNull();
+      await first.cancel();
+      await expect(first.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     });
   });
 
