@@ -360,10 +360,9 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     if (p.spotCheck.required) await gate('spot-check', 'spot-check');
     if (maintained) {
       await step('maintenance-off', () => setMaintenance(false, `plandb migration ${workflowId} done`));
-      compensations.splice(
-        compensations.findIndex((c) => c.name === 'maintenance-off'),
-        1,
-      );
+      // Lifted: nothing left to undo for it.
+      const at = compensations.findIndex((c) => c.name === 'maintenance-off');
+      if (at >= 0) compensations.splice(at, 1);
     }
     if (p.postCheck.hours > 0) {
       await step('post-check', async () => {
