@@ -1,8 +1,12 @@
+import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
+
+/** Who runs the command, when --by does not say: the OS user. */
+export const osUser = (): string => process.env.USER ?? os.userInfo().username;
 
 /** Commander argument parsers that reject bad values with a message naming the expectation. */
 export function positiveInt(value: string): number {

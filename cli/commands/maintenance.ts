@@ -3,7 +3,6 @@
  * code the migration's setMaintenance activity runs. Lifting a flag that a running workflow holds is
  * refused unless --force: that workflow turns it off itself when it is done.
  */
-import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { createMaintenanceActivities, createMaintenanceStatus, MaintenanceStatus } from '../../activities/maintenance';
 import type { WorkflowLiveness } from '../../activities/deps';
@@ -14,10 +13,7 @@ import { checkText, MAX_NAME } from '../../model/text';
 import { temporalLiveness } from '../../worker/liveness';
 import { CliContext } from '../context';
 import { CliFailure } from '../errors';
-import { environmentName } from '../options';
-
-/** The OS user: who runs the command, when --by does not say. */
-export const osUser = (): string => process.env.USER ?? os.userInfo().username;
+import { environmentName, osUser } from '../options';
 
 function textOption(field: string, opts: Parameters<typeof checkText>[2]) {
   return (value: string): string => {
