@@ -75,7 +75,8 @@ const depsOf = (c: CliContext) => ({ config: c.config, databases: c.databases, m
 async function change(c: CliContext, enabled: boolean, opts: ChangeOptions): Promise<void> {
   const deps = depsOf(c);
   const mode = getEnvironment(c.config, opts.env).maintenance.mode;
-  if (mode === 'none') throw new CliFailure(`${opts.env}: maintenance mode is "none": there is no switch to turn ${enabled ? 'on' : 'off'}`);
+  if (mode === 'none')
+    throw new CliFailure(`${opts.env}: maintenance mode is "none": there is no switch to turn ${enabled ? 'on' : 'off'}`);
   const before = await createMaintenanceStatus(deps)(opts.env);
   const owner = before.enabled ? await ownerState(c, before.ownerWorkflowId) : null;
   if (!enabled && owner && !opts.force && ('error' in owner || owner.running)) {

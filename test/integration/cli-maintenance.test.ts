@@ -82,7 +82,15 @@ describe('plandb maintenance status|on|off', () => {
   test('db-flag: on and off by hand record actor and reason; status shows them', async () => {
     const on = await cli('maintenance', 'on', '--env', 'flag', '--by', 'alice', '--reason', 'window', '--json');
     expect(on.code).toBe(0);
-    expect(JSON.parse(on.stdout)).toMatchObject({ changed: true, mode: 'db-flag', enabled: true, actor: 'alice', reason: 'window', ownerWorkflowId: null, owner: null });
+    expect(JSON.parse(on.stdout)).toMatchObject({
+      changed: true,
+      mode: 'db-flag',
+      enabled: true,
+      actor: 'alice',
+      reason: 'window',
+      ownerWorkflowId: null,
+      owner: null,
+    });
     expect(await getMaintenance(db.pool)).toMatchObject({ enabled: true, actor: 'alice', reason: 'window' });
 
     const status = await cli('maintenance', 'status', '--env', 'flag');
@@ -108,7 +116,11 @@ describe('plandb maintenance status|on|off', () => {
     await setMaintenanceFlag(db.pool, { enabled: true, reason: 'migration window', actor: 'plandb:migration', ownerWorkflowId: ownerId });
 
     const status = await cli('maintenance', 'status', '--env', 'flag', '--json');
-    expect(JSON.parse(status.stdout)).toMatchObject({ enabled: true, ownerWorkflowId: ownerId, owner: { running: true, status: 'RUNNING' } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      enabled: true,
+      ownerWorkflowId: ownerId,
+      owner: { running: true, status: 'RUNNING' },
+    });
     expect((await cli('maintenance', 'status', '--env', 'flag')).stdout).toMatch(new RegExp(`owner: ${ownerId} \\(running\\)`));
 
     // "on" again keeps the workflow the owner.
@@ -148,7 +160,13 @@ describe('plandb maintenance status|on|off', () => {
     expect(on.stdout).toMatch(/owner: unknown/);
     const off = await cli('maintenance', 'off', '--env', 'web', '--by', 'erin', '--reason', 'released', '--json');
     expect(off.code).toBe(0);
-    expect(JSON.parse(off.stdout)).toMatchObject({ mode: 'http', enabled: false, actor: 'erin', reason: 'released', ownerWorkflowId: null });
+    expect(JSON.parse(off.stdout)).toMatchObject({
+      mode: 'http',
+      enabled: false,
+      actor: 'erin',
+      reason: 'released',
+      ownerWorkflowId: null,
+    });
     expect(remote.enabled).toBe(false);
   });
 

@@ -10,7 +10,8 @@ import { testConfig } from '../support/config';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
 
-const NO_WORKER = /no worker polls task queue (\S+) on (\S+)\/default: (\S+) will not make progress until one does\. Start one with `plandb worker`/;
+const NO_WORKER =
+  /no worker polls task queue (\S+) on (\S+)\/default: (\S+) will not make progress until one does\. Start one with `plandb worker`/;
 
 describe('the CLI says when no worker polls its task queue; started workflows carry a summary', () => {
   let db: TestDatabase;
