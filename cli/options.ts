@@ -5,8 +5,15 @@ import { checkEnvironmentName } from '../model/ids';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 
-/** Who runs the command, when --by does not say: the OS user. */
-export const osUser = (): string => process.env.USER ?? os.userInfo().username;
+/** Who runs the command, when --by does not say: the OS user ("unknown" where the system has no name for it). */
+export function osUser(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Commander argument parsers that reject bad values with a message naming the expectation. */
 export function positiveInt(value: string): number {
