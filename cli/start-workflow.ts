@@ -26,6 +26,8 @@ export async function startWorkflow<I>(client: Client, req: StartRequest<I>) {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       typedSearchAttributes: [{ key: PLAN_DB_ENVIRONMENT, value: req.environment }],
       staticSummary: `${req.summary} by ${req.by ?? osUser()}`,
+      // The input as sent, on the workflow's page (inputs hold names and numbers, never secrets).
+      staticDetails: ['Input:', '', '```json', JSON.stringify(req.input, null, 2), '```'].join('\n'),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
+import { DEFAULT_BATCH_SIZE } from '../../workflows/definitions';
 import { runCli } from '../support/cli';
 import { testConfig } from '../support/config';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -77,6 +78,13 @@ describe('the CLI says when no worker polls its task queue; started workflows ca
 
     const description = await harness.client.workflow.getHandle('plandb-lonely-backfill').describe();
     expect(await description.staticSummary()).toBe(`backfill lonely (normal) by ${user}`);
+    const details = await description.staticDetails();
+    expect(details).toMatch(/^Input:\n\n```json\n/);
+    expect(JSON.parse(details!.replace(/^Input:\n\n```json\n|\n```$/g, ''))).toEqual({
+      environment: 'lonely',
+      batchSize: DEFAULT_BATCH_SIZE,
+      maxErrors: 1000,
+    });
   });
 
   test('with a worker polling, nothing is said', async () => {
