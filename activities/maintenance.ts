@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getEnvironment, redactUrl } from '../config/environment';
 import type { MaintenanceMode } from '../config/schema';
-import { MaintenanceTableMissing, setMaintenanceFlag } from '../db/maintenance';
+import { getMaintenance, MaintenanceTableMissing, setMaintenanceFlag } from '../db/maintenance';
 import type { ActivityDeps } from './deps';
 import { fetchWithTimeout } from './http';
 
@@ -30,6 +30,19 @@ export interface SetMaintenanceResult {
   actor: string | null;
   /** When the current state began, where the switch records it. */
   since: string | null;
+}
+
+/** What the switch says now (`plandb maintenance status`). */
+export interface MaintenanceStatus {
+  environment: string;
+  mode: MaintenanceMode;
+  /** null: the http endpoint does not tell (no GET state), or mode 'none' (no switch). */
+  enabled: boolean | null;
+  reason: string | null;
+  actor: string | null;
+  since: string | null;
+  /** The workflow holding it on; only the db-flag records one. */
+  ownerWorkflowId: string | null;
 }
 
 interface RemoteState {
@@ -57,6 +70,18 @@ async function readRemoteState(url: string, headers: Record<string, string>): Pr
   return { enabled: b.enabled as boolean, reason: stringOrNull(b.reason), actor: stringOrNull(b.actor), since: stringOrNull(b.since) };
 }
 
+/** The request headers, with the bearer token `tokenEnv` names when it is set. */
+function authHeaders(env: NodeJS.ProcessEnv, environment: string, tokenEnv: string | undefined): Record<string, string> {
+  const token = tokenEnv ? env[tokenEnv]?.trim() : undefined;
+  if (tokenEnv && !token) {
+    throw ApplicationFailure.nonRetryable(
+      `environments.${environment}.maintenance.tokenEnv: environment variable ${tokenEnv} is not set`,
+      'ConfigError',
+    );
+  }
+  return { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+}
+
 /** `env` holds the token variable that `maintenance.tokenEnv` names. */
 export function createMaintenanceActivities(deps: ActivityDeps, env: NodeJS.ProcessEnv = process.env) {
   async function viaHttp(
@@ -64,14 +89,7 @@ export function createMaintenanceActivities(deps: ActivityDeps, env: NodeJS.Proc
     url: string,
     tokenEnv: string | undefined,
   ): Promise<Omit<SetMaintenanceResult, 'environment' | 'mode'>> {
-    const token = tokenEnv ? env[tokenEnv]?.trim() : undefined;
-    if (tokenEnv && !token) {
-      throw ApplicationFailure.nonRetryable(
-        `environments.${input.environment}.maintenance.tokenEnv: environment variable ${tokenEnv} is not set`,
-        'ConfigError',
-      );
-    }
-    const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers = authHeaders(env, input.environment, tokenEnv);
     const before = await readRemoteState(url, headers);
     const res = await fetchWithTimeout(url, {
       method: 'POST',
@@ -126,4 +144,25 @@ export function createMaintenanceActivities(deps: ActivityDeps, env: NodeJS.Proc
   }
 
   return { setMaintenance };
+}
+
+/** Reads the switch without changing it (the CLI's `maintenance status`; not a workflow activity). */
+export function createMaintenanceStatus(deps: ActivityDeps, env: NodeJS.ProcessEnv = process.env) {
+  return async function maintenanceStatus(environment: string): Promise<MaintenanceStatus> {
+    const settings = getEnvironment(deps.config, environment).maintenance;
+    if (settings.mode === 'db-flag') {
+      const { enabled, reason, actor, since, ownerWorkflowId } = await getMaintenance(deps.databases.pool(environment));
+      return { environment, mode: settings.mode, enabled, reason, actor, since, ownerWorkflowId };
+    }
+    const remote = settings.mode === 'http' ? await readRemoteState(settings.url!, authHeaders(env, environment, settings.tokenEnv)) : null;
+    return {
+      environment,
+      mode: settings.mode,
+      enabled: remote?.enabled ?? null,
+      reason: remote?.reason ?? null,
+      actor: remote?.actor ?? null,
+      since: remote?.since ?? null,
+      ownerWorkflowId: null,
+    };
+  };
 }

@@ -3,11 +3,12 @@
  * the server is away, so losing the connection is not the workflow failing (see reconnect.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isGrpcDeadlineError, type WorkflowHandle } from '@temporalio/client';
+import { isGrpcDeadlineError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CliContext } from './context';
 import { CliFailure, EXIT_LOST_CONTACT } from './errors';
 import { formatDuration, isTransportError, retryDelayMs } from './reconnect';
 import { awaitResult } from './start-workflow';
+import { initialWorkerWatch, pollerCount, warnIfNoWorker, workerCheckDue, workerMessage, workerNotice, WorkerTarget } from './worker-presence';
 
 export interface ReconnectOptions {
   /** The Temporal address, for the messages. */
@@ -17,6 +18,8 @@ export interface ReconnectOptions {
   log(line: string): void;
   /** Told once when Temporal is lost and once when it is back, e.g. to mark a state file unknown. */
   onConnection?(connected: boolean): Promise<void> | void;
+  /** The task queue whose workers the follow watches for, saying so when none polls (worker-presence.ts). */
+  workers?: WorkerTarget;
 }
 
 export interface FollowOptions<S> {
@@ -58,6 +61,15 @@ async function unreachable(handle: WorkflowHandle): Promise<unknown> {
 export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowOptions<S>): Promise<FollowOutcome<R>> {
   const { reconnect } = opts;
   const abort = new AbortController();
+  const startedAt = Date.now();
+  let workerWatch = initialWorkerWatch;
+  const watchWorkers = async (target: WorkerTarget) => {
+    const elapsed = Date.now() - startedAt;
+    if (!workerCheckDue(workerWatch, elapsed)) return;
+    const { watch, notice } = workerNotice(workerWatch, await pollerCount(handle.client, target), elapsed);
+    workerWatch = watch;
+    if (notice) target.log(workerMessage(notice, target, handle.workflowId, true));
+  };
   let closed: Promise<{ result: R } | { error: unknown }> | null = null;
   // Declared through `as`: assigned in the closures below, which TypeScript's narrowing does not see.
   let lost = null as { since: number; attempt: number } | null;
@@ -90,6 +102,7 @@ export async function followWorkflow<R, S>(handle: WorkflowHandle, opts: FollowO
     if (!lost) {
       const state = await opts.poll();
       if (state !== null) await opts.onState(state);
+      if (reconnect.workers) await watchWorkers(reconnect.workers);
     }
 
     let wait = opts.intervalMs ?? 1000;
@@ -131,7 +144,21 @@ export async function followResult<R>(handle: WorkflowHandle, reconnect: Reconne
   return closed.result;
 }
 
-/** Outage messages on stderr, naming the configured Temporal address. */
+const logLine = (line: string) => console.error(`plandb: ${line}`);
+
+/** The configured task queue, with messages on stderr. */
+export function workersOf(c: CliContext): WorkerTarget {
+  const { address, namespace, taskQueue } = c.config.temporal;
+  return { address, namespace, taskQueue, log: logLine };
+}
+
+/** Outage and no-worker messages on stderr, naming the configured Temporal address and task queue. */
 export function reconnectVia(c: CliContext, timeoutMs: number, onConnection?: ReconnectOptions['onConnection']): ReconnectOptions {
-  return { address: c.config.temporal.address, timeoutMs, log: (line) => console.error(`plandb: ${line}`), onConnection };
+  return { address: c.config.temporal.address, timeoutMs, log: logLine, onConnection, workers: workersOf(c) };
+}
+
+/** `--no-wait`: prints {workflowId, runId}, then warns on stderr when no worker polls the task queue. */
+export async function printStarted(c: CliContext, handle: WorkflowHandleWithFirstExecutionRunId): Promise<void> {
+  console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+  await warnIfNoWorker(handle.client, workersOf(c), handle.workflowId);
 }

@@ -8,6 +8,7 @@ import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
 import { evidenceCommand } from './commands/evidence';
 import { approveCommand, decideCommand, rejectCommand } from './commands/gates';
+import { maintenanceCommand } from './commands/maintenance';
 import { migrateCommand } from './commands/migrate';
 import { promoteCommand } from './commands/promote';
 import { drillCommand, rollbackCommand } from './commands/rollback';
@@ -35,6 +36,7 @@ export function buildProgram(ctx: () => CliContext): Command {
     devCommand(configPath),
     drillCommand(ctx),
     evidenceCommand(ctx),
+    maintenanceCommand(ctx),
     migrateCommand(ctx),
     pauseCommand(ctx),
     preflightCommand(ctx),

@@ -1,8 +1,19 @@
+import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
+
+/** Who runs the command, when --by does not say: the OS user ("unknown" where the system has no name for it). */
+export function osUser(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Commander argument parsers that reject bad values with a message naming the expectation. */
 export function positiveInt(value: string): number {

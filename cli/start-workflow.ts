@@ -2,6 +2,7 @@ import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } fro
 import { CancelledFailure, TerminatedFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { CliFailure } from './errors';
+import { osUser } from './options';
 
 export interface StartRequest<I> {
   workflowType: string;
@@ -9,6 +10,10 @@ export interface StartRequest<I> {
   environment: string;
   taskQueue: string;
   input: I;
+  /** What it is, for the Web UI's workflow list, e.g. "backfill dev (normal)"; " by <who>" is added. */
+  summary: string;
+  /** Who starts it (default: the OS user). */
+  by?: string;
 }
 
 /** Starts a plandb workflow, refusing a second start of a running one (ID conflict policy FAIL). */
@@ -20,6 +25,9 @@ export async function startWorkflow<I>(client: Client, req: StartRequest<I>) {
       args: [req.input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       typedSearchAttributes: [{ key: PLAN_DB_ENVIRONMENT, value: req.environment }],
+      staticSummary: `${req.summary} by ${req.by ?? osUser()}`,
+      // The input as sent, on the workflow's page (inputs hold names and numbers, never secrets).
+      staticDetails: ['Input:', '', '```json', JSON.stringify(req.input, null, 2), '```'].join('\n'),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -26,14 +26,17 @@ import {
   BackfillInput,
   BackfillProgress,
   BackfillResult,
+  batchSizeOf,
   checkBackfillInput,
-  checkBatchSize,
+  checkSetBatchSize,
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_ERRORS,
   pauseSignal,
   PauseRequest,
   progressQuery,
+  refuseUpdate,
   resumeSignal,
+  SetBatchSizeInput,
   setBatchSizeUpdate,
 } from './definitions';
 import { renderBackfillDetails, toProgress } from './backfill-progress';
@@ -103,15 +106,15 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   });
   setHandler(
     setBatchSizeUpdate,
-    (n: number) => {
+    (input: SetBatchSizeInput) => {
       const previous = batchSize;
-      batchSize = n;
+      batchSize = batchSizeOf(input);
       return previous;
     },
     {
-      validator: (n: number) => {
-        const problem = checkBatchSize(n);
-        if (problem) throw new Error(problem);
+      validator: (input: SetBatchSizeInput) => {
+        const problem = checkSetBatchSize(input);
+        if (problem) throw refuseUpdate(problem);
       },
     },
   );

@@ -3,6 +3,7 @@ import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflow
 import type { TrimReport } from '../activities/trim';
 import { long } from './activity-proxies';
 import { checkEnvironmentName } from '../model/ids';
+import { withFinalStep } from './final-step';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 import { renderTrimReport } from './trim-report';
 
@@ -41,8 +42,9 @@ export async function capacityTrim(input: CapacityTrimInput): Promise<TrimReport
   setCurrentDetails(
     `## plandb capacity trim${dryRun ? ' (dry run)' : ''} — ${environment}\n\n${dryRun ? 'Counting what trimming would delete' : 'Deleting the oldest non-latest versions'} until plan_series is within ${maxRows ?? 'the configured maxRows'}…`,
   );
-  const report = await long.trimCapacity({ environment, maxRows, dryRun, workflowId: workflowInfo().workflowId });
-  upsertSearchAttributes([{ key: PLAN_DB_STEP, value: 'done' }]);
-  setCurrentDetails(renderTrimReport(report));
-  return report;
+  return withFinalStep(async () => {
+    const report = await long.trimCapacity({ environment, maxRows, dryRun, workflowId: workflowInfo().workflowId });
+    setCurrentDetails(renderTrimReport(report));
+    return report;
+  });
 }

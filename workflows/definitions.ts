@@ -2,7 +2,7 @@
  * Signals, updates and queries of plandb's workflows, and the types they carry. Shared by the
  * workflows and the CLI (which imports this module to send them). Pure.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunCounters, RunStatus } from '../model/backfill';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
@@ -74,8 +74,31 @@ export interface PauseRequest {
 
 export const pauseSignal = defineSignal<[PauseRequest?]>('pause');
 export const resumeSignal = defineSignal<[PauseRequest?]>('resume');
+/**
+ * `{ "batchSize": N }`. A bare N is still accepted: running executions' callers and older clients send
+ * one, and histories hold it.
+ */
+export type SetBatchSizeInput = { batchSize: number } | number;
 /** Validated update: refuses sizes outside MIN_BATCH_SIZE..MAX_BATCH_SIZE; returns the previous size. */
-export const setBatchSizeUpdate = defineUpdate<number, [number]>('setBatchSize');
+export const setBatchSizeUpdate = defineUpdate<number, [SetBatchSizeInput]>('setBatchSize');
+
+/** Null when `input` is an acceptable setBatchSize input, else why not. */
+export function checkSetBatchSize(input: unknown): string | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return checkBatchSize(input);
+  const unknown = Object.keys(input).find((k) => k !== 'batchSize');
+  if (unknown !== undefined) return `setBatchSize takes {"batchSize": N}: unknown field ${JSON.stringify(unknown)}`;
+  return checkBatchSize((input as { batchSize?: unknown }).batchSize);
+}
+
+export const batchSizeOf = (input: SetBatchSizeInput): number => (typeof input === 'number' ? input : input.batchSize);
+
+/**
+ * How an update validator refuses: non-retryable, type InvalidUpdate, on one line (the CLI prints it
+ * after "refused …", the Web UI in a single row).
+ */
+export function refuseUpdate(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message.replace(/\s*\n\s*/g, ' ').trim(), 'InvalidUpdate');
+}
 export const progressQuery = defineQuery<BackfillProgress>('progress');
 
 /** Null when `n` is an acceptable batch size, else why not. */

@@ -85,6 +85,22 @@ function gateHint(gate: string, approvers: string[]): string {
   ].join('\n');
 }
 
+/**
+ * The refused approve/reject signals: how many, and the last one kept (a refused signal changes nothing,
+ * so an operator who sent one with a typo otherwise waits at the gate not knowing why).
+ */
+export function refusedSignalsLine(e: MigrationEvidence): string {
+  if (!e.refusedSignals) return '';
+  const kept = e.approvals.filter((a) => a.decision === 'refused');
+  const last = kept.at(-1);
+  const count = `**${e.refusedSignals} refused approve/reject signal${e.refusedSignals === 1 ? '' : 's'}.**`;
+  if (!last) return count;
+  // Gate and approver are what the sender typed (excerpted): backticks would break the code spans.
+  const plain = (v: string) => v.replace(/`/g, "'");
+  const which = kept.length < e.refusedSignals ? `Last kept (the first ${kept.length} are kept)` : 'Last';
+  return `${count} ${which}: gate \`${plain(last.gate)}\` by \`${plain(last.approver)}\` at ${last.at} — ${last.note ?? 'refused'}`;
+}
+
 /** The short form for the Temporal UI's current details. */
 export function renderEvidenceSummary(e: MigrationEvidence): string {
   const last = e.steps.at(-1);
@@ -96,7 +112,7 @@ export function renderEvidenceSummary(e: MigrationEvidence): string {
       ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend the signal \`decide\` with \`{"action":"retry","by":"your-name"}\` (or \`"rollback"\`, \`"abort"\`)`
       : '',
     e.stopReason && e.status !== 'completed' ? `**Stopped (${e.status}):** ${e.stopReason}` : '',
-    e.refusedSignals ? `${e.refusedSignals} refused approve/reject signal(s)` : '',
+    refusedSignalsLine(e),
     '',
     ...e.steps.map(
       (s) =>

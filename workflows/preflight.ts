@@ -2,6 +2,7 @@ import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAtt
 import type { PlandbActivities } from '../activities';
 import type { PreflightInput, PreflightReport } from '../activities/preflight';
 import { checkEnvironmentName } from '../model/ids';
+import { withFinalStep } from './final-step';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
 const { preflight: runPreflight } = proxyActivities<PlandbActivities>({
@@ -19,10 +20,11 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     { key: PLAN_DB_STEP, value: 'preflight' },
   ]);
   setCurrentDetails(`## plandb preflight — ${input.environment}\n\nChecking connectivity, migrations and the legacy inventory…`);
-  const report = await runPreflight({ environment: input.environment });
-  upsertSearchAttributes([{ key: PLAN_DB_STEP, value: 'done' }]);
-  setCurrentDetails(renderPreflightDetails(report));
-  return report;
+  return withFinalStep(async () => {
+    const report = await runPreflight({ environment: input.environment });
+    setCurrentDetails(renderPreflightDetails(report));
+    return report;
+  });
 }
 
 function renderPreflightDetails(r: PreflightReport): string {

@@ -5,15 +5,14 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  isCancellation,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { transition, type MigrationState } from '../model/migration-state';
 import { checkText, MAX_NAME } from '../model/text';
 import { long, quick } from './activity-proxies';
 import { checkEnvironmentName } from '../model/ids';
+import { withFinalStep } from './final-step';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
 export type RollbackMode = 'restore-backup' | 'clear-repository';
@@ -84,17 +83,7 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   setCurrentDetails(
     `## plandb rollback — ${input.environment}\n\n${input.mode}: maintenance on, ${input.mode === 'restore-backup' ? 'restoring the repository tables from the backup' : 'clearing the repository tables'}, maintenance off.`,
   );
-  let status: MigrationState = 'running';
-  try {
-    const result = await rollbackProcedure(input);
-    status = transition(status, 'finished');
-    return result;
-  } catch (err) {
-    status = transition(status, isCancellation(err) ? 'cancel' : 'fail');
-    throw err;
-  } finally {
-    upsertSearchAttributes([{ key: PLAN_DB_STEP, value: status }]);
-  }
+  return withFinalStep(() => rollbackProcedure(input));
 }
 
 export interface DrillResult {
@@ -114,6 +103,10 @@ export async function rollbackDrill(input: { environment: string }): Promise<Dri
     { key: PLAN_DB_ENVIRONMENT, value: environment },
     { key: PLAN_DB_STEP, value: 'drill' },
   ]);
+  return withFinalStep(() => drill(environment));
+}
+
+async function drill(environment: string): Promise<DrillResult> {
   const backup = await quick.latestBackup({ environment });
   if (!backup)
     throw ApplicationFailure.nonRetryable(

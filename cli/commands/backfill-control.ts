@@ -42,7 +42,7 @@ export function setBatchSizeCommand(ctx: () => CliContext): Command {
       const handle = await runningBackfill(await ctx().temporal(), workflowId);
       let previous: number;
       try {
-        previous = await handle.executeUpdate(setBatchSizeUpdate, { args: [n] });
+        previous = await handle.executeUpdate(setBatchSizeUpdate, { args: [{ batchSize: n }] });
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError)
           throw new CliFailure(`${workflowId} refused batch size ${n}: ${err.cause?.message ?? err.message}`);

@@ -5,7 +5,7 @@ import type { BackfillInput, BackfillProgress } from '../../workflows/definition
 import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
-import { reconnectVia } from '../follow-workflow';
+import { printStarted, reconnectVia } from '../follow-workflow';
 import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom } from '../options';
 import { barDisplay, jsonLinesDisplay } from '../progress-display';
 import { reconnectTimeoutOption } from '../reconnect';
@@ -67,21 +67,22 @@ export function backfillCommand(ctx: () => CliContext): Command {
         console.error(`plandb: note: ${opts.env}'s backfill.mode is "force" in the config; this run is normal unless you pass --force`);
       }
       const input = backfillInput(opts, config);
+      const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
       const handle = await startWorkflow(await c.temporal(), {
         workflowType: BACKFILL_WORKFLOW_TYPE,
         workflowId: workflowIdFor(opts.env, 'backfill'),
         environment: opts.env,
         taskQueue: c.config.temporal.taskQueue,
         input,
+        summary: `backfill ${opts.env} (${mode})`,
       });
       if (!opts.wait) {
-        console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+        await printStarted(c, handle);
         return;
       }
 
       const onTerminal = !opts.json && process.stdout.isTTY;
       const display = onTerminal ? barDisplay(process.stdout) : jsonLinesDisplay((line) => console.log(line));
-      const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
       let last: BackfillProgress | null = null;
       let connected = true;
       const report = async (progress: BackfillProgress | null, failure?: { status: string; message: string }) => {

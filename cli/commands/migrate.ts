@@ -4,7 +4,7 @@ import type { MigrationOverrides } from '../../model/migration';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { batchSize, environmentName, nonNegativeInt, positiveInt } from '../options';
-import { reconnectVia } from '../follow-workflow';
+import { printStarted, reconnectVia } from '../follow-workflow';
 import { reconnectTimeoutOption } from '../reconnect';
 import { startWorkflow } from '../start-workflow';
 import { watchMigration } from '../watch-migration';
@@ -50,9 +50,10 @@ export function migrateCommand(ctx: () => CliContext): Command {
       environment: opts.env,
       taskQueue: c.config.temporal.taskQueue,
       input: { environment: opts.env, ...overridesFrom(opts) },
+      summary: `migration ${opts.env}`,
     });
     if (!opts.wait) {
-      console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+      await printStarted(c, handle);
       return;
     }
     const closed = await watchMigration(handle, (line) => console.error(line), reconnectVia(c, opts.reconnectTimeout));

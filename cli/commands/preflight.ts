@@ -4,7 +4,7 @@ import { getEnvironment } from '../../config/environment';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName } from '../options';
-import { followResult, reconnectVia } from '../follow-workflow';
+import { followResult, printStarted, reconnectVia } from '../follow-workflow';
 import { reconnectTimeoutOption } from '../reconnect';
 import { startWorkflow } from '../start-workflow';
 
@@ -52,9 +52,10 @@ export function preflightCommand(ctx: () => CliContext): Command {
         environment: opts.env,
         taskQueue: c.config.temporal.taskQueue,
         input: { environment: opts.env },
+        summary: `preflight ${opts.env}`,
       });
       if (!opts.wait) {
-        console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+        await printStarted(c, handle);
         return;
       }
       const report = await followResult<PreflightReport>(handle, reconnectVia(c, opts.reconnectTimeout));

@@ -3,7 +3,7 @@ import { getEnvironment } from '../../config/environment';
 import { checkEnvironmentName } from '../../model/ids';
 import { promotionStatusQuery, PromotionStatus } from '../../workflows/definitions';
 import { CliContext } from '../context';
-import { followWorkflow, reconnectVia } from '../follow-workflow';
+import { followWorkflow, printStarted, reconnectVia } from '../follow-workflow';
 import { reconnectTimeoutOption } from '../reconnect';
 import { startWorkflow } from '../start-workflow';
 import { overridesFrom, withPolicyOverrides } from './migrate';
@@ -45,9 +45,10 @@ export function promoteCommand(ctx: () => CliContext): Command {
       environment: opts.envs[0],
       taskQueue: c.config.temporal.taskQueue,
       input: { environments: opts.envs, overrides: overridesFrom(opts) },
+      summary: `promotion ${opts.envs.join(' → ')}`,
     });
     if (!opts.wait) {
-      console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+      await printStarted(c, handle);
       return;
     }
     let last = '';

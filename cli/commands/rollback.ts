@@ -22,6 +22,7 @@ async function run(
     environment: env,
     taskQueue: c.config.temporal.taskQueue,
     input: { environment: env, ...input },
+    summary: type === 'rollback' ? `rollback ${env} (${String(input.mode)})` : `rollback drill ${env}`,
   });
   console.log(JSON.stringify(await followResult(handle, reconnectVia(c, reconnectTimeout)), null, 2));
 }

@@ -26,6 +26,7 @@ export function trimCommand(ctx: () => CliContext): Command {
         environment: opts.env,
         taskQueue: c.config.temporal.taskQueue,
         input: { environment: opts.env, ...(opts.maxRows ? { maxRows: opts.maxRows } : {}), ...(opts.dryRun ? { dryRun: true } : {}) },
+        summary: `capacity trim ${opts.env} (${opts.dryRun ? 'dry run' : 'delete'})`,
       });
       const report = await followResult<TrimReport>(handle, reconnectVia(c, opts.reconnectTimeout));
       console.log(opts.json ? JSON.stringify(report, null, 2) : renderTrimReport(report));

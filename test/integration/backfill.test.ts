@@ -1,5 +1,5 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getRun } from '../../db/backfill-runs';
 import { SEEDABLE_REJECT_REASONS } from '../../transform/demo-payloads';
 import { progressQuery, setBatchSizeUpdate, pauseSignal, resumeSignal, BackfillResult } from '../../workflows/definitions';
@@ -214,17 +214,29 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
     });
   });
 
-  test('setBatchSize changes the batch size and refuses 0', async () => {
+  test('setBatchSize takes {batchSize: N} or a bare N, and refuses bad input with a one-line non-retryable InvalidUpdate', async () => {
     await harness.run(async () => {
       const handle = await startBackfill(harness, { batchSize: 2 });
       await waitFor(async () => ((await latestRun(db))?.cursor ?? 0) > 0);
-      const refused: unknown = await handle.executeUpdate(setBatchSizeUpdate, { args: [0] }).catch((e) => e);
-      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toMatch(
-        /batchSize must be a whole number from 1 to 50000, got 0/,
-      );
-      await expect(handle.executeUpdate(setBatchSizeUpdate, { args: [50_001] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-      expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [25] })).toBe(2);
+      const refusal = async (input: unknown): Promise<ApplicationFailure> => {
+        // `as never`: the type says what callers should send; these are what a careless caller might.
+        const err: unknown = await handle.executeUpdate(setBatchSizeUpdate, { args: [input as never] }).catch((e) => e);
+        expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+        const cause = (err as WorkflowUpdateFailedError).cause;
+        expect(cause).toBeInstanceOf(ApplicationFailure);
+        expect((cause as ApplicationFailure).type).toBe('InvalidUpdate');
+        expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+        expect(cause!.message).not.toMatch(/\n/);
+        return cause as ApplicationFailure;
+      };
+      expect((await refusal(0)).message).toBe('batchSize must be a whole number from 1 to 50000, got 0');
+      expect((await refusal({ batchSize: 50_001 })).message).toBe('batchSize must be a whole number from 1 to 50000, got 50001');
+      expect((await refusal({ batchSize: '7' })).message).toBe('batchSize must be a whole number from 1 to 50000, got "7"');
+      expect((await refusal({ size: 7 })).message).toBe('setBatchSize takes {"batchSize": N}: unknown field "size"');
+      expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [{ batchSize: 3 }] })).toBe(2);
+      expect((await handle.query(progressQuery)).batchSize).toBe(3);
+      // A bare number, as running executions' callers and older clients send it.
+      expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [25] })).toBe(3);
       expect((await handle.query(progressQuery)).batchSize).toBe(25);
       const result = (await handle.result()) as BackfillResult;
       expect(result).toEqual(expect.objectContaining({ status: 'completed', batchSize: 25 }));

@@ -76,7 +76,7 @@ describe('preflight workflow on the Temporal dev server', () => {
     expect(result.server.database).toBe(db.name);
     // The workflow tags itself so the UI can filter, even when started without search attributes.
     expect(description.typedSearchAttributes.get(PLAN_DB_ENVIRONMENT)).toBe('dev');
-    expect(description.typedSearchAttributes.get(PLAN_DB_STEP)).toBe('done');
+    expect(description.typedSearchAttributes.get(PLAN_DB_STEP)).toBe('completed');
   });
 
   test('after upgrade: at head, empty repository, maintenance off', async () => {

@@ -4,6 +4,7 @@ import type { TrimReport } from '../../activities/trim';
 import { tryLockEnvironmentForTrim, unlockEnvironmentForTrim } from '../../db/advisory-locks';
 import { withClient } from '../../db/connection';
 import { pauseSignal } from '../../workflows/definitions';
+import { PLAN_DB_STEP } from '../../workflows/search-attributes';
 import { backfilledDatabase } from '../support/activities';
 import { latestRun, uniqueWorkflowId, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
@@ -40,16 +41,16 @@ describe('capacityTrim', () => {
     await db?.drop();
   });
 
-  const trim = (input: Record<string, unknown>): Promise<TrimReport> =>
+  const trim = (input: Record<string, unknown>, workflowId = uniqueWorkflowId('trim')): Promise<TrimReport> =>
     harness.run(() =>
       harness.client.workflow.execute('capacityTrim', {
-        workflowId: uniqueWorkflowId('trim'),
+        workflowId,
         taskQueue: harness.taskQueue,
         args: [{ environment: 'dev', ...input }],
       }),
     );
-  const failureOf = async (input: Record<string, unknown>): Promise<Error & { type?: string }> => {
-    const err: unknown = await trim(input).catch((e) => e);
+  const failureOf = async (input: Record<string, unknown>, workflowId?: string): Promise<Error & { type?: string }> => {
+    const err: unknown = await trim(input, workflowId).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as Error & { cause?: Error };
     return (cause.cause ?? cause) as Error & { type?: string };
@@ -61,6 +62,8 @@ describe('capacityTrim', () => {
     metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> },
     labels: Record<string, string>,
   ) => (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  const stepOf = async (workflowId: string) =>
+    (await harness.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(PLAN_DB_STEP);
   const alerts = () => logLines.map((l) => JSON.parse(l)).filter((l) => l.event === 'plan_repository_capacity_trim_alert');
 
   test('under the limit nothing is deleted (and a run row records it)', async () => {
@@ -120,6 +123,7 @@ describe('capacityTrim', () => {
         stop: 'under-max-rows',
       }),
     );
+    expect(await stepOf(workflowId)).toBe('completed');
     const left = await versions();
     expect(all.filter((v) => !left.includes(v))).toEqual(expectedGone);
     const latest = await db.pool.query(
@@ -250,8 +254,11 @@ describe('capacityTrim', () => {
     await withClient(db.pool, async (client) => {
       expect(await tryLockEnvironmentForTrim(client, 'dev')).toBe(true);
       try {
-        const failure = await failureOf({ maxRows: 1 });
+        const workflowId = uniqueWorkflowId('trim');
+        const failure = await failureOf({ maxRows: 1 }, workflowId);
         expect(failure.type).toBe('TrimAlreadyRunning');
+        // A failed trim ends with its final state, like migrations and backfills.
+        expect(await stepOf(workflowId)).toBe('failed');
         expect(failure.message).toMatch(/another capacity trim of dev is running/);
       } finally {
         await unlockEnvironmentForTrim(client, 'dev');

@@ -7,7 +7,8 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(args: string[]): Promise<CliRun> {
+/** `onStderr` sees each stderr write as it happens, for tests that watch a command while it runs. */
+export async function runCli(args: string[], onStderr?: (text: string) => void): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -16,6 +17,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
   });
   const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stderr += chunk.toString();
+    onStderr?.(chunk.toString());
     return true;
   });
   const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
@@ -23,6 +25,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
   });
   const error = jest.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
     stderr += `${parts.join(' ')}\n`;
+    onStderr?.(`${parts.join(' ')}\n`);
   });
   try {
     const code = await main(['node', 'plandb', ...args]);

@@ -1,0 +1,69 @@
+import type { ApprovalRecord, MigrationEvidence } from '../../model/migration';
+import { refusedSignalsLine, renderEvidenceSummary } from '../../workflows/evidence-markdown';
+
+const evidence = (approvals: ApprovalRecord[], refusedSignals: number): MigrationEvidence => ({
+  workflowId: 'plandb-staging-migration',
+  environment: 'staging',
+  status: 'waiting-approval',
+  currentStep: null,
+  openGate: 'full-backfill',
+  policy: null,
+  steps: [],
+  approvals,
+  decisions: [],
+  refusedSignals,
+  compensations: [],
+  stopReason: null,
+  startedAt: '2026-12-01T10:00:00.000Z',
+  finishedAt: null,
+});
+
+const refused = (approver: string, at: string, note: string): ApprovalRecord => ({
+  gate: 'full-backfill',
+  approver,
+  decision: 'refused',
+  at,
+  note,
+});
+
+describe('refused signals in the current details', () => {
+  test('none: nothing is said', () => {
+    const e = evidence([{ gate: 'start', approver: 'alice', decision: 'approved', at: '2026-12-01T10:01:00.000Z' }], 0);
+    expect(refusedSignalsLine(e)).toBe('');
+    expect(renderEvidenceSummary(e)).not.toMatch(/refused/);
+  });
+
+  test('the count and the last refused one: gate, sender, when and why', () => {
+    const e = evidence(
+      [
+        refused('eve', '2026-12-01T10:02:00.000Z', 'gate "spot-check" is not open'),
+        { gate: 'start', approver: 'alice', decision: 'approved', at: '2026-12-01T10:03:00.000Z' },
+        refused('mallory', '2026-12-01T10:04:00.000Z', '"mallory" may not decide gate "full-backfill" (allowed: alice, bob)'),
+      ],
+      2,
+    );
+    const line =
+      '**2 refused approve/reject signals.** Last: gate `full-backfill` by `mallory` at 2026-12-01T10:04:00.000Z — "mallory" may not decide gate "full-backfill" (allowed: alice, bob)';
+    expect(refusedSignalsLine(e)).toBe(line);
+    expect(renderEvidenceSummary(e).split('\n')).toContain(line);
+  });
+
+  test('one refused signal reads in the singular', () => {
+    expect(refusedSignalsLine(evidence([refused('eve', '2026-12-01T10:02:00.000Z', 'gate "x" is not open')], 1))).toMatch(
+      /^\*\*1 refused approve\/reject signal\.\*\* Last: gate/,
+    );
+  });
+
+  test('more refused than kept: says the last one shown is the last kept', () => {
+    const kept = Array.from({ length: 10 }, (_, i) => refused(`u${i}`, `2026-12-01T10:${String(10 + i)}:00.000Z`, 'not allowed'));
+    expect(refusedSignalsLine(evidence(kept, 25))).toBe(
+      '**25 refused approve/reject signals.** Last kept (the first 10 are kept): gate `full-backfill` by `u9` at 2026-12-01T10:19:00.000Z — not allowed',
+    );
+  });
+
+  test('backticks in what the sender typed do not break the code spans', () => {
+    expect(refusedSignalsLine(evidence([{ ...refused('a`b', '2026-12-01T10:02:00.000Z', 'no'), gate: 'g`' }], 1))).toBe(
+      "**1 refused approve/reject signal.** Last: gate `g'` by `a'b` at 2026-12-01T10:02:00.000Z — no",
+    );
+  });
+});
