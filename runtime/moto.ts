@@ -24,9 +24,6 @@ export interface MotoOptions {
 
 export interface RunningMoto {
   endpoint: string;
-  port: number;
-  /** A client for this server with the dummy credentials. */
-  client(): S3Client;
   createBucket(bucket: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -83,13 +80,10 @@ export async function startMoto(opts: MotoOptions = {}): Promise<RunningMoto> {
     await stop();
     throw err;
   }
-  const client = () => new S3Client({ endpoint, region: MOTO_REGION, forcePathStyle: true, credentials: MOTO_CREDENTIALS });
   return {
     endpoint,
-    port,
-    client,
     createBucket: async (bucket) => {
-      const s3 = client();
+      const s3 = new S3Client({ endpoint, region: MOTO_REGION, forcePathStyle: true, credentials: MOTO_CREDENTIALS });
       try {
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       } finally {
