@@ -41,7 +41,10 @@ export async function readLiveState(db: Queryable): Promise<LiveState> {
   );
   const r = res.rows[0];
   return {
-    maintenance: r.maintenance_enabled === null || r.maintenance_since === null ? null : { enabled: r.maintenance_enabled, since: r.maintenance_since },
+    maintenance:
+      r.maintenance_enabled === null || r.maintenance_since === null
+        ? null
+        : { enabled: r.maintenance_enabled, since: r.maintenance_since },
     runningMigrations: r.running_migrations,
     openGates: r.open_gates.map((g) => ({ gate: g.gate, since: new Date(g.since) })),
     backfillCursor: r.backfill_cursor,

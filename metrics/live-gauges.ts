@@ -74,8 +74,11 @@ export function createLiveGauges(registry: Registry, source?: LiveSource) {
   }
   const seconds = (d: Date) => d.getTime() / 1000;
   return {
-    maintenanceEnabled: gauge('plan_db_maintenance_enabled', 'Plan creation maintenance flag (plan_db_maintenance, scope plan_create): 1 on, 0 off', ['environment'], (set, environment, s) =>
-      set({ environment }, s.maintenance?.enabled ? 1 : 0),
+    maintenanceEnabled: gauge(
+      'plan_db_maintenance_enabled',
+      'Plan creation maintenance flag (plan_db_maintenance, scope plan_create): 1 on, 0 off',
+      ['environment'],
+      (set, environment, s) => set({ environment }, s.maintenance?.enabled ? 1 : 0),
     ),
     maintenanceSince: gauge(
       'plan_db_maintenance_since_timestamp',
@@ -85,8 +88,11 @@ export function createLiveGauges(registry: Registry, source?: LiveSource) {
         if (s.maintenance) set({ environment }, seconds(s.maintenance.since));
       },
     ),
-    migrationRunning: gauge('plan_migration_running', 'Migrations of the environment not finished (plan_migration_runs.finished_at IS NULL)', ['environment'], (set, environment, s) =>
-      set({ environment }, s.runningMigrations),
+    migrationRunning: gauge(
+      'plan_migration_running',
+      'Migrations of the environment not finished (plan_migration_runs.finished_at IS NULL)',
+      ['environment'],
+      (set, environment, s) => set({ environment }, s.runningMigrations),
     ),
     migrationWaitingSince: gauge(
       'plan_migration_waiting_since_timestamp',
