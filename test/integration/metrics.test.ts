@@ -11,7 +11,6 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { createCapacityActivities } from '../../activities/capacity';
 import { getRun } from '../../db/backfill-runs';
 import { DatabaseRegistry } from '../../db/registry';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
@@ -42,6 +41,8 @@ const SPEC_METRICS: Record<string, { type: string; labels: string[] }> = {
   plan_db_last_trim_timestamp: { type: 'gauge', labels: ['environment'] },
   plan_repository_rows: { type: 'gauge', labels: ['environment', 'table'] },
   plan_migration_step_duration_seconds: { type: 'histogram', labels: ['environment', 'step'] },
+  plan_db_maintenance_enabled: { type: 'gauge', labels: ['environment'] },
+  plan_migration_running: { type: 'gauge', labels: ['environment'] },
 };
 
 async function scrape(url: string): Promise<{ contentType: string | null; exposition: Exposition }> {
@@ -75,7 +76,7 @@ describe('worker /metrics', () => {
     await db?.drop();
   });
 
-  test('after a backfill through Temporal and recordCapacity, every §9 series matches the database', async () => {
+  test('after a backfill through Temporal, every §9 series matches the database (plan_repository_rows counted by the backfill itself)', async () => {
     const fileConfig = testConfig({ dev: { databaseUrlEnv: URL_VAR, capacity: { maxRows: MAX_ROWS } } });
     const config = { ...fileConfig, temporal: { ...fileConfig.temporal, taskQueue: uniqueWorkflowId('plandb-metrics') } };
     const env = { [URL_VAR]: db.url, PLANDB_METRICS_PORT: '0' };
@@ -106,7 +107,6 @@ describe('worker /metrics', () => {
       expect(result.status).toBe('completed');
       const run = (await getRun(db.pool, result.runId!))!;
       expect(run.artifactsRead).toBe(TOTAL);
-      await createCapacityActivities({ config, databases, metrics: running.metrics, logger, env }).recordCapacity({ environment: 'dev' });
 
       const { contentType, exposition: e } = await scrape(url);
       expect(contentType).toBe(running.metrics.registry.contentType);
@@ -133,11 +133,19 @@ describe('worker /metrics', () => {
       expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'written' })).toBe(run.versionsWritten);
       expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'rejected' })).toBe(run.versionsRejected);
       expect(run.versionsRejected).toBe(DEMO.bad);
+      // The other outcomes exist from start-up at 0 (primed); nothing counts as a dry run.
       expect(
         samplesOf(e, 'plan_backfill_artifacts_total')
-          .map((s) => s.labels.outcome)
+          .filter((s) => !['rejected', 'written'].includes(s.labels.outcome))
+          .map((s) => [s.labels.outcome, s.value])
           .sort(),
-      ).toEqual(['rejected', 'written']);
+      ).toEqual(['conflict', 'dry_run_conflict', 'dry_run_rejected', 'dry_run_skipped', 'dry_run_written', 'skipped'].map((o) => [o, 0]));
+      // Read from the database at scrape time: maintenance never switched, no migration or backfill running.
+      expect(valueOf(e, 'plan_db_maintenance_enabled', { environment: 'dev' })).toBe(0);
+      expect(samplesOf(e, 'plan_db_maintenance_since_timestamp')).toEqual([]);
+      expect(valueOf(e, 'plan_migration_running', { environment: 'dev' })).toBe(0);
+      expect(samplesOf(e, 'plan_backfill_running_cursor')).toEqual([]);
+      expect(samplesOf(e, 'plan_migration_waiting_since_timestamp')).toEqual([]);
 
       const byReason = await db.pool.query<{ reason: string; n: number }>(
         `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason`,
