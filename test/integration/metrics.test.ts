@@ -11,17 +11,21 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { getRun } from '../../db/backfill-runs';
+import { createRun, getRun } from '../../db/backfill-runs';
+import { setMaintenanceFlag } from '../../db/maintenance';
+import { appendEvidenceRows, claimMigrationRun, updateMigrationRun } from '../../db/migration-runs';
 import { DatabaseRegistry } from '../../db/registry';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
+import { createMetrics, type PlandbMetrics } from '../../metrics/registry';
 import { projectRoot } from '../../platform/project-root';
 import { REJECT_REASONS } from '../../transform/types';
 import { startWorker } from '../../worker/run-worker';
 import type { BackfillResult } from '../../workflows/definitions';
 import { seededDatabase, uniqueWorkflowId, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
-import type { TestDatabase } from '../support/database';
+import { createTestDatabase, type TestDatabase } from '../support/database';
 import { Exposition, parseExposition, samplesOf, valueOf } from '../support/prometheus-text';
+import { createTemporalHarness, type TemporalHarness } from '../support/temporal';
 
 const DEMO = { plans: 6, versions: 4, series: 8, bad: 10, seed: 8 };
 const TOTAL = DEMO.plans * DEMO.versions + DEMO.bad;
@@ -275,5 +279,115 @@ describe('worker /metrics', () => {
       const errors = stderr.split('\n').filter((l) => l.startsWith('{') && (JSON.parse(l) as { level: number }).level >= 50);
       expect([code, stdout, errors]).toEqual([0, '', []]);
     }
+  });
+});
+
+describe('metrics read from the databases at scrape time', () => {
+  const T = '2026-01-02T03:04:05.000Z';
+  let live: TestDatabase;
+  let bare: TestDatabase;
+  let databases: DatabaseRegistry;
+  let metrics: PlandbMetrics;
+
+  beforeAll(async () => {
+    live = await seededDatabase(DEMO);
+    bare = await createTestDatabase();
+    const env = { LIVE_URL: live.url, BARE_URL: bare.url, GONE_URL: `postgres://plandb@127.0.0.1:${await freePort()}/none` };
+    const config = testConfig({
+      live: { databaseUrlEnv: 'LIVE_URL' },
+      bare: { databaseUrlEnv: 'BARE_URL' },
+      gone: { databaseUrlEnv: 'GONE_URL' },
+    });
+    databases = new DatabaseRegistry(config, env);
+    metrics = createMetrics(undefined, { config, databases });
+  });
+  afterAll(async () => {
+    await databases?.close();
+    await live?.drop();
+    await bare?.drop();
+  });
+
+  const scrapeLive = async () => parseExposition(await metrics.registry.metrics());
+
+  test('maintenance, running migrations, open gates and the running backfill come from the database; unreachable and unmigrated environments report nothing', async () => {
+    const wf = uniqueWorkflowId('mig');
+    const { state } = await setMaintenanceFlag(live.pool, { enabled: true, reason: 'migration', actor: 'test', ownerWorkflowId: wf });
+    await claimMigrationRun(live.pool, { workflowId: wf, environment: 'live', startedAt: T, policy: null });
+    await appendEvidenceRows(live.pool, wf, [
+      { seq: 1, kind: 'step', name: 'spot-check', status: 'running', attempt: 1, summary: { gate: 'spot-check' }, at: T },
+    ]);
+    await updateMigrationRun(live.pool, wf, { status: 'waiting-approval', currentStep: 'spot-check', refusedSignals: 0 });
+    await createRun(live.pool, {
+      runId: uniqueWorkflowId('run'),
+      environment: 'live',
+      workflowId: null,
+      mode: 'normal',
+      options: {},
+      cursor: 17,
+      upToId: 100,
+      artifactsTotal: 34,
+      limit: null,
+    });
+
+    let e = await scrapeLive();
+    const only = (name: string) => samplesOf(e, name).map((s) => [s.labels, s.value]);
+    expect(only('plan_db_maintenance_enabled')).toEqual([[{ environment: 'live' }, 1]]);
+    expect(only('plan_db_maintenance_since_timestamp')).toEqual([[{ environment: 'live' }, Date.parse(state.since!) / 1000]]);
+    expect(only('plan_migration_running')).toEqual([[{ environment: 'live' }, 1]]);
+    expect(only('plan_migration_waiting_since_timestamp')).toEqual([[{ environment: 'live', gate: 'spot-check' }, Date.parse(T) / 1000]]);
+    expect(only('plan_backfill_running_cursor')).toEqual([[{ environment: 'live' }, 17]]);
+
+    // The gate closes, the migration and the backfill end, maintenance is lifted.
+    await appendEvidenceRows(live.pool, wf, [
+      { seq: 2, kind: 'step', name: 'spot-check', status: 'completed', attempt: 1, summary: { gate: 'spot-check' }, at: T },
+    ]);
+    await updateMigrationRun(live.pool, wf, { status: 'running', currentStep: 'spot-check', refusedSignals: 0 });
+    e = await scrapeLive();
+    expect(only('plan_migration_waiting_since_timestamp')).toEqual([]);
+    await updateMigrationRun(live.pool, wf, {
+      status: 'completed',
+      currentStep: null,
+      refusedSignals: 0,
+      finished: { at: T, reason: 'completed' },
+    });
+    await live.pool.query(`UPDATE plan_backfill_runs SET status = 'completed', finished_at = now()`);
+    await setMaintenanceFlag(live.pool, { enabled: false, reason: 'done', actor: 'test' });
+    e = await scrapeLive();
+    expect(only('plan_db_maintenance_enabled')).toEqual([[{ environment: 'live' }, 0]]);
+    expect(only('plan_migration_running')).toEqual([[{ environment: 'live' }, 0]]);
+    expect(only('plan_backfill_running_cursor')).toEqual([]);
+  });
+});
+
+describe('a dry run through Temporal', () => {
+  let db: TestDatabase;
+  let harness: TemporalHarness;
+  beforeAll(async () => {
+    db = await seededDatabase(DEMO);
+    harness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: URL_VAR } }), { [URL_VAR]: db.url });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await db?.drop();
+  });
+
+  test('counts its outcomes as dry_run_*, never as write errors or writes', async () => {
+    const result = (await harness.run(() =>
+      harness.client.workflow.execute('backfillRepository', {
+        workflowId: uniqueWorkflowId('bf-dry'),
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev', dryRun: true, batchSize: BATCH_SIZE }],
+      }),
+    )) as BackfillResult;
+    expect(result.status).toBe('completed');
+    const e = parseExposition(await harness.metrics.registry.metrics());
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'dry_run_rejected' })).toBe(DEMO.bad);
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'dry_run_written' })).toBe(
+      DEMO.plans * DEMO.versions,
+    );
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'rejected' })).toBe(0);
+    expect(samplesOf(e, 'plan_db_write_error_total').map((s) => s.value)).toEqual(samplesOf(e, 'plan_db_write_error_total').map(() => 0));
+    expect(samplesOf(e, 'plan_db_write_total').every((s) => s.value === 0)).toBe(true);
+    expect(valueOf(e, 'plan_db_write_latency_seconds_count', { environment: 'dev', operation: 'backfill_batch' })).toBe(0);
   });
 });
