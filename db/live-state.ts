@@ -2,6 +2,7 @@
  * What the scrape-time gauges report (metrics/live-gauges.ts): read from the environment's database at
  * each scrape, so every worker answers the same whichever of them ran the workflow.
  */
+import type pg from 'pg';
 import type { Queryable } from './connection';
 import { PLAN_CREATE_SCOPE } from './maintenance';
 
@@ -24,10 +25,14 @@ type Row = {
   backfill_cursor: number | null;
 };
 
-/** One statement. Fails (42P01) where the schema migrations have not run: the caller reports nothing for that environment. */
-export async function readLiveState(db: Queryable): Promise<LiveState> {
-  const res = await db.query<Row>(
-    `SELECT m.enabled AS maintenance_enabled, m.since AS maintenance_since,
+/**
+ * One statement. Fails (42P01) where the schema migrations have not run: the caller reports nothing for that
+ * environment. `timeoutMs`: pg's query_timeout (not in its types), so a hung server's connection is dropped
+ * from the pool instead of being held by scrape after scrape.
+ */
+export async function readLiveState(db: Queryable, timeoutMs: number): Promise<LiveState> {
+  const query: pg.QueryConfig & { query_timeout: number } = {
+    text: `SELECT m.enabled AS maintenance_enabled, m.since AS maintenance_since,
              (SELECT count(*)::int FROM plan_migration_runs WHERE finished_at IS NULL) AS running_migrations,
              (SELECT coalesce(json_agg(json_build_object('gate', g.gate, 'since', g.at)), '[]'::json) FROM (
                 SELECT DISTINCT ON (r.workflow_id) s.summary->>'gate' AS gate, s.at
@@ -37,8 +42,10 @@ export async function readLiveState(db: Queryable): Promise<LiveState> {
                  ORDER BY r.workflow_id, s.seq DESC) g) AS open_gates,
              (SELECT max("cursor") FROM plan_backfill_runs WHERE status = 'running') AS backfill_cursor
            FROM (SELECT 1) one LEFT JOIN plan_db_maintenance m ON m.scope = $1`,
-    [PLAN_CREATE_SCOPE],
-  );
+    values: [PLAN_CREATE_SCOPE],
+    query_timeout: timeoutMs,
+  };
+  const res = await db.query<Row>(query);
   const r = res.rows[0];
   return {
     maintenance:

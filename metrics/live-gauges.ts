@@ -28,13 +28,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Environments whose database is unreachable, slow or not migrated are left out. */
+/**
+ * Environments whose database is unreachable, slow or not migrated are left out. The race also bounds
+ * waiting for a connection (a busy pool, a host that does not answer), which query_timeout does not.
+ */
 async function readAll(source: LiveSource): Promise<States> {
   const ms = source.timeoutMs ?? LIVE_READ_TIMEOUT_MS;
   const entries = await Promise.all(
     Object.keys(source.config.environments).map(async (environment) => {
       try {
-        return [environment, await withTimeout(readLiveState(source.databases.pool(environment)), ms)] as const;
+        return [environment, await withTimeout(readLiveState(source.databases.pool(environment), ms), ms)] as const;
       } catch {
         return null;
       }

@@ -288,20 +288,33 @@ describe('metrics read from the databases at scrape time', () => {
   let bare: TestDatabase;
   let databases: DatabaseRegistry;
   let metrics: PlandbMetrics;
+  // Accepts connections and never answers: a database that hangs.
+  let hung: net.Server;
+  const hungSockets: net.Socket[] = [];
 
   beforeAll(async () => {
     live = await seededDatabase(DEMO);
     bare = await createTestDatabase();
-    const env = { LIVE_URL: live.url, BARE_URL: bare.url, GONE_URL: `postgres://plandb@127.0.0.1:${await freePort()}/none` };
+    hung = net.createServer((socket) => void hungSockets.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const env = {
+      LIVE_URL: live.url,
+      BARE_URL: bare.url,
+      GONE_URL: `postgres://plandb@127.0.0.1:${await freePort()}/none`,
+      HUNG_URL: `postgres://plandb@127.0.0.1:${(hung.address() as net.AddressInfo).port}/none`,
+    };
     const config = testConfig({
       live: { databaseUrlEnv: 'LIVE_URL' },
       bare: { databaseUrlEnv: 'BARE_URL' },
       gone: { databaseUrlEnv: 'GONE_URL' },
+      hung: { databaseUrlEnv: 'HUNG_URL' },
     });
     databases = new DatabaseRegistry(config, env);
-    metrics = createMetrics(undefined, { config, databases });
+    metrics = createMetrics(undefined, { config, databases, timeoutMs: 1_000 });
   });
   afterAll(async () => {
+    for (const socket of hungSockets) socket.destroy();
+    hung?.close();
     await databases?.close();
     await live?.drop();
     await bare?.drop();
@@ -309,7 +322,7 @@ describe('metrics read from the databases at scrape time', () => {
 
   const scrapeLive = async () => parseExposition(await metrics.registry.metrics());
 
-  test('maintenance, running migrations, open gates and the running backfill come from the database; unreachable and unmigrated environments report nothing', async () => {
+  test('maintenance, running migrations, open gates and the running backfill come from the database; unreachable, hung and unmigrated environments report nothing', async () => {
     const wf = uniqueWorkflowId('mig');
     const { state } = await setMaintenanceFlag(live.pool, { enabled: true, reason: 'migration', actor: 'test', ownerWorkflowId: wf });
     await claimMigrationRun(live.pool, { workflowId: wf, environment: 'live', startedAt: T, policy: null });
