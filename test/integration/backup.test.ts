@@ -23,6 +23,7 @@ import { locatePgTools } from '../../db/pg-tools';
 import { DatabaseRegistry } from '../../db/registry';
 import { freePort } from '../../runtime/embedded-postgres';
 import { projectRoot } from '../../platform/project-root';
+import { refreshRepositoryRows } from '../../activities/capacity';
 import { createMetrics } from '../../metrics/registry';
 import { noTemporalLiveness } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
@@ -124,6 +125,7 @@ describe('backup and restore activities', () => {
   }
 
   let main: BackupActivities;
+  let mainDeps: WorkerActivityDeps;
 
   async function takeBackup(activities = main): Promise<BackupDone> {
     const result = await activities.backup({ environment: 'dev', workflowId: 'wf-backup-test' });
@@ -136,6 +138,7 @@ describe('backup and restore activities', () => {
     backupDir = path.join(tempDir('plandb-backups-'), 'dev');
     const made = activitiesFor({});
     main = made.activities;
+    mainDeps = made.deps;
     await backfill(made.deps);
   });
 
@@ -295,6 +298,7 @@ describe('backup and restore activities', () => {
   test('restore of the repository: altered and deleted rows and definitions come back; legacy and operations tables are untouched', async () => {
     const digestAtBackup = await repositoryDigest(db.pool);
     const schemaAtBackup = await repositorySchema(db.pool);
+    const plansAtBackup = (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plans`)).rows[0].n;
     const backup = await takeBackup();
 
     // After the backup: the repository goes wrong, while the application and later runs keep writing.
@@ -310,8 +314,14 @@ describe('backup and restore activities', () => {
     const legacyNow = await tableDigest(db.pool, 'plan_artifacts', 'id');
     const runsNow = await tableDigest(db.pool, 'plan_backfill_runs', 'run_id');
     expect(await repositoryDigest(db.pool)).not.toEqual(digestAtBackup);
+    const rowsGauge = async () => (await mainDeps.metrics.repositoryRows.get()).values.find((v) => v.labels.table === 'plans')?.value;
+    // The gauge shows the damage (one plan deleted) before the restore.
+    await refreshRepositoryRows(mainDeps, 'dev');
+    expect(await rowsGauge()).toBe(plansAtBackup - 1);
 
     const restored = await main.restoreBackup({ environment: 'dev', mode: 'repository', backupId: backup.backupId! });
+    // plan_repository_rows is counted again after the restore.
+    expect(await rowsGauge()).toBe(plansAtBackup);
     expect(restored).toEqual(expect.objectContaining({ backupId: backup.backupId, mode: 'repository', database: db.name }));
     expect([...restored.tablesRestored].sort()).toEqual(REPOSITORY_TABLES);
 
