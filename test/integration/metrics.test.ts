@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
+import { refreshRepositoryRows } from '../../activities/capacity';
+import { createMigrationActivities } from '../../activities/migration';
 import { createRun, getRun } from '../../db/backfill-runs';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { appendEvidenceRows, claimMigrationRun, updateMigrationRun } from '../../db/migration-runs';
@@ -21,6 +23,7 @@ import { projectRoot } from '../../platform/project-root';
 import { REJECT_REASONS } from '../../transform/types';
 import { startWorker } from '../../worker/run-worker';
 import type { BackfillResult } from '../../workflows/definitions';
+import { activityDeps, backfilledDatabase } from '../support/activities';
 import { seededDatabase, uniqueWorkflowId, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -402,5 +405,24 @@ describe('a dry run through Temporal', () => {
     expect(samplesOf(e, 'plan_db_write_error_total').map((s) => s.value)).toEqual(samplesOf(e, 'plan_db_write_error_total').map(() => 0));
     expect(samplesOf(e, 'plan_db_write_total').every((s) => s.value === 0)).toBe(true);
     expect(valueOf(e, 'plan_db_write_latency_seconds_count', { environment: 'dev', operation: 'backfill_batch' })).toBe(0);
+  });
+});
+
+describe('plan_repository_rows after a rollback', () => {
+  let db: TestDatabase;
+  afterAll(() => db?.drop());
+
+  test('clearing the repository counts it again: every table at 0', async () => {
+    db = await backfilledDatabase(DEMO);
+    const deps = activityDeps(testConfig({ dev: { databaseUrlEnv: URL_VAR } }), { [URL_VAR]: db.url });
+    try {
+      await refreshRepositoryRows(deps, 'dev');
+      const rows = async () => (await deps.metrics.repositoryRows.get()).values.map((v) => [v.labels.table, v.value]);
+      expect((await rows()).find(([table]) => table === 'plan_series')?.[1]).toBe(DEMO.plans * DEMO.versions * DEMO.series);
+      await createMigrationActivities(deps).clearRepository({ environment: 'dev' });
+      expect(await rows()).toEqual(REPOSITORY_TABLES.map((table) => [table, 0]));
+    } finally {
+      await deps.databases.close();
+    }
   });
 });
