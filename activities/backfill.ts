@@ -14,7 +14,9 @@ import {
   setRunStatus,
 } from '../db/backfill-runs';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
+import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
 import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
+import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 
@@ -90,6 +92,7 @@ export async function changeRunStatus(deps: WorkerActivityDeps, input: RunStatus
     deps.metrics.backfillRunsTotal.inc({ environment: input.environment, status: run.status });
     if (run.status === 'completed' && run.mode !== 'dry-run')
       deps.metrics.backfillLastSuccess.set({ environment: input.environment }, Date.now() / 1000);
+    if (run.mode !== 'dry-run') await refreshRepositoryRowsAfter(deps, input.environment, 'backfill');
     deps.logger.info({
       event: 'backfill_run_finished',
       environment: input.environment,
@@ -206,19 +209,23 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
 
   function recordBatchMetrics(environment: string, outcome: BatchOutcome, mode: BackfillMode): void {
     const d = outcome.delta;
-    if (mode !== 'dry-run') {
+    const dryRun = mode === 'dry-run';
+    if (!dryRun) {
       metrics.writeLatency.observe({ environment, operation: 'backfill_batch' }, outcome.seconds);
       metrics.writeTotal.inc({ environment, table: 'plan_versions' }, d.versionsWritten);
       metrics.writeTotal.inc({ environment, table: 'plans' }, d.plansWritten);
       metrics.writeTotal.inc({ environment, table: 'plan_series' }, d.seriesWritten);
       metrics.writeTotal.inc({ environment, table: 'plan_kpis' }, d.kpisWritten);
       metrics.writeTotal.inc({ environment, table: 'plan_events' }, d.eventsWritten);
+      for (const [reason, n] of Object.entries(outcome.rejectsByReason)) metrics.writeErrorTotal.inc({ environment, reason }, n);
     }
-    for (const [reason, n] of Object.entries(outcome.rejectsByReason)) metrics.writeErrorTotal.inc({ environment, reason }, n);
-    const outcomes = { written: d.versionsWritten, skipped: d.versionsSkipped, rejected: d.versionsRejected, conflict: d.versionsConflicted };
-    for (const [outcomeName, n] of Object.entries(outcomes)) {
-      if (n) metrics.backfillArtifactsTotal.inc({ environment, outcome: mode === 'dry-run' ? `dry_run_${outcomeName}` : outcomeName }, n);
-    }
+    const outcomes: Record<BackfillOutcome, number> = {
+      written: d.versionsWritten,
+      skipped: d.versionsSkipped,
+      rejected: d.versionsRejected,
+      conflict: d.versionsConflicted,
+    };
+    for (const name of BACKFILL_OUTCOMES) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(name, dryRun) }, outcomes[name]);
   }
 
   /**
@@ -260,7 +267,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           try {
             outcome = await writing;
           } catch (err) {
-            metrics.writeErrorTotal.inc({ environment: input.environment, reason: 'db_error' });
+            if (run.mode !== 'dry-run') metrics.writeErrorTotal.inc({ environment: input.environment, reason: 'db_error' });
             throw permanentDatabaseError(err);
           }
           run = outcome.run;

@@ -29,16 +29,33 @@ export interface CapacityReport {
   measuredAt: string;
 }
 
-export function createCapacityActivities(deps: ActivityDeps) {
+/** Counts the PlanRepository tables exactly and sets plan_repository_rows (null, nothing set: no tables). */
+export async function refreshRepositoryRows(deps: ActivityDeps, environment: string): Promise<RepositoryCounts | null> {
+  const counts = await repositoryCounts(deps.databases.pool(environment));
   const gauge = repositoryRowsGauge(deps.metrics.registry);
+  if (counts) for (const table of REPOSITORY_TABLES) gauge.set({ environment, table }, counts[table]);
+  return counts;
+}
 
+/**
+ * After a backfill, trim, rollback or restore changed the repository, so the gauge does not show the old
+ * size until the next recordCapacity. A failed count is logged: the step itself succeeded.
+ */
+export async function refreshRepositoryRowsAfter(deps: ActivityDeps, environment: string, after: string): Promise<void> {
+  try {
+    await refreshRepositoryRows(deps, environment);
+  } catch (err) {
+    deps.logger.warn({ event: 'repository_rows_refresh_failed', environment, after, error: (err as Error).message });
+  }
+}
+
+export function createCapacityActivities(deps: ActivityDeps) {
   async function recordCapacity(input: RecordCapacityInput): Promise<CapacityReport> {
     const { environment } = input;
     const { capacity } = getEnvironment(deps.config, environment);
-    const counts = await repositoryCounts(deps.databases.pool(environment));
+    const counts = await refreshRepositoryRows(deps, environment);
     if (!counts)
       throw ApplicationFailure.nonRetryable(`${environment} has no PlanRepository tables: apply the migrations first`, 'RepositoryMissing');
-    for (const table of REPOSITORY_TABLES) gauge.set({ environment, table }, counts[table]);
     const planSeriesRows = counts.plan_series;
     const report: CapacityReport = {
       environment,

@@ -16,8 +16,9 @@ import {
 } from '../db/migration-runs';
 import { upgrade } from '../db/migrator';
 import { repositoryCounts, RepositoryCounts, truncateRepository } from '../db/repository-stats';
-import { markGateOpen, observeStepDuration } from '../metrics/registry';
-import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
+import { observeStepDuration } from '../metrics/registry';
+import type { MigrationOverrides, MigrationPolicy, StepName } from '../model/migration';
+import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
 import { closeAbandonedMigration } from './reconcile';
 
@@ -25,7 +26,8 @@ export interface RecordMigrationInput {
   header: RunHeader;
   state: RunState;
   rows: EvidenceRow[];
-  metrics?: { stepDurations?: { step: string; seconds: number }[]; gate?: { name: string; open: boolean } };
+  /** Open gates are not reported here: plan_migration_waiting_since_timestamp reads them from the database. */
+  metrics?: { stepDurations?: { step: StepName; seconds: number }[] };
 }
 
 export interface PostCheckResult {
@@ -50,14 +52,13 @@ export function createMigrationActivities(deps: WorkerActivityDeps) {
 
   /**
    * Writes the migration's new evidence rows and its state, claiming the run row on the first call
-   * that finds the tables (one open migration per environment), and reports finished steps and gates
+   * that finds the tables (one open migration per environment), and reports finished steps' durations
    * to the metrics. Before the first schema migration there are no tables: `saved` is false and the
    * workflow keeps its few rows until a later call.
    */
   async function recordMigration(input: RecordMigrationInput): Promise<{ saved: boolean }> {
     const { environment, workflowId } = input.header;
     for (const s of input.metrics?.stepDurations ?? []) observeStepDuration(deps.metrics, environment, s.step, s.seconds);
-    if (input.metrics?.gate) markGateOpen(deps.metrics, environment, input.metrics.gate.name, input.metrics.gate.open);
     const pool = deps.databases.pool(environment);
     if (!(await evidenceTablesExist(pool))) return { saved: false };
     await claim(pool, input.header);
@@ -116,6 +117,7 @@ export function createMigrationActivities(deps: WorkerActivityDeps) {
     const pool = deps.databases.pool(input.environment);
     const before = await repositoryCounts(pool);
     if (before) await truncateRepository(pool);
+    await refreshRepositoryRowsAfter(deps, input.environment, 'rollback');
     deps.logger.warn({ event: 'repository_cleared', environment: input.environment, before });
     return { cleared: before };
   }

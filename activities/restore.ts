@@ -15,6 +15,7 @@ import { selectRepositoryEntries, tocTables } from '../db/dump-toc';
 import { locatePgTools, PgTools, runPgTool } from '../db/pg-tools';
 import { dropDatabase, recreateDatabase } from '../db/scratch-databases';
 import { SCRATCH_DATABASE_PATTERN, scratchDatabaseName, sha256File } from './backup-files';
+import { refreshRepositoryRowsAfter } from './capacity';
 import type { ActivityDeps } from './deps';
 import { activityContext, withHeartbeat } from './heartbeat';
 import { connectionOf, permanentToolErrors, readToc } from './pg-dump-steps';
@@ -168,6 +169,7 @@ export function createRestoreActivities(deps: ActivityDeps, env: NodeJS.ProcessE
       input.mode === 'scratch'
         ? await restoreScratch(environment, row, tools, connection, input.targetDatabase)
         : await restoreRepository(environment, row, tools, connection);
+    if (input.mode === 'repository') await refreshRepositoryRowsAfter(deps, environment, 'restore');
     const result: RestoreResult = {
       backupId: row.id,
       location: row.location,

@@ -7,6 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
 import { TrimRefusedError, trimRepository, type TrimCounts, type TrimResult } from '../db/capacity-trim';
 import { blockingRun } from './backfill';
+import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 
@@ -77,7 +78,10 @@ export function createTrimActivities(deps: WorkerActivityDeps) {
     }
     const threshold = capacity.alertThreshold;
     const alerted = !dryRun && threshold !== null && result.rowsTrimmed > threshold;
-    if (!dryRun) metrics.lastTrimTimestamp.set({ environment }, Date.now() / 1000);
+    if (!dryRun) {
+      metrics.lastTrimTimestamp.set({ environment }, Date.now() / 1000);
+      await refreshRepositoryRowsAfter(deps, environment, 'trim');
+    }
     if (alerted) {
       metrics.capacityTrimAlertsTotal.inc({ environment });
       deps.logger.warn({ event: 'plan_repository_capacity_trim_alert', environment, rowsTrimmed: result.rowsTrimmed, threshold, maxRows });

@@ -5,10 +5,22 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PlandbConfig } from '../config/schema';
 import { FINAL_RUN_STATUSES } from '../model/backfill';
+import { STEP_NAMES, type StepName } from '../model/migration';
+import { REPOSITORY_TABLES } from '../model/tables';
 import { REJECT_REASONS } from '../transform/types';
+import { createLiveGauges, type LiveSource } from './live-gauges';
 import { repositoryRowsGauge } from './repository-gauge';
 
-export function createMetrics(registry = new Registry()) {
+/** The label values the worker emits, known up front so primeMetrics creates every series at 0. */
+export const WRITE_OPERATIONS = ['backfill_batch', 'trim_batch'] as const;
+export const WRITE_ERROR_REASONS = [...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error'] as const;
+export const BACKFILL_OUTCOMES = ['written', 'skipped', 'rejected', 'conflict'] as const;
+export type BackfillOutcome = (typeof BACKFILL_OUTCOMES)[number];
+/** A dry run's outcomes count apart: it writes nothing, so nothing it rejects is a write error. */
+export const backfillOutcomeLabel = (outcome: BackfillOutcome, dryRun: boolean) => (dryRun ? `dry_run_${outcome}` : outcome);
+
+/** `live`: the databases the scrape-time gauges read (the worker); without it they report nothing. */
+export function createMetrics(registry = new Registry(), live?: LiveSource) {
   return {
     registry,
     writeTotal: new Counter({
@@ -26,13 +38,13 @@ export function createMetrics(registry = new Registry()) {
     }),
     writeErrorTotal: new Counter({
       name: 'plan_db_write_error_total',
-      help: 'Artifacts not written because of an error, by reason (reject codes, conflict, db_error)',
+      help: 'Artifacts not written because of an error, by reason (reject codes, conflict, db_rejected, db_error); dry runs never count',
       labelNames: ['environment', 'reason'] as const,
       registers: [registry],
     }),
     backfillArtifactsTotal: new Counter({
       name: 'plan_backfill_artifacts_total',
-      help: 'Legacy artifacts processed by backfill, by outcome (written, skipped, rejected, conflict)',
+      help: 'Legacy artifacts processed by backfill, by outcome (written, skipped, rejected, conflict; dry runs: dry_run_<outcome>)',
       labelNames: ['environment', 'outcome'] as const,
       registers: [registry],
     }),
@@ -81,26 +93,27 @@ export function createMetrics(registry = new Registry()) {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
       registers: [registry],
     }),
-    migrationWaitingSince: new Gauge({
-      name: 'plan_migration_waiting_since_timestamp',
-      help: 'Unix time since which a migration gate has been open (waiting for a person); 0 when closed',
-      labelNames: ['environment', 'gate'] as const,
-      registers: [registry],
-    }),
+    ...createLiveGauges(registry, live),
   };
 }
 
 export type PlandbMetrics = ReturnType<typeof createMetrics>;
 
 /**
- * Creates at 0 the series the alert rules watch with increase(): Prometheus does not count the step from
- * "no series" to the first value, so a worker's first failed run or first write error would go unseen.
- * Sets plan_db_capacity_max_rows, which tells the no-trim alert which environments are meant to be trimmed.
+ * Creates at 0 every labelled series the worker can emit, for every configured environment: Prometheus does
+ * not count the step from "no series" to the first value, so without this increase() misses a worker's first
+ * batch, first failed run or first write error, and histogram_quantile() has nothing to work on for a step
+ * that ran once. Sets plan_db_capacity_max_rows, which tells the no-trim alert which environments are trimmed.
  */
 export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void {
   for (const [environment, envConfig] of Object.entries(config.environments)) {
+    for (const table of REPOSITORY_TABLES) metrics.writeTotal.inc({ environment, table }, 0);
+    for (const operation of WRITE_OPERATIONS) metrics.writeLatency.zero({ environment, operation });
+    for (const reason of WRITE_ERROR_REASONS) metrics.writeErrorTotal.inc({ environment, reason }, 0);
+    for (const outcome of BACKFILL_OUTCOMES)
+      for (const dryRun of [false, true]) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
-    for (const reason of [...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']) metrics.writeErrorTotal.inc({ environment, reason }, 0);
+    for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);
@@ -108,11 +121,6 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
 }
 
 /** Records one environmentMigration step's duration (the workflow reports it through an activity). */
-export function observeStepDuration(metrics: PlandbMetrics, environment: string, step: string, seconds: number): void {
+export function observeStepDuration(metrics: PlandbMetrics, environment: string, step: StepName, seconds: number): void {
   metrics.migrationStepDuration.observe({ environment, step }, seconds);
-}
-
-/** A gate opened (now) or closed (0), for the alert on migrations waiting too long for a person. */
-export function markGateOpen(metrics: PlandbMetrics, environment: string, gate: string, open: boolean): void {
-  metrics.migrationWaitingSince.set({ environment, gate }, open ? Date.now() / 1000 : 0);
 }

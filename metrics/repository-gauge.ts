@@ -1,4 +1,4 @@
-/** `plan_repository_rows{environment,table}` (SPEC §9): the PlanRepository's size, as last counted by recordCapacity. */
+/** `plan_repository_rows{environment,table}` (SPEC §9): the PlanRepository's size, counted after every backfill, trim, rollback, restore and recordCapacity. */
 import { Gauge, Registry } from 'prom-client';
 
 export const REPOSITORY_ROWS_METRIC = 'plan_repository_rows';
@@ -11,7 +11,7 @@ export function repositoryRowsGauge(registry: Registry): RepositoryRowsGauge {
   if (existing) return existing as RepositoryRowsGauge;
   return new Gauge({
     name: REPOSITORY_ROWS_METRIC,
-    help: 'Rows in each PlanRepository table, as last counted by recordCapacity',
+    help: 'Rows in each PlanRepository table, counted after every backfill, trim, rollback, restore and recordCapacity',
     labelNames: ['environment', 'table'] as const,
     registers: [registry],
   });

@@ -29,20 +29,23 @@ export interface MigrationOverrides {
   postCheckInterval?: string;
 }
 
-export type StepName =
-  | 'preflight'
-  | 'approval'
-  | 'maintenance-on'
-  | 'backup'
-  | 'migrate'
-  | 'sample-dry-run'
-  | 'backfill'
-  | 'verify'
-  | 'record-capacity'
-  | 'spot-check'
-  | 'maintenance-off'
-  | 'post-check'
-  | 'rollback';
+export const STEP_NAMES = [
+  'preflight',
+  'approval',
+  'maintenance-on',
+  'backup',
+  'migrate',
+  'sample-dry-run',
+  'backfill',
+  'verify',
+  'record-capacity',
+  'spot-check',
+  'maintenance-off',
+  'post-check',
+  'rollback',
+] as const;
+
+export type StepName = (typeof STEP_NAMES)[number];
 
 export type StepStatus = 'running' | 'completed' | 'failed' | 'skipped';
 

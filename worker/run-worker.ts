@@ -40,11 +40,11 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const { address, namespace, taskQueue } = config.temporal;
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
   const reconcileIntervalMs = reconcileIntervalFromEnv(env);
-  const metrics = createMetrics();
+  const databases = new DatabaseRegistry(config, env);
+  const metrics = createMetrics(undefined, { config, databases });
   primeMetrics(metrics, config);
   // Before connecting: a port already taken fails the start at once, with nothing to clean up.
   const server = await startMetricsServer(metrics.registry, metricsListenFromEnv(env));
-  const databases = new DatabaseRegistry(config, env);
   let connection: NativeConnection | undefined;
   // The activities' and the reconciler's view of which workflows still run.
   let clientConnection: Connection | undefined;

@@ -84,8 +84,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   // ---- evidence rows, written by `flush` before each step's work and at every wait and stop ----
   let seq = 0;
   const pending: EvidenceRow[] = [];
-  const stepDurations: { step: string; seconds: number }[] = [];
-  let gateMetric: { name: string; open: boolean } | undefined;
+  const stepDurations: { step: StepName; seconds: number }[] = [];
   let claimed = false;
   const row = (r: Omit<EvidenceRow, 'seq'>) => void pending.push({ ...r, seq: ++seq });
 
@@ -125,8 +124,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const flush = async () => {
     publish();
     const rows = pending.slice();
-    const metrics = { stepDurations: stepDurations.splice(0), gate: gateMetric };
-    gateMetric = undefined;
+    const metrics = { stepDurations: stepDurations.splice(0) };
     const finished = evidence.finishedAt ? { at: evidence.finishedAt, reason: evidence.stopReason ?? evidence.status } : undefined;
     const { saved } = await quick.recordMigration({
       // The policy goes with the run row's first write only: later calls find the row.
@@ -228,11 +226,9 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     evidence.currentStep = stepName;
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
     move('gate-opened');
-    gateMetric = { name, open: true };
     const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
     await flush();
     const outcome = await waiting;
-    gateMetric = { name, open: false };
     const finish = (status: 'completed' | 'failed', error: string | null) => {
       Object.assign(record, {
         status,

@@ -21,6 +21,7 @@ import { createPool } from '../../db/connection';
 import { locatePgTools } from '../../db/pg-tools';
 import { DatabaseRegistry } from '../../db/registry';
 import { RunningMoto, startMoto } from '../../runtime/moto';
+import { refreshRepositoryRows } from '../../activities/capacity';
 import { createMetrics } from '../../metrics/registry';
 import { noTemporalLiveness } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
@@ -122,6 +123,7 @@ describe('backup and restore activities', () => {
   }
 
   let main: BackupActivities;
+  let mainDeps: WorkerActivityDeps;
 
   async function takeBackup(activities = main): Promise<BackupDone> {
     const result = await activities.backup({ environment: 'dev', workflowId: 'wf-backup-test' });
@@ -134,6 +136,7 @@ describe('backup and restore activities', () => {
     backupDir = path.join(tempDir('plandb-backups-'), 'dev');
     const made = activitiesFor({});
     main = made.activities;
+    mainDeps = made.deps;
     await backfill(made.deps);
   });
 
@@ -293,6 +296,7 @@ describe('backup and restore activities', () => {
   test('restore of the repository: altered and deleted rows and definitions come back; legacy and operations tables are untouched', async () => {
     const digestAtBackup = await repositoryDigest(db.pool);
     const schemaAtBackup = await repositorySchema(db.pool);
+    const plansAtBackup = (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plans`)).rows[0].n;
     const backup = await takeBackup();
 
     // After the backup: the repository goes wrong, while the application and later runs keep writing.
@@ -308,8 +312,14 @@ describe('backup and restore activities', () => {
     const legacyNow = await tableDigest(db.pool, 'plan_artifacts', 'id');
     const runsNow = await tableDigest(db.pool, 'plan_backfill_runs', 'run_id');
     expect(await repositoryDigest(db.pool)).not.toEqual(digestAtBackup);
+    const rowsGauge = async () => (await mainDeps.metrics.repositoryRows.get()).values.find((v) => v.labels.table === 'plans')?.value;
+    // The gauge shows the damage (one plan deleted) before the restore.
+    await refreshRepositoryRows(mainDeps, 'dev');
+    expect(await rowsGauge()).toBe(plansAtBackup - 1);
 
     const restored = await main.restoreBackup({ environment: 'dev', mode: 'repository', backupId: backup.backupId! });
+    // plan_repository_rows is counted again after the restore.
+    expect(await rowsGauge()).toBe(plansAtBackup);
     expect(restored).toEqual(expect.objectContaining({ backupId: backup.backupId, mode: 'repository', database: db.name }));
     expect([...restored.tablesRestored].sort()).toEqual(REPOSITORY_TABLES);
 

@@ -11,18 +11,24 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { createCapacityActivities } from '../../activities/capacity';
-import { getRun } from '../../db/backfill-runs';
+import { refreshRepositoryRows } from '../../activities/capacity';
+import { createMigrationActivities } from '../../activities/migration';
+import { createRun, getRun } from '../../db/backfill-runs';
+import { setMaintenanceFlag } from '../../db/maintenance';
+import { appendEvidenceRows, claimMigrationRun, updateMigrationRun } from '../../db/migration-runs';
 import { DatabaseRegistry } from '../../db/registry';
 import { REPOSITORY_TABLES } from '../../db/repository-stats';
+import { createMetrics, type PlandbMetrics } from '../../metrics/registry';
 import { projectRoot } from '../../platform/project-root';
 import { REJECT_REASONS } from '../../transform/types';
 import { startWorker } from '../../worker/run-worker';
 import type { BackfillResult } from '../../workflows/definitions';
+import { activityDeps, backfilledDatabase } from '../support/activities';
 import { seededDatabase, uniqueWorkflowId, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
-import type { TestDatabase } from '../support/database';
+import { createTestDatabase, type TestDatabase } from '../support/database';
 import { Exposition, parseExposition, samplesOf, valueOf } from '../support/prometheus-text';
+import { createTemporalHarness, type TemporalHarness } from '../support/temporal';
 
 const DEMO = { plans: 6, versions: 4, series: 8, bad: 10, seed: 8 };
 const TOTAL = DEMO.plans * DEMO.versions + DEMO.bad;
@@ -42,6 +48,8 @@ const SPEC_METRICS: Record<string, { type: string; labels: string[] }> = {
   plan_db_last_trim_timestamp: { type: 'gauge', labels: ['environment'] },
   plan_repository_rows: { type: 'gauge', labels: ['environment', 'table'] },
   plan_migration_step_duration_seconds: { type: 'histogram', labels: ['environment', 'step'] },
+  plan_db_maintenance_enabled: { type: 'gauge', labels: ['environment'] },
+  plan_migration_running: { type: 'gauge', labels: ['environment'] },
 };
 
 async function scrape(url: string): Promise<{ contentType: string | null; exposition: Exposition }> {
@@ -75,7 +83,7 @@ describe('worker /metrics', () => {
     await db?.drop();
   });
 
-  test('after a backfill through Temporal and recordCapacity, every §9 series matches the database', async () => {
+  test('after a backfill through Temporal, every §9 series matches the database (plan_repository_rows counted by the backfill itself)', async () => {
     const fileConfig = testConfig({ dev: { databaseUrlEnv: URL_VAR, capacity: { maxRows: MAX_ROWS } } });
     const config = { ...fileConfig, temporal: { ...fileConfig.temporal, taskQueue: uniqueWorkflowId('plandb-metrics') } };
     const env = { [URL_VAR]: db.url, PLANDB_METRICS_PORT: '0' };
@@ -106,7 +114,6 @@ describe('worker /metrics', () => {
       expect(result.status).toBe('completed');
       const run = (await getRun(db.pool, result.runId!))!;
       expect(run.artifactsRead).toBe(TOTAL);
-      await createCapacityActivities({ config, databases, metrics: running.metrics, logger, env }).recordCapacity({ environment: 'dev' });
 
       const { contentType, exposition: e } = await scrape(url);
       expect(contentType).toBe(running.metrics.registry.contentType);
@@ -133,11 +140,19 @@ describe('worker /metrics', () => {
       expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'written' })).toBe(run.versionsWritten);
       expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'rejected' })).toBe(run.versionsRejected);
       expect(run.versionsRejected).toBe(DEMO.bad);
+      // The other outcomes exist from start-up at 0 (primed); nothing counts as a dry run.
       expect(
         samplesOf(e, 'plan_backfill_artifacts_total')
-          .map((s) => s.labels.outcome)
+          .filter((s) => !['rejected', 'written'].includes(s.labels.outcome))
+          .map((s) => [s.labels.outcome, s.value])
           .sort(),
-      ).toEqual(['rejected', 'written']);
+      ).toEqual(['conflict', 'dry_run_conflict', 'dry_run_rejected', 'dry_run_skipped', 'dry_run_written', 'skipped'].map((o) => [o, 0]));
+      // Read from the database at scrape time: maintenance never switched, no migration or backfill running.
+      expect(valueOf(e, 'plan_db_maintenance_enabled', { environment: 'dev' })).toBe(0);
+      expect(samplesOf(e, 'plan_db_maintenance_since_timestamp')).toEqual([]);
+      expect(valueOf(e, 'plan_migration_running', { environment: 'dev' })).toBe(0);
+      expect(samplesOf(e, 'plan_backfill_running_cursor')).toEqual([]);
+      expect(samplesOf(e, 'plan_migration_waiting_since_timestamp')).toEqual([]);
 
       const byReason = await db.pool.query<{ reason: string; n: number }>(
         `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason`,
@@ -266,6 +281,148 @@ describe('worker /metrics', () => {
       fs.rmSync(dir, { recursive: true, force: true });
       const errors = stderr.split('\n').filter((l) => l.startsWith('{') && (JSON.parse(l) as { level: number }).level >= 50);
       expect([code, stdout, errors]).toEqual([0, '', []]);
+    }
+  });
+});
+
+describe('metrics read from the databases at scrape time', () => {
+  const T = '2026-01-02T03:04:05.000Z';
+  let live: TestDatabase;
+  let bare: TestDatabase;
+  let databases: DatabaseRegistry;
+  let metrics: PlandbMetrics;
+  // Accepts connections and never answers: a database that hangs.
+  let hung: net.Server;
+  const hungSockets: net.Socket[] = [];
+
+  beforeAll(async () => {
+    live = await seededDatabase(DEMO);
+    bare = await createTestDatabase();
+    hung = net.createServer((socket) => void hungSockets.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const env = {
+      LIVE_URL: live.url,
+      BARE_URL: bare.url,
+      GONE_URL: `postgres://plandb@127.0.0.1:${await freePort()}/none`,
+      HUNG_URL: `postgres://plandb@127.0.0.1:${(hung.address() as net.AddressInfo).port}/none`,
+    };
+    const config = testConfig({
+      live: { databaseUrlEnv: 'LIVE_URL' },
+      bare: { databaseUrlEnv: 'BARE_URL' },
+      gone: { databaseUrlEnv: 'GONE_URL' },
+      hung: { databaseUrlEnv: 'HUNG_URL' },
+    });
+    databases = new DatabaseRegistry(config, env);
+    metrics = createMetrics(undefined, { config, databases, timeoutMs: 1_000 });
+  });
+  afterAll(async () => {
+    for (const socket of hungSockets) socket.destroy();
+    hung?.close();
+    await databases?.close();
+    await live?.drop();
+    await bare?.drop();
+  });
+
+  const scrapeLive = async () => parseExposition(await metrics.registry.metrics());
+
+  test('maintenance, running migrations, open gates and the running backfill come from the database; unreachable, hung and unmigrated environments report nothing', async () => {
+    const wf = uniqueWorkflowId('mig');
+    const { state } = await setMaintenanceFlag(live.pool, { enabled: true, reason: 'migration', actor: 'test', ownerWorkflowId: wf });
+    await claimMigrationRun(live.pool, { workflowId: wf, environment: 'live', startedAt: T, policy: null });
+    await appendEvidenceRows(live.pool, wf, [
+      { seq: 1, kind: 'step', name: 'spot-check', status: 'running', attempt: 1, summary: { gate: 'spot-check' }, at: T },
+    ]);
+    await updateMigrationRun(live.pool, wf, { status: 'waiting-approval', currentStep: 'spot-check', refusedSignals: 0 });
+    await createRun(live.pool, {
+      runId: uniqueWorkflowId('run'),
+      environment: 'live',
+      workflowId: null,
+      mode: 'normal',
+      options: {},
+      cursor: 17,
+      upToId: 100,
+      artifactsTotal: 34,
+      limit: null,
+    });
+
+    let e = await scrapeLive();
+    const only = (name: string) => samplesOf(e, name).map((s) => [s.labels, s.value]);
+    expect(only('plan_db_maintenance_enabled')).toEqual([[{ environment: 'live' }, 1]]);
+    expect(only('plan_db_maintenance_since_timestamp')).toEqual([[{ environment: 'live' }, Date.parse(state.since!) / 1000]]);
+    expect(only('plan_migration_running')).toEqual([[{ environment: 'live' }, 1]]);
+    expect(only('plan_migration_waiting_since_timestamp')).toEqual([[{ environment: 'live', gate: 'spot-check' }, Date.parse(T) / 1000]]);
+    expect(only('plan_backfill_running_cursor')).toEqual([[{ environment: 'live' }, 17]]);
+
+    // The gate closes, the migration and the backfill end, maintenance is lifted.
+    await appendEvidenceRows(live.pool, wf, [
+      { seq: 2, kind: 'step', name: 'spot-check', status: 'completed', attempt: 1, summary: { gate: 'spot-check' }, at: T },
+    ]);
+    await updateMigrationRun(live.pool, wf, { status: 'running', currentStep: 'spot-check', refusedSignals: 0 });
+    e = await scrapeLive();
+    expect(only('plan_migration_waiting_since_timestamp')).toEqual([]);
+    await updateMigrationRun(live.pool, wf, {
+      status: 'completed',
+      currentStep: null,
+      refusedSignals: 0,
+      finished: { at: T, reason: 'completed' },
+    });
+    await live.pool.query(`UPDATE plan_backfill_runs SET status = 'completed', finished_at = now()`);
+    await setMaintenanceFlag(live.pool, { enabled: false, reason: 'done', actor: 'test' });
+    e = await scrapeLive();
+    expect(only('plan_db_maintenance_enabled')).toEqual([[{ environment: 'live' }, 0]]);
+    expect(only('plan_migration_running')).toEqual([[{ environment: 'live' }, 0]]);
+    expect(only('plan_backfill_running_cursor')).toEqual([]);
+  });
+});
+
+describe('a dry run through Temporal', () => {
+  let db: TestDatabase;
+  let harness: TemporalHarness;
+  beforeAll(async () => {
+    db = await seededDatabase(DEMO);
+    harness = await createTemporalHarness(testConfig({ dev: { databaseUrlEnv: URL_VAR } }), { [URL_VAR]: db.url });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await db?.drop();
+  });
+
+  test('counts its outcomes as dry_run_*, never as write errors or writes', async () => {
+    const result = (await harness.run(() =>
+      harness.client.workflow.execute('backfillRepository', {
+        workflowId: uniqueWorkflowId('bf-dry'),
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'dev', dryRun: true, batchSize: BATCH_SIZE }],
+      }),
+    )) as BackfillResult;
+    expect(result.status).toBe('completed');
+    const e = parseExposition(await harness.metrics.registry.metrics());
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'dry_run_rejected' })).toBe(DEMO.bad);
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'dry_run_written' })).toBe(
+      DEMO.plans * DEMO.versions,
+    );
+    expect(valueOf(e, 'plan_backfill_artifacts_total', { environment: 'dev', outcome: 'rejected' })).toBe(0);
+    expect(samplesOf(e, 'plan_db_write_error_total').map((s) => s.value)).toEqual(samplesOf(e, 'plan_db_write_error_total').map(() => 0));
+    expect(samplesOf(e, 'plan_db_write_total').every((s) => s.value === 0)).toBe(true);
+    expect(valueOf(e, 'plan_db_write_latency_seconds_count', { environment: 'dev', operation: 'backfill_batch' })).toBe(0);
+  });
+});
+
+describe('plan_repository_rows after a rollback', () => {
+  let db: TestDatabase;
+  afterAll(() => db?.drop());
+
+  test('clearing the repository counts it again: every table at 0', async () => {
+    db = await backfilledDatabase(DEMO);
+    const deps = activityDeps(testConfig({ dev: { databaseUrlEnv: URL_VAR } }), { [URL_VAR]: db.url });
+    try {
+      await refreshRepositoryRows(deps, 'dev');
+      const rows = async () => (await deps.metrics.repositoryRows.get()).values.map((v) => [v.labels.table, v.value]);
+      expect((await rows()).find(([table]) => table === 'plan_series')?.[1]).toBe(DEMO.plans * DEMO.versions * DEMO.series);
+      await createMigrationActivities(deps).clearRepository({ environment: 'dev' });
+      expect(await rows()).toEqual(REPOSITORY_TABLES.map((table) => [table, 0]));
+    } finally {
+      await deps.databases.close();
     }
   });
 });

@@ -6,7 +6,7 @@ import { migrationStatus } from '../../db/migrator';
 import type { MigrationEvidence, StepRecord } from '../../model/migration';
 import { approveUpdate, decideSignal, rejectSignal, approveSignal } from '../../workflows/definitions';
 import { renderEvidenceMarkdown } from '../../workflows/evidence-markdown';
-import { runBackfill } from '../support/backfill';
+import { runBackfill, waitFor } from '../support/backfill';
 import {
   maintenanceEnabled,
   MIGRATION_DEMO,
@@ -144,14 +144,19 @@ describe('environmentMigration: production policy (environment mproduction)', ()
       const handle = await startMigration(f.harness, { environment: 'mproduction', postCheckHours: 0.001, postCheckInterval: '1s' });
       await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
       expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(false);
-      const waitingSince = async () =>
+      const waitingSince = async (gate: string) =>
         (await f.harness.metrics.migrationWaitingSince.get()).values.find(
-          (v) => v.labels.environment === 'mproduction' && v.labels.gate === 'start',
+          (v) => v.labels.environment === 'mproduction' && v.labels.gate === gate,
         )?.value;
-      expect(await waitingSince()).toBeGreaterThan(Date.now() / 1000 - 60);
+      // Read from the database at scrape time: before the first schema migration there is nowhere to read the gate from.
+      expect(await waitingSince('start')).toBeUndefined();
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
-      await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
+      const atSpotCheck = await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
       expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(true);
+      // The gate's row is written by the flush right after the gate opened.
+      expect(await waitFor(() => waitingSince('spot-check'), 30_000, 'the spot-check gate in the metrics')).toBe(
+        Date.parse(atSpotCheck.steps.find((s) => s.name === 'spot-check')!.startedAt) / 1000,
+      );
       await handle.executeUpdate(approveUpdate, {
         args: [{ gate: 'spot-check', approver: 'carol', comment: 'KPIs, events and run links checked' }],
       });
@@ -172,9 +177,10 @@ describe('environmentMigration: production policy (environment mproduction)', ()
       ]);
       expect(stepOf(evidence, 'maintenance-on')!.output).toEqual(expect.objectContaining({ enabled: true }));
       expect(await maintenanceEnabled(f.dbs.mproduction)).toBe(false);
-      expect(await waitingSince()).toBe(0);
+      // The gate's series is gone once it closed.
+      expect(await waitingSince('spot-check')).toBeUndefined();
       const durations = (await f.harness.metrics.migrationStepDuration.get()).values.filter(
-        (v) => v.metricName === 'plan_migration_step_duration_seconds_count' && v.labels.environment === 'mproduction',
+        (v) => v.metricName === 'plan_migration_step_duration_seconds_count' && v.labels.environment === 'mproduction' && v.value > 0,
       );
       expect(durations.map((v) => v.labels.step).sort()).toEqual([...new Set(evidence.steps.map((s) => s.name))].sort());
       const post = stepOf(evidence, 'post-check')!.output as {
@@ -220,7 +226,10 @@ describe('environmentMigration: failures and decisions', () => {
       const handle = await startMigration(f.harness, { environment: 'mprod' });
       const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
       expect(stepOf(waiting, 'verify')).toEqual(
-        expect.objectContaining({ status: 'failed', error: expect.stringMatching(/verification failed \(report \d+\): 1 checksum mismatches/) }),
+        expect.objectContaining({
+          status: 'failed',
+          error: expect.stringMatching(/verification failed \(report \d+\): 1 checksum mismatches/),
+        }),
       );
       expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
       await f.dbs.mprod.pool.query(

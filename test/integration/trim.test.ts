@@ -158,6 +158,8 @@ describe('capacityTrim', () => {
     );
     expect(latency?.value).toBe(report.batches);
     expect(await harness.metrics.registry.metrics()).toContain(`plan_db_capacity_trim_total{environment="dev"} 132`);
+    // The repository's size is counted again after the trim, not left at what the last recordCapacity saw.
+    expect(await metricValue(harness.metrics.repositoryRows, { environment: 'dev', table: 'plan_series' })).toBe(ROWS - 132);
   });
 
   test('latest versions always stay: a tiny maxRows trims every other version, in batches, and reports nothing trimmable', async () => {

@@ -6,7 +6,7 @@ import pino from 'pino';
 import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
 import type { Logger } from '../../logging/logger';
-import { createMetrics, PlandbMetrics } from '../../metrics/registry';
+import { createMetrics, PlandbMetrics, primeMetrics } from '../../metrics/registry';
 import { createWorker } from '../../worker/create-worker';
 import { temporalLiveness } from '../../worker/liveness';
 import { startReconciler } from '../../worker/reconciler';
@@ -40,7 +40,8 @@ export async function createTemporalHarness(
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const databases = new DatabaseRegistry(config, env);
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, { config, databases });
+  primeMetrics(metrics, config);
   const deps = {
     config: { ...config, temporal: { ...config.temporal, taskQueue } },
     databases,

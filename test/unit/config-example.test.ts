@@ -49,6 +49,12 @@ describe('plandb.config.example.json', () => {
     expect(production.postCheckHours).toBe(24);
   });
 
+  it('production is capacity-trimmed (so PlanDbNoTrimIn2Days watches it); dev and staging are not', () => {
+    expect(config.environments.production.capacity).toEqual({ maxRows: 5_000_000, alertThreshold: 100_000 });
+    expect(config.environments.dev.capacity.maxRows).toBeNull();
+    expect(config.environments.staging.capacity.maxRows).toBeNull();
+  });
+
   it('takes capacity limits from the environment for every stage', () => {
     const overridden = loadConfig({
       path: examplePath,

@@ -5,22 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createMetrics } from '../../metrics/registry';
+import { queryPanels, type Panel } from '../support/dashboard';
 
 const root = path.join(__dirname, '..', '..');
 const dashboard = JSON.parse(fs.readFileSync(path.join(root, 'deploy', 'grafana', 'plandb-dashboard.json'), 'utf8'));
 const rulesText = fs.readFileSync(path.join(root, 'deploy', 'prometheus', 'plandb-alerts.yml'), 'utf8');
 
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: { type: string; uid: string };
-  targets?: { expr: string; datasource: { uid: string } }[];
-  panels?: Panel[];
-}
-
 const panels: Panel[] = (dashboard.panels as Panel[]).flatMap((p) => [p, ...(p.panels ?? [])]);
-const queryPanels = panels.filter((p) => p.type !== 'row');
+const dashboardQueryPanels = queryPanels(dashboard);
 
 /** The plandb metric families (histogram series names reduced to their family). */
 function metricNames(promql: string): string[] {
@@ -56,7 +48,7 @@ describe('deploy/ files use only the metrics registry.ts defines', () => {
 
   test('every dashboard query and variable names only defined metrics', () => {
     const queries = [
-      ...queryPanels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ...dashboardQueryPanels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
       ...(dashboard.templating.list as { query: unknown }[]).map((v) => (typeof v.query === 'string' ? v.query : JSON.stringify(v.query))),
     ];
     const used = new Set(queries.flatMap(metricNames));
@@ -87,8 +79,8 @@ describe('deploy/ files use only the metrics registry.ts defines', () => {
       ['environment', 'query'],
     ]);
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
-    expect(queryPanels.length).toBeGreaterThanOrEqual(10);
-    for (const panel of queryPanels) {
+    expect(dashboardQueryPanels.length).toBeGreaterThanOrEqual(10);
+    for (const panel of dashboardQueryPanels) {
       expect([panel.title, panel.datasource?.uid]).toEqual([panel.title, '${DS_PROMETHEUS}']);
       expect([panel.title, (panel.targets ?? []).length > 0]).toEqual([panel.title, true]);
       for (const target of panel.targets ?? []) {

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../config/load';
-import { createMetrics, markGateOpen, observeStepDuration, primeMetrics } from '../../metrics/registry';
+import { BACKFILL_OUTCOMES, backfillOutcomeLabel, createMetrics, observeStepDuration, primeMetrics } from '../../metrics/registry';
+import { FINAL_RUN_STATUSES } from '../../model/backfill';
+import { STEP_NAMES } from '../../model/migration';
+import { REPOSITORY_TABLES } from '../../model/tables';
 import { formatHostPort, metricsListenFromEnv, startMetricsServer } from '../../metrics/server';
 import { REJECT_REASONS } from '../../transform/types';
 import { parseExposition, samplesOf, valueOf } from '../support/prometheus-text';
@@ -12,7 +15,7 @@ async function exposition(metrics: ReturnType<typeof createMetrics>) {
 }
 
 describe('metrics registry', () => {
-  test('primeMetrics creates the alerted-on series at 0 for every environment and exports maxRows where set', async () => {
+  test('primeMetrics creates at 0 every label combination the worker can emit, for every environment, and exports maxRows where set', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-metrics-'));
     const file = path.join(dir, 'plandb.config.json');
     fs.writeFileSync(
@@ -24,26 +27,35 @@ describe('metrics registry', () => {
     const metrics = createMetrics();
     primeMetrics(metrics, config);
     const e = await exposition(metrics);
+    const combos = (name: string, label: string, environment: string) =>
+      samplesOf(e, name, { environment }).map((s) => [s.labels[label], s.value]);
+    const zeros = (values: readonly string[]) => values.map((v) => [v, 0]);
     for (const environment of ['dev', 'production']) {
-      expect(samplesOf(e, 'plan_backfill_runs_total', { environment }).map((s) => [s.labels.status, s.value])).toEqual([
-        ['completed', 0],
-        ['failed', 0],
-        ['cancelled', 0],
-        ['terminated', 0],
-      ]);
-      expect(samplesOf(e, 'plan_db_write_error_total', { environment }).map((s) => s.labels.reason)).toEqual([
-        ...REJECT_REASONS,
-        'conflict',
-        'db_rejected',
-        'db_error',
-      ]);
+      expect(combos('plan_db_write_total', 'table', environment)).toEqual(zeros(REPOSITORY_TABLES));
+      expect(combos('plan_db_write_error_total', 'reason', environment)).toEqual(zeros([...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']));
+      expect(combos('plan_backfill_artifacts_total', 'outcome', environment)).toEqual(
+        zeros(BACKFILL_OUTCOMES.flatMap((o) => [o, `dry_run_${o}`])),
+      );
+      expect(combos('plan_backfill_runs_total', 'status', environment)).toEqual(zeros(FINAL_RUN_STATUSES));
+      expect(combos('plan_db_write_latency_seconds_count', 'operation', environment)).toEqual(zeros(['backfill_batch', 'trim_batch']));
+      expect(combos('plan_migration_step_duration_seconds_count', 'step', environment)).toEqual(zeros(STEP_NAMES));
+      // Every bucket too: histogram_quantile() over increase() needs the 0 before the first observation.
+      expect(samplesOf(e, 'plan_migration_step_duration_seconds_bucket', { environment, step: 'backup' }).map((s) => s.value)).toEqual(
+        Array(16).fill(0),
+      );
       expect(valueOf(e, 'plan_db_capacity_trim_total', { environment })).toBe(0);
       expect(valueOf(e, 'plan_db_capacity_trim_alerts_total', { environment })).toBe(0);
     }
     expect(samplesOf(e, 'plan_db_capacity_max_rows').map((s) => [s.labels.environment, s.value])).toEqual([['production', 500]]);
-    // Nothing happened yet: no gauge claims a success or a trim.
+    // Nothing happened yet: no gauge claims a success or a trim, and without databases nothing is read.
     expect(samplesOf(e, 'plan_backfill_last_success_timestamp_seconds')).toEqual([]);
     expect(samplesOf(e, 'plan_db_last_trim_timestamp')).toEqual([]);
+    expect(samplesOf(e, 'plan_db_maintenance_enabled')).toEqual([]);
+  });
+
+  test('a dry run counts its outcomes apart: the prime list names each dry-run outcome', () => {
+    expect(backfillOutcomeLabel('rejected', true)).toBe('dry_run_rejected');
+    expect(backfillOutcomeLabel('rejected', false)).toBe('rejected');
   });
 
   test('observeStepDuration fills plan_migration_step_duration_seconds; buckets reach 24 hours', async () => {
@@ -58,22 +70,6 @@ describe('metrics registry', () => {
     expect(buckets.at(-2)?.labels.le).toBe('86400');
     expect(valueOf(e, 'plan_migration_step_duration_seconds_bucket', { environment: 'staging', step: 'approval', le: '43200' })).toBe(0);
     expect(valueOf(e, 'plan_migration_step_duration_seconds_bucket', { environment: 'staging', step: 'approval', le: '86400' })).toBe(1);
-  });
-
-  test('markGateOpen sets the open time, and 0 when the gate closes', async () => {
-    const metrics = createMetrics();
-    const before = Date.now() / 1000;
-    markGateOpen(metrics, 'production', 'spot-check', true);
-    const since = valueOf(await exposition(metrics), 'plan_migration_waiting_since_timestamp', {
-      environment: 'production',
-      gate: 'spot-check',
-    });
-    expect(since).toBeGreaterThanOrEqual(before);
-    expect(since).toBeLessThanOrEqual(Date.now() / 1000);
-    markGateOpen(metrics, 'production', 'spot-check', false);
-    expect(
-      valueOf(await exposition(metrics), 'plan_migration_waiting_since_timestamp', { environment: 'production', gate: 'spot-check' }),
-    ).toBe(0);
   });
 
   test('the repository gauge is the one the capacity activity registers', () => {
