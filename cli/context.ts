@@ -1,6 +1,7 @@
 /** What CLI commands share: the validated config, database pools and a Temporal client, opened lazily. */
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { loadConfig } from '../config/load';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 
@@ -29,7 +30,7 @@ export class CliContext {
   async temporal(): Promise<Client> {
     const { address, namespace } = this.config.temporal;
     this.connection ??= await Connection.connect({
-      address,
+      ...temporalConnectOptions(this.config.temporal),
       connectTimeout: '10s',
       // gRPC's reconnect backoff grows to 2 minutes: a CLI following a workflow through an outage
       // (cli/follow-workflow.ts) would notice Temporal is back long after it is.

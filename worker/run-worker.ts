@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { DatabaseRegistry } from '../db/registry';
 import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
@@ -51,8 +52,8 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   let worker: Worker;
   let reconciler: Reconciler;
   try {
-    connection = await NativeConnection.connect({ address });
-    clientConnection = await Connection.connect({ address });
+    connection = await NativeConnection.connect(temporalConnectOptions(config.temporal));
+    clientConnection = await Connection.connect(temporalConnectOptions(config.temporal));
     const deps = {
       config,
       databases,
@@ -84,6 +85,8 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
     event: 'worker_started',
     address,
     namespace,
+    // On/off only: the API key and the key file stay out of the log.
+    tls: config.temporal.credentials?.tls ?? false,
     taskQueue,
     environments: Object.keys(config.environments),
     metrics: server.url,
