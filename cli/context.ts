@@ -1,7 +1,7 @@
 /** What CLI commands share: the validated config, database pools and a Temporal client, opened lazily. */
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { loadConfig } from '../config/load';
-import { temporalConnectOptions } from '../config/temporal-connection';
+import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
 import { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 
@@ -28,7 +28,7 @@ export class CliContext {
   }
 
   async temporal(): Promise<Client> {
-    const { address, namespace } = this.config.temporal;
+    const { namespace } = this.config.temporal;
     this.connection ??= await Connection.connect({
       ...temporalConnectOptions(this.config.temporal),
       connectTimeout: '10s',
@@ -37,7 +37,7 @@ export class CliContext {
       channelArgs: { 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: GRPC_ATTEMPTS }))],
     }).catch((err: Error) => {
-      throw new Error(`cannot reach Temporal at ${address} (${err.message}); is the server or \`plandb dev\` running?`);
+      throw new Error(`${cannotReachTemporal(this.config.temporal, err).message}; is the server or \`plandb dev\` running?`);
     });
     return new Client({ connection: this.connection, namespace });
   }

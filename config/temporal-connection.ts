@@ -31,6 +31,10 @@ export class TemporalCredentials {
     return this.#options.apiKey !== undefined;
   }
 
+  get hasClientCertificate(): boolean {
+    return typeof this.#options.tls === 'object' && this.#options.tls.clientCertPair !== undefined;
+  }
+
   /** For `Connection.connect` and `NativeConnection.connect`. */
   connectionOptions(): TemporalSecretOptions {
     return this.#options;
@@ -91,7 +95,9 @@ export function resolveTemporalConnection(
 /** Empty variables count as unset, as plandb always treated TEMPORAL_ADDRESS=""; envconfig would take "" as a value. */
 function definedVariables(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && (entry[1] !== '' || entry[0].startsWith('TEMPORAL_GRPC_META_'))),
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && (entry[1] !== '' || entry[0].startsWith('TEMPORAL_GRPC_META_')),
+    ),
   );
 }
 
@@ -137,4 +143,12 @@ function checkTls(profile: ClientConfigProfile, vars: Record<string, string>): v
 /** The options `Connection.connect` and `NativeConnection.connect` both take. */
 export function temporalConnectOptions(temporal: ResolvedTemporalConnection): { address: string } & TemporalSecretOptions {
   return { address: temporal.address, ...temporal.credentials?.connectionOptions() };
+}
+
+/** A failed connect, saying where to and how (a refused client certificate looks like any broken connection). */
+export function cannotReachTemporal(temporal: ResolvedTemporalConnection, err: Error): Error {
+  const cert = temporal.credentials?.hasClientCertificate ? 'client certificate' : 'no client certificate';
+  const how = temporal.credentials?.tls ? `TLS on, ${cert}` : 'plaintext';
+  const key = temporal.credentials?.hasApiKey ? ', API key' : '';
+  return new Error(`cannot reach Temporal at ${temporal.address} (${how}${key}: ${err.message})`, { cause: err });
 }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
-import { temporalConnectOptions } from '../config/temporal-connection';
+import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
 import { DatabaseRegistry } from '../db/registry';
 import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
@@ -52,8 +52,9 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   let worker: Worker;
   let reconciler: Reconciler;
   try {
-    connection = await NativeConnection.connect(temporalConnectOptions(config.temporal));
-    clientConnection = await Connection.connect(temporalConnectOptions(config.temporal));
+    const unreachable = (err: Error) => Promise.reject(cannotReachTemporal(config.temporal, err));
+    connection = await NativeConnection.connect(temporalConnectOptions(config.temporal)).catch(unreachable);
+    clientConnection = await Connection.connect(temporalConnectOptions(config.temporal)).catch(unreachable);
     const deps = {
       config,
       databases,

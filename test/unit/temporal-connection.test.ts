@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/load';
-import { resolveTemporalConnection, temporalConnectOptions } from '../../config/temporal-connection';
+import { cannotReachTemporal, resolveTemporalConnection, temporalConnectOptions } from '../../config/temporal-connection';
 
 let dir: string;
 let plandbConfig: string;
@@ -135,7 +135,10 @@ describe('Temporal connection: secrets stay out of logs', () => {
 describe('Temporal connection: bad settings stop the start, naming the variable', () => {
   it.each([
     [{ TEMPORAL_TLS: 'yes' }, 'environment variable TEMPORAL_TLS must be true, false, 1 or 0'],
-    [{ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'on' }, 'environment variable TEMPORAL_TLS_DISABLE_HOST_VERIFICATION must be true, false, 1 or 0'],
+    [
+      { TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'on' },
+      'environment variable TEMPORAL_TLS_DISABLE_HOST_VERIFICATION must be true, false, 1 or 0',
+    ],
     [{ TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem' }, 'TEMPORAL_TLS_CLIENT_CERT_PATH: file /nonexistent/client.pem not found'],
     [{ TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' }, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH: file /nonexistent/ca.pem not found'],
   ])('%j', (env, message) => {
@@ -167,7 +170,25 @@ describe('Temporal connection: bad settings stop the start, naming the variable'
   });
 
   it('a missing temporal.toml file at a path given in the profile', () => {
-    const toml = file('paths.toml', '[profile.default.tls]\nclient_cert_path = "/nonexistent/c.pem"\nclient_key_path = "/nonexistent/c.key"\n');
-    expect(configError({ TEMPORAL_CONFIG_FILE: toml }).message).toBe('temporal.toml tls.client_cert_path: file /nonexistent/c.pem not found');
+    const toml = file(
+      'paths.toml',
+      '[profile.default.tls]\nclient_cert_path = "/nonexistent/c.pem"\nclient_key_path = "/nonexistent/c.key"\n',
+    );
+    expect(configError({ TEMPORAL_CONFIG_FILE: toml }).message).toBe(
+      'temporal.toml tls.client_cert_path: file /nonexistent/c.pem not found',
+    );
+  });
+});
+
+describe('Temporal connection: a failed connect says where to and how', () => {
+  const cause = new Error('Failed to connect');
+  it.each([
+    [{}, 'plaintext'],
+    [{ TEMPORAL_API_KEY: 'k' }, 'TLS on, no client certificate, API key'],
+    [{ TEMPORAL_TLS_CLIENT_CERT_PATH: 'CERT', TEMPORAL_TLS_CLIENT_KEY_PATH: 'KEY' }, 'TLS on, client certificate'],
+  ])('%j', (vars, how) => {
+    const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, k.endsWith('_PATH') ? file(`${v}.pem`, v) : v]));
+    const error = cannotReachTemporal(resolveTemporalConnection(FILE_DEFAULTS, env), cause);
+    expect(error.message).toBe(`cannot reach Temporal at ${FILE_DEFAULTS.address} (${how}: Failed to connect)`);
   });
 });
