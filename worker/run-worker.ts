@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
 import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
+import { backupToolsWarning, locatePgToolVersions } from '../db/pg-tools';
 import { DatabaseRegistry } from '../db/registry';
 import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
@@ -39,6 +40,9 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? defaultLogger;
   const { address, namespace, taskQueue } = config.temporal;
+  const backupWarning = backupToolsWarning(config.environments, await locatePgToolVersions(env));
+  // A warning, not a refusal: environments with backup.enabled false need no pg_dump.
+  if (backupWarning) logger.warn({ event: 'backup_tools_unusable', message: backupWarning });
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
   const reconcileIntervalMs = reconcileIntervalFromEnv(env);
   const metrics = createMetrics();

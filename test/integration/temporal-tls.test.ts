@@ -3,7 +3,7 @@
  * the shared dev server): the built CLI and `plandb worker` connect with TEMPORAL_TLS_* and complete a
  * preflight; without the client certificate both are refused with an error saying where.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,13 +11,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { PreflightReport } from '../../activities/preflight';
 import { seedDemo } from '../../db/seed';
-import { projectRoot } from '../../platform/project-root';
-import { waitFor } from '../support/backfill';
+import { CliWorker, PLANDB_BIN as BIN, startCliWorker } from '../support/cli-worker';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { startTlsProxy, TlsProxy } from '../support/tls-proxy';
 
 const exec = promisify(execFile);
-const BIN = path.join(projectRoot(), 'bin', 'plandb.js');
 const URL_VAR = 'PLANDB_TLS_T_DEV_URL';
 const DEMO = { plans: 2, versions: 2, series: 3, bad: 0, seed: 3 };
 
@@ -26,7 +24,7 @@ describe('Temporal over TLS with a client certificate (nginx gRPC proxy)', () =>
   let db: TestDatabase;
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let worker: ChildProcess | undefined;
+  let worker: CliWorker | undefined;
 
   beforeAll(async () => {
     proxy = await startTlsProxy(process.env.PLANDB_TEST_TEMPORAL_ADDRESS!);
@@ -60,11 +58,7 @@ describe('Temporal over TLS with a client certificate (nginx gRPC proxy)', () =>
   });
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker!.once('exit', resolve));
-      worker.kill('SIGINT');
-      await exited;
-    }
+    await worker?.stop();
     await db?.drop();
     await proxy?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -78,20 +72,8 @@ describe('Temporal over TLS with a client certificate (nginx gRPC proxy)', () =>
   };
 
   test('`plandb worker` and `plandb preflight` connect with TEMPORAL_TLS_* and complete the workflow', async () => {
-    worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let logs = '';
-    worker.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
-    const started = await waitFor(
-      async () => {
-        if (worker!.exitCode !== null) throw new Error(`plandb worker exited ${worker!.exitCode}: ${logs}`);
-        const line = logs.split('\n').find((l) => l.includes('"worker_started"'));
-        return line ? (JSON.parse(line) as Record<string, unknown>) : null;
-      },
-      60_000,
-      'plandb worker to start',
-    );
-    expect(started).toMatchObject({ address: proxy.address, namespace: 'default', tls: true });
+    worker = await startCliWorker(env);
+    expect(worker.started).toMatchObject({ address: proxy.address, namespace: 'default', tls: true });
 
     const { stdout } = await exec(process.execPath, [BIN, 'preflight', '--env', 'dev', '--json'], { env });
     const report = JSON.parse(stdout) as PreflightReport;
@@ -101,7 +83,7 @@ describe('Temporal over TLS with a client certificate (nginx gRPC proxy)', () =>
     // The key never reaches the worker's log.
     const key = fs.readFileSync(proxy.files.clientKey, 'utf8');
     const keyBody = key.split('\n')[1];
-    expect(logs).not.toContain(keyBody);
+    expect(worker.output()).not.toContain(keyBody);
   });
 
   test('without the client certificate the CLI is refused and says where it was going', async () => {
