@@ -15,6 +15,16 @@ export interface BenchConfig {
   childEnv: NodeJS.ProcessEnv;
 }
 
+/**
+ * process.env for talking to the dev server the bench started: the caller's own Temporal settings
+ * (TEMPORAL_API_KEY, TEMPORAL_TLS_*, a temporal.toml profile) are for their cluster, not this one.
+ */
+export function devServerEnv(address: string, namespace: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') || name === 'TEMPORAL_CLI_PATH'));
+  // An empty file: no profile applies.
+  return { ...env, TEMPORAL_CONFIG_FILE: '/dev/null', TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+}
+
 export function writeBenchConfig(
   opts: { databaseUrl: string; temporalAddress: string; namespace: string; batchSize: number },
   cleanup: Cleanup,
@@ -34,11 +44,9 @@ export function writeBenchConfig(
   };
   fs.writeFileSync(file, JSON.stringify(document, null, 2), { mode: 0o600 });
   const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...devServerEnv(opts.temporalAddress, opts.namespace),
     PLANDB_CONFIG: file,
     [URL_VARIABLE]: opts.databaseUrl,
-    TEMPORAL_ADDRESS: opts.temporalAddress,
-    TEMPORAL_NAMESPACE: opts.namespace,
     PLANDB_LOG_LEVEL: process.env.PLANDB_LOG_LEVEL ?? 'warn',
     // Free ports for the worker's metrics endpoints, so the bench also runs next to `plandb dev`.
     PLANDB_METRICS_PORT: '0',

@@ -6,6 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { BENCH_ENVIRONMENT, BenchConfig } from './bench-config';
 import type { Cleanup } from './cleanup';
 import { progress } from './log';
@@ -37,9 +38,9 @@ function quantile(xs: number[], q: number): number {
 }
 
 export async function probeCancelLatency(bench: BenchConfig, pool: pg.Pool, probes: number, batchSize: number, cleanup: Cleanup): Promise<CancelProbes> {
-  const { address, namespace, taskQueue } = bench.config.temporal;
+  const { namespace, taskQueue } = bench.config.temporal;
   const worker = await WorkerProcess.start({ env: bench.childEnv, cpuProfDir: null, heapMb: null }, cleanup);
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
   const client = new Client({ connection, namespace });
   const seconds: number[] = [];
   let maxAfter = 0;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../config/load';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { createPool, withClient } from '../db/connection';
 import { getMaintenance } from '../db/maintenance';
 import { getMigrationRun } from '../db/migration-runs';
@@ -31,6 +32,7 @@ import { temporalLiveness } from '../worker/liveness';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { NativeConnection } from '@temporalio/worker';
 import { approveUpdate, statusQuery } from '../workflows/definitions';
+import { devServerEnv } from './bench-config';
 import { Cleanup } from './cleanup';
 import { progress } from './log';
 import { WorkerProcess } from './worker-process';
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
     };
     fs.writeFileSync(configPath, JSON.stringify({ temporal: { address, taskQueue: TASK_QUEUE }, environments }));
     const env = {
-      ...process.env,
+      ...devServerEnv(address, 'default'),
       PLANDB_CONFIG: configPath,
       PLANDB_SOAK_URL: server.urlFor('soak'),
       PLANDB_SOAK_REFERENCE_URL: server.urlFor('reference'),
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
       PLANDB_TEMPORAL_METRICS_ADDRESS: '',
     };
     const config = loadConfig({ path: configPath, env });
-    const connection = await Connection.connect({ address });
+    const connection = await Connection.connect(temporalConnectOptions(config.temporal));
     cleanup.add('close Temporal client', () => connection.close());
     const client = new Client({ connection });
 
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
     cleanup.add('close reference pool', () => refPool.end());
     await withClient(refPool, (c) => upgrade(c));
     const databases = new DatabaseRegistry(config, env);
-    const native = await NativeConnection.connect({ address });
+    const native = await NativeConnection.connect(temporalConnectOptions(config.temporal));
     const refWorker = await createWorker({
       connection: native,
       namespace: 'default',

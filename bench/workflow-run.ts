@@ -4,6 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { BackfillInput, BackfillResult } from '../workflows/definitions';
 import { workflowIdFor } from '../model/ids';
@@ -40,9 +41,9 @@ export async function runBackfillWorkflow(
   opts: { batchSize: number; cpuProfDir: string | null; workerHeapMb: number | null; pool: pg.Pool; postmasterPid: number | null },
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
-  const { address, namespace, taskQueue } = bench.config.temporal;
+  const { namespace, taskQueue } = bench.config.temporal;
   const worker = await WorkerProcess.start({ env: bench.childEnv, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb }, cleanup);
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
   cleanup.add('close Temporal client', () => connection.close());
   const client = new Client({ connection, namespace });
 

@@ -1,6 +1,7 @@
 /** What CLI commands share: the validated config, database pools and a Temporal client, opened lazily. */
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { loadConfig } from '../config/load';
+import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
 import { PlandbConfig } from '../config/schema';
 import { DatabaseRegistry } from '../db/registry';
 
@@ -27,16 +28,16 @@ export class CliContext {
   }
 
   async temporal(): Promise<Client> {
-    const { address, namespace } = this.config.temporal;
+    const { namespace } = this.config.temporal;
     this.connection ??= await Connection.connect({
-      address,
+      ...temporalConnectOptions(this.config.temporal),
       connectTimeout: '10s',
       // gRPC's reconnect backoff grows to 2 minutes: a CLI following a workflow through an outage
       // (cli/follow-workflow.ts) would notice Temporal is back long after it is.
       channelArgs: { 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: GRPC_ATTEMPTS }))],
     }).catch((err: Error) => {
-      throw new Error(`cannot reach Temporal at ${address} (${err.message}); is the server or \`plandb dev\` running?`);
+      throw new Error(`${cannotReachTemporal(this.config.temporal, err).message}; is the server or \`plandb dev\` running?`);
     });
     return new Client({ connection: this.connection, namespace });
   }

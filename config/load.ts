@@ -1,12 +1,14 @@
 /**
  * Reads and validates `plandb.config.json` at start-up (SPEC §5), then applies what the environment
- * overrides: capacity limits for every environment and the Temporal connection.
+ * overrides: capacity limits for every environment and the Temporal connection
+ * (config/temporal-connection.ts).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../model/ids';
 import { ConfigError, configErrorMap, formatIssues } from './errors';
 import { locateJsonError } from './json-position';
+import { resolveTemporalConnection } from './temporal-connection';
 import { plandbConfigFileSchema, type PlandbConfig, type PlandbConfigFile, type TemporalConfig } from './schema';
 
 export { ConfigError } from './errors';
@@ -69,11 +71,11 @@ function validate(document: unknown, path: string): PlandbConfigFile {
 }
 
 function resolveTemporal(file: PlandbConfigFile, env: NodeJS.ProcessEnv): TemporalConfig {
-  return {
-    address: nonEmpty(env.TEMPORAL_ADDRESS) ?? file.temporal?.address ?? DEFAULT_TEMPORAL.address,
-    namespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? file.temporal?.namespace ?? DEFAULT_TEMPORAL.namespace,
-    taskQueue: file.temporal?.taskQueue ?? DEFAULT_TEMPORAL.taskQueue,
+  const fallback = {
+    address: file.temporal?.address ?? DEFAULT_TEMPORAL.address,
+    namespace: file.temporal?.namespace ?? DEFAULT_TEMPORAL.namespace,
   };
+  return { ...resolveTemporalConnection(fallback, env), taskQueue: file.temporal?.taskQueue ?? DEFAULT_TEMPORAL.taskQueue };
 }
 
 function applyCapacityOverrides(

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_BATCH_SIZE } from '../model/backfill';
 import { z } from 'zod';
+import type { TemporalCredentials } from './temporal-connection';
 
 export const ENVIRONMENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 export const ENV_VAR_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
@@ -214,6 +215,8 @@ export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** TLS, API key, gRPC headers (config/temporal-connection.ts); absent for a plaintext connection. */
+  credentials?: TemporalCredentials;
 }
 
 /** What `loadConfig` returns: Temporal settings resolved, capacity overrides applied. */

@@ -189,3 +189,45 @@ export function runPgTool(binary: string, args: string[], opts: RunPgToolOptions
 export async function pgToolVersion(binary: string): Promise<PgToolVersion> {
   return parsePgToolVersion(await runPgTool(binary, ['--version']));
 }
+
+/** The embedded server's major, the oldest PostgreSQL plandb backs up: the least pg_dump/pg_restore a start accepts. */
+export const MIN_PG_TOOLS_MAJOR = 15;
+
+export type LocatedPgTools = { tools: PgTools; dump: PgToolVersion; restore: PgToolVersion } | { error: string };
+
+/** pg_dump and pg_restore with their versions, or why they cannot be used. */
+export async function locatePgToolVersions(env: NodeJS.ProcessEnv = process.env): Promise<LocatedPgTools> {
+  try {
+    const tools = locatePgTools(env);
+    const [dump, restore] = await Promise.all([pgToolVersion(tools.pgDump), pgToolVersion(tools.pgRestore)]);
+    return { tools, dump, restore };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/**
+ * What a start (`plandb worker`, `plandb dev`) warns about backups, or null when nothing: without usable
+ * tools every backup of an environment with `backup.enabled` is refused minutes into its migration,
+ * so this says so before anything runs. Each backup still checks its own server's version.
+ */
+export function backupToolsWarning(
+  environments: Record<string, { backup: { enabled: boolean } }>,
+  located: LocatedPgTools,
+  requiredMajor = MIN_PG_TOOLS_MAJOR,
+): string | null {
+  const needing = Object.keys(environments).filter((name) => environments[name].backup.enabled);
+  if (needing.length === 0) return null;
+  const refused = `backups of ${needing.join(', ')} will be refused`;
+  const fix =
+    `install postgresql-client-${requiredMajor} (apt-get install -y postgresql-client-${requiredMajor}) ` +
+    `or set ${PG_BIN_DIR_ENV} to a directory holding pg_dump and pg_restore ${requiredMajor} or newer`;
+  if ('error' in located) return `${refused}: ${located.error}`;
+  const old = [
+    { name: 'pg_dump', path: located.tools.pgDump, version: located.dump },
+    { name: 'pg_restore', path: located.tools.pgRestore, version: located.restore },
+  ].filter((t) => t.version.major < requiredMajor);
+  if (old.length === 0) return null;
+  const which = old.map((t) => `${t.name} ${t.version.version} (${t.path})`).join(' and ');
+  return `${refused}: ${which} older than PostgreSQL ${requiredMajor}; ${fix}`;
+}

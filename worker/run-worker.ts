@@ -2,6 +2,8 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
+import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
+import { backupToolsWarning, locatePgToolVersions } from '../db/pg-tools';
 import { DatabaseRegistry } from '../db/registry';
 import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
@@ -38,6 +40,9 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? defaultLogger;
   const { address, namespace, taskQueue } = config.temporal;
+  const backupWarning = backupToolsWarning(config.environments, await locatePgToolVersions(env));
+  // A warning, not a refusal: environments with backup.enabled false need no pg_dump.
+  if (backupWarning) logger.warn({ event: 'backup_tools_unusable', message: backupWarning });
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
   const reconcileIntervalMs = reconcileIntervalFromEnv(env);
   const databases = new DatabaseRegistry(config, env);
@@ -51,8 +56,9 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   let worker: Worker;
   let reconciler: Reconciler;
   try {
-    connection = await NativeConnection.connect({ address });
-    clientConnection = await Connection.connect({ address });
+    const unreachable = (err: Error) => Promise.reject(cannotReachTemporal(config.temporal, err));
+    connection = await NativeConnection.connect(temporalConnectOptions(config.temporal)).catch(unreachable);
+    clientConnection = await Connection.connect(temporalConnectOptions(config.temporal)).catch(unreachable);
     const deps = {
       config,
       databases,
@@ -84,6 +90,8 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
     event: 'worker_started',
     address,
     namespace,
+    // On/off only: the API key and the key file stay out of the log.
+    tls: config.temporal.credentials?.tls ?? false,
     taskQueue,
     environments: Object.keys(config.environments),
     metrics: server.url,

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  backupToolsWarning,
   checkDumpCompatible,
   locatePgTools,
+  locatePgToolVersions,
   parsePgToolVersion,
   PgDumpTooOldError,
   PgToolsError,
@@ -131,5 +133,51 @@ describe('locatePgTools', () => {
 
   test('nothing found: says where it looked and how to fix it', () => {
     expect(() => locatePgTools({ PATH: root }, path.join(root, 'none'))).toThrow(/postgresql-client-15.*PLANDB_PG_BIN_DIR/);
+  });
+});
+
+describe('backupToolsWarning: what a start says about pg_dump/pg_restore', () => {
+  const envs = { dev: { backup: { enabled: true } }, staging: { backup: { enabled: true } }, qa: { backup: { enabled: false } } };
+  const tools = { pgDump: '/opt/pg/bin/pg_dump', pgRestore: '/opt/pg/bin/pg_restore' };
+  const v = (version: string) => parsePgToolVersion(`pg_dump (PostgreSQL) ${version}`);
+
+  test('nothing when both are at least 15', () => {
+    expect(backupToolsWarning(envs, { tools, dump: v('15.20'), restore: v('17.2') })).toBeNull();
+  });
+
+  test('nothing when no environment backs up, even without the tools', () => {
+    expect(backupToolsWarning({ qa: envs.qa }, { error: 'pg_dump/pg_restore not found' })).toBeNull();
+  });
+
+  test('missing tools: the environments whose backups will be refused, and why', () => {
+    expect(backupToolsWarning(envs, { error: 'pg_dump/pg_restore not found (...): install ...' })).toBe(
+      'backups of dev, staging will be refused: pg_dump/pg_restore not found (...): install ...',
+    );
+  });
+
+  test('an old pg_dump: which one, and what to install', () => {
+    expect(backupToolsWarning(envs, { tools, dump: v('14.11'), restore: v('15.20') })).toBe(
+      'backups of dev, staging will be refused: pg_dump 14.11 (/opt/pg/bin/pg_dump) older than PostgreSQL 15; ' +
+        'install postgresql-client-15 (apt-get install -y postgresql-client-15) or set PLANDB_PG_BIN_DIR to a directory holding pg_dump and pg_restore 15 or newer',
+    );
+  });
+
+  test('both old, against a newer required major', () => {
+    expect(backupToolsWarning(envs, { tools, dump: v('15.20'), restore: v('15.20') }, 16)).toMatch(
+      /^backups of dev, staging will be refused: pg_dump 15\.20 \(\/opt\/pg\/bin\/pg_dump\) and pg_restore 15\.20 \(\/opt\/pg\/bin\/pg_restore\) older than PostgreSQL 16; install postgresql-client-16/,
+    );
+  });
+});
+
+describe('locatePgToolVersions', () => {
+  test('a PLANDB_PG_BIN_DIR without the tools comes back as the reason, not a throw', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-no-pg-'));
+    try {
+      expect(await locatePgToolVersions({ PLANDB_PG_BIN_DIR: empty, PATH: '' })).toEqual({
+        error: `PLANDB_PG_BIN_DIR=${empty} does not hold executable pg_dump and pg_restore`,
+      });
+    } finally {
+      fs.rmSync(empty, { recursive: true });
+    }
   });
 });
