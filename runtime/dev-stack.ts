@@ -104,7 +104,11 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     );
     exports.push(`export TEMPORAL_ADDRESS=${temporal.address}`);
 
-    const config: PlandbConfig = { ...fileConfig, temporal: { ...fileConfig.temporal, address: temporal.address } };
+    // The local dev server: a cluster's API key or certificates from the shell must not be sent to it.
+    const config: PlandbConfig = {
+      ...fileConfig,
+      temporal: { ...fileConfig.temporal, address: temporal.address, namespace: temporal.namespace, credentials: undefined },
+    };
     const worker = await startWorker(config);
     cleanups.push(() => worker.shutdown());
     return {
