@@ -24,6 +24,13 @@ export function nonNegativeInt(value: string): number {
   return intInRange(0, Number.MAX_SAFE_INTEGER)(value);
 }
 
+/** A number of hours >= 0, fractions allowed (`0.01` is 36 s: a short post-check for a demo or a test). */
+export function nonNegativeHours(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number of hours >= 0, got "${value}"`);
+  return n;
+}
+
 export function intInRange(min: number, max: number): (value: string) => number {
   return (value: string) => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);

@@ -3,7 +3,7 @@ import { getEnvironment } from '../../config/environment';
 import type { MigrationOverrides } from '../../model/migration';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
-import { batchSize, environmentName, nonNegativeInt, positiveInt } from '../options';
+import { batchSize, environmentName, nonNegativeHours, positiveInt } from '../options';
 import { printStarted, reconnectVia } from '../follow-workflow';
 import { reconnectTimeoutOption } from '../reconnect';
 import { startWorkflow } from '../start-workflow';
@@ -18,7 +18,7 @@ export function withPolicyOverrides(cmd: Command): Command {
     .option('--skip-backup', 'do not take a backup')
     .option('--batch-size <n>', 'backfill batch size', batchSize)
     .option('--sample-limit <n>', 'dry-run this many artifacts before the full run', positiveInt)
-    .option('--post-check-hours <n>', 'hours to watch write errors afterwards', (v) => nonNegativeInt(v))
+    .option('--post-check-hours <h>', 'hours to watch write errors afterwards (fractions allowed, e.g. 0.01)', nonNegativeHours)
     .option('--post-check-interval <duration>', 'how often the post-check looks, e.g. 1h');
 }
 

@@ -114,13 +114,10 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
   });
 
   test('promotion with the README commands: all three complete, the production backup is in moto, maintenance is off', async () => {
-    // `npx plandb promote`, but with the production post-check cut from 24 h to seconds: the CLI's
-    // --post-check-hours takes whole hours, the workflow's overrides take a fraction.
-    const promotion = await client.workflow.start('promotion', {
-      workflowId: 'plandb-promotion',
-      taskQueue: 'plan-db-migration',
-      args: [{ environments: ENVIRONMENTS, overrides: { postCheckHours: 0.001, postCheckInterval: '1s' } }],
-    });
+    // The README's `npx plandb promote`, with the production post-check cut from 24 h to seconds.
+    const started = await runCli(['promote', '--no-wait', '--post-check-hours', '0.001', '--post-check-interval', '1s']);
+    expect(started.code).toBe(0);
+    const promotion = client.workflow.getHandle('plandb-promotion');
     const promotionAt = (gate: string) =>
       waitFor(async () => (await promotion.query(promotionStatusQuery).catch(() => null))?.openGate === gate, GATE_WAIT_MS, gate);
     const migrationAt = (env: string, gate: string) =>
