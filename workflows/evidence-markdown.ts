@@ -72,7 +72,7 @@ export function renderEvidenceMarkdown(e: MigrationEvidence): string {
 }
 
 /** How to open the gate from the UI: an input that pastes as valid JSON, and who may send it. */
-function gateHint(gate: string, approvers: string[]): string {
+export function gateHint(gate: string, approvers: string[]): string {
   const input = JSON.stringify({ gate, approver: approvers[0] ?? 'your-name', comment: '' });
   return [
     `**Waiting for approval at gate \`${gate}\`.** ${approvers.length ? `Allowed approvers: ${approvers.join(', ')}.` : 'Anyone may approve.'}`,
@@ -89,7 +89,7 @@ function gateHint(gate: string, approvers: string[]): string {
  * The refused approve/reject signals: how many, and the last one kept (a refused signal changes nothing,
  * so an operator who sent one with a typo otherwise waits at the gate not knowing why).
  */
-export function refusedSignalsLine(e: MigrationEvidence): string {
+export function refusedSignalsLine(e: Pick<MigrationEvidence, 'refusedSignals' | 'approvals'>): string {
   if (!e.refusedSignals) return '';
   const kept = e.approvals.filter((a) => a.decision === 'refused');
   const last = kept.at(-1);

@@ -18,6 +18,7 @@ import { transition, type MigrationEvent } from '../model/migration-state';
 import { quick } from './activity-proxies';
 import { promotionStatusQuery, PromotionInput, PromotionStatus } from './definitions';
 import type { environmentMigration } from './environment-migration';
+import { gateHint, refusedSignalsLine } from './evidence-markdown';
 import { installGates } from './gates';
 import { PLAN_DB_STEP } from './search-attributes';
 
@@ -47,6 +48,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     status.status = transition(status.status, event);
   };
 
+  // Who may open the gate now waiting: shown with a pasteable input in the UI's current details.
+  let gateApprovers: string[] = [];
   const show = (step: string) => {
     upsertSearchAttributes([{ key: PLAN_DB_STEP, value: step }]);
     const v = view();
@@ -55,7 +58,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
         `## plandb promotion: ${v.status}`,
         '',
         ...v.stages.map((s) => `- ${s.environment}: ${s.status}`),
-        v.openGate ? `\n**Waiting at gate \`${v.openGate}\`**` : '',
+        v.openGate ? `\n${gateHint(v.openGate, gateApprovers)}` : '',
+        refusedSignalsLine(v),
         v.stopReason ? `\n${v.stopReason}` : '',
       ].join('\n'),
     );
@@ -73,7 +77,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
         const policy = await quick.resolveMigrationPolicy({ environment: stage.environment, overrides: input.overrides ?? {} });
         const gate = `promote-to-${stage.environment}`;
         move('gate-opened');
-        const waiting = gates.wait(gate, policy.approval.approvers, policy.approval.timeoutMs);
+        gateApprovers = policy.approval.approvers;
+        const waiting = gates.wait(gate, gateApprovers, policy.approval.timeoutMs);
         show(`gate:${gate}`);
         const got = await waiting;
         if (!got) {

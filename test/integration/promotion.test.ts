@@ -38,6 +38,11 @@ describe('promotion and rollback drill', () => {
       expect(first.stages.map((s) => s.status)).toEqual(['completed', 'pending', 'pending']);
       // Staging has not started: its schema was not even migrated yet.
       expect((await f.dbs.pstaging.pool.query(`SELECT to_regclass('public.plan_versions') AS t`)).rows[0].t).toBeNull();
+      // The UI's current details name who may decide and give an input that pastes as JSON.
+      const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+      expect(meta.currentDetails).toContain('Allowed approvers: alice.');
+      const pasted = /```json\n(.*)\n```/.exec(meta.currentDetails ?? '')?.[1];
+      expect(JSON.parse(pasted!)).toEqual({ gate: 'promote-to-pstaging', approver: 'alice', comment: '' });
       await expect(handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-pstaging', approver: 'carol' }] })).rejects.toThrow();
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-pstaging', approver: 'alice' }] });
 
