@@ -4,12 +4,20 @@
  * Prometheus's HTTP API: every query of deploy/grafana/*.json returns numbers, and the alerts the run
  * should raise are pending or firing while the others stay inactive. The shipped `for:` durations are
  * kept: an alert with `for:` is asserted `pending` in /api/v1/rules.
+ *
+ * Then a second Prometheus scrapes the same worker with a copy of the shipped rule file whose time windows
+ * and `for:` durations are divided by TIME_SCALE (10m -> 10s; derived by a regex over the shipped file, so
+ * the shipped expressions are what is evaluated): PlanDbBackfillStalled stays inactive while a running
+ * run's cursor moves and fires once it stops; PlanDbWorkerDown stays inactive while the worker is scraped
+ * and fires once its metrics server is closed (and goes pending in the first, unscaled Prometheus).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
+import { advanceRun, createRun, ZERO_COUNTERS } from '../../db/backfill-runs';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server';
 import type { MigrationEvidence } from '../../model/migration';
@@ -30,8 +38,43 @@ const ALERT_THRESHOLD = 10;
 // Grafana's variables as a dashboard over the last hour would send them.
 const GRAFANA_VARIABLES: Record<string, string> = { $environment: 'pdev', $__rate_interval: '5m', $__range: '1h' };
 
+// The scaled copy: every duration in an `expr` window or offset and every `for:` divided by this (minutes become seconds).
+const TIME_SCALE = 60;
+
 type Sample = { metric: Record<string, string>; value: [number, string] };
 type RuleState = { name: string; state: string };
+type Alert = { labels: Record<string, string>; state: string; value: string };
+type RuleFile = { groups: { name: string; rules: { alert?: string; expr: string; for?: string }[] }[] };
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
+
+function scaleDuration(duration: string): string {
+  const m = /^(\d+)([smhdwy])$/.exec(duration);
+  if (!m) throw new Error(`cannot scale duration ${duration}`);
+  const seconds = (Number(m[1]) * UNIT_SECONDS[m[2]]) / TIME_SCALE;
+  if (!Number.isInteger(seconds)) throw new Error(`${duration} / ${TIME_SCALE} is not a whole number of seconds`);
+  return `${seconds}s`;
+}
+
+/**
+ * The shipped rule file with every range (`[10m]`), offset (`offset 10m`) and `for:` divided by TIME_SCALE;
+ * everything else (the expressions, labels, annotations) as shipped. Plain number literals (`2 * 86400`,
+ * `4 * 3600` seconds) are not durations and stay: the alerts they belong to are not asserted on the copy.
+ */
+function scaledRules(shipped: string): string {
+  const file = YAML.parse(shipped) as RuleFile;
+  for (const rule of file.groups.flatMap((g) => g.rules)) {
+    rule.expr = rule.expr.replace(
+      /(\[|\boffset\s+)(\d+[smhdwy])(?=\]|[^\w:])/g,
+      (_, before: string, d: string) => before + scaleDuration(d),
+    );
+    // A duration form the regex does not know (1h30m, a subquery step) would otherwise stay unscaled.
+    const left = /(\[|\boffset\s+)[^\]\s)]*\d[mhdwy]/.exec(rule.expr);
+    if (left) throw new Error(`unscaled duration in ${rule.alert}: ${left[0]}`);
+    if (rule.for) rule.for = scaleDuration(rule.for);
+  }
+  return YAML.stringify(file, { lineWidth: 0 });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,28 +86,96 @@ function freePort(): Promise<number> {
   });
 }
 
-describe('a real Prometheus over a real worker', () => {
-  let f: MigrationFixture;
-  let metricsServer: MetricsServer;
-  let prometheus: ChildProcess;
-  let dir: string;
-  let api: string;
-  let output = '';
+interface Prometheus {
+  query(expr: string, time?: number): Promise<Sample[]>;
+  ruleStates(): Promise<Map<string, string>>;
+  alerts(): Promise<Alert[]>;
+  stop(): Promise<void>;
+}
 
+/** Prometheus under `timeout`, scraping `target` as job plandb every second with `rules` evaluated every second. */
+async function startPrometheus(dir: string, target: string, rules: string): Promise<Prometheus> {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'plandb-alerts.yml'), rules);
+  fs.writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'rule_files: [plandb-alerts.yml]',
+      'scrape_configs:',
+      // The job name the README's scrape config uses and PlanDbWorkerDown watches.
+      '  - job_name: plandb',
+      '    static_configs:',
+      `      - targets: ["${target}"]`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const proc = spawn(
+    'timeout',
+    [
+      String(PROMETHEUS_LIFETIME_S),
+      PROMETHEUS,
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const get = async <T>(route: string, params: Record<string, string> = {}): Promise<T> => {
     const res = await fetch(`${api}${route}?${new URLSearchParams(params)}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw new Error(`${route} ${JSON.stringify(params)}: ${body.error}`);
     return body.data;
   };
-  const query = async (expr: string, time?: number): Promise<Sample[]> =>
-    (await get<{ result: Sample[] }>('/api/v1/query', { query: expr, ...(time ? { time: String(time) } : {}) })).result;
-  const ruleStates = async (): Promise<Map<string, string>> => {
-    const data = await get<{ groups: { rules: RuleState[] }[] }>('/api/v1/rules', { type: 'alert' });
-    return new Map(data.groups.flatMap((g) => g.rules.map((r) => [r.name, r.state] as const)));
+  const prometheus: Prometheus = {
+    query: async (expr, time) =>
+      (await get<{ result: Sample[] }>('/api/v1/query', { query: expr, ...(time ? { time: String(time) } : {}) })).result,
+    ruleStates: async () => {
+      const data = await get<{ groups: { rules: RuleState[] }[] }>('/api/v1/rules', { type: 'alert' });
+      return new Map(data.groups.flatMap((g) => g.rules.map((r) => [r.name, r.state] as const)));
+    },
+    alerts: async () => (await get<{ alerts: Alert[] }>('/api/v1/alerts')).alerts,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+    },
   };
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${output.slice(-2000)}`);
+        return (await fetch(`${api}/-/ready`).catch(() => null))?.ok;
+      },
+      60_000,
+      'Prometheus ready',
+    );
+  } catch (err) {
+    await prometheus.stop();
+    throw err;
+  }
+  return prometheus;
+}
+
+describe('a real Prometheus over a real worker', () => {
+  let f: MigrationFixture;
+  let metricsServer: MetricsServer;
+  let metricsServerOpen = false;
+  let prometheus: Prometheus;
+  let scaled: Prometheus | undefined;
+  let dir: string;
+
   /** Waits until Prometheus has scraped what `expr` selects (at least one sample). */
-  const scraped = (expr: string, what: string) => waitFor(async () => (await query(expr)).length > 0, 60_000, `${what} in Prometheus`);
+  const scraped = (expr: string, what: string, p: Prometheus = prometheus) =>
+    waitFor(async () => (await p.query(expr)).length > 0, 60_000, `${what} in Prometheus`);
 
   beforeAll(async () => {
     f = await migrationFixture({
@@ -76,55 +187,15 @@ describe('a real Prometheus over a real worker', () => {
       },
     });
     metricsServer = await startMetricsServer(f.harness.metrics.registry, { host: '127.0.0.1', port: 0 });
+    metricsServerOpen = true;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-prometheus-'));
-    fs.copyFileSync(RULES, path.join(dir, 'plandb-alerts.yml'));
-    fs.writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files: [plandb-alerts.yml]',
-        'scrape_configs:',
-        // The job name the README's scrape config uses and PlanDbWorkerDown watches.
-        '  - job_name: plandb',
-        '    static_configs:',
-        `      - targets: ["${metricsServer.address}"]`,
-        '',
-      ].join('\n'),
-    );
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'timeout',
-      [
-        String(PROMETHEUS_LIFETIME_S),
-        PROMETHEUS,
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    prometheus.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor(
-      async () => {
-        if (prometheus.exitCode !== null) throw new Error(`prometheus exited (${prometheus.exitCode}): ${output.slice(-2000)}`);
-        return (await fetch(`${api}/-/ready`).catch(() => null))?.ok;
-      },
-      60_000,
-      'Prometheus ready',
-    );
+    prometheus = await startPrometheus(path.join(dir, 'shipped'), metricsServer.address, fs.readFileSync(RULES, 'utf8'));
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
-    await metricsServer?.close();
+    await scaled?.stop();
+    await prometheus?.stop();
+    if (metricsServerOpen) await metricsServer.close();
     await f?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -181,14 +252,14 @@ describe('a real Prometheus over a real worker', () => {
     for (const { panel, expr } of queries) {
       const promql = Object.entries(GRAFANA_VARIABLES).reduce((q, [name, value]) => q.split(name).join(value), expr);
       // The gate panel has data only while a gate is open, the others at the end.
-      const results = [...(await query(promql, gateOpenAt)), ...(await query(promql, end))];
+      const results = [...(await prometheus.query(promql, gateOpenAt)), ...(await prometheus.query(promql, end))];
       expect([panel, promql, results.length > 0]).toEqual([panel, promql, true]);
       for (const r of results) expect([panel, r.metric, Number.isFinite(Number(r.value[1]))]).toEqual([panel, r.metric, true]);
     }
     // The bad rows, all of them seen by increase() (extrapolation may add a fraction): the first batch is not lost.
-    const total = await query('sum(plan_db_write_error_total{environment="pdev"})');
+    const total = await prometheus.query('sum(plan_db_write_error_total{environment="pdev"})');
     expect(Number(total[0].value[1])).toBe(MIGRATION_DEMO.bad);
-    const increase = await query('sum(increase(plan_db_write_error_total{environment="pdev"}[1h]))');
+    const increase = await prometheus.query('sum(increase(plan_db_write_error_total{environment="pdev"}[1h]))');
     expect(Number(increase[0].value[1])).toBeGreaterThanOrEqual(MIGRATION_DEMO.bad);
 
     const expected = {
@@ -203,22 +274,101 @@ describe('a real Prometheus over a real worker', () => {
     };
     const states = await waitFor(
       async () => {
-        const s = await ruleStates();
+        const s = await prometheus.ruleStates();
         return Object.entries(expected).every(([name, state]) => s.get(name) === state) ? s : null;
       },
       30_000,
       'the expected rule states',
     ).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(Object.fromEntries(await ruleStates()))}`);
+      throw new Error(`${err.message}: ${JSON.stringify(Object.fromEntries(await prometheus.ruleStates()))}`);
     });
     expect(Object.fromEntries(states)).toEqual(expected);
-    const alerts = (await get<{ alerts: { labels: Record<string, string>; state: string }[] }>('/api/v1/alerts')).alerts;
+    const alerts = await prometheus.alerts();
     expect(alerts.map((a) => [a.labels.alertname, a.labels.environment, a.state]).sort()).toEqual(
       [
         ['PlanDbCapacityTrimGuardFired', 'pdev', 'firing'],
         ['PlanDbMaintenanceWithoutMigration', 'pdev', 'pending'],
         ['PlanDbWriteErrorsGrowing', 'pdev', 'pending'],
       ].sort(),
+    );
+  });
+  test('a copy of the shipped rules scaled from minutes to seconds: the backfill-stalled alert fires once a running run stops advancing, the worker-down alert once the worker is gone', async () => {
+    const rules = scaledRules(fs.readFileSync(RULES, 'utf8'));
+    const copy = (YAML.parse(rules) as RuleFile).groups.flatMap((g) => g.rules);
+    const rule = (name: string) => copy.find((r) => r.alert === name);
+    // The windows the waits below rely on: 10m -> 10s, for: 5m -> 5s.
+    const WINDOW_MS = 10_000;
+    expect(rule('PlanDbBackfillStalled')?.expr).toMatch(/changes\(plan_backfill_running_cursor\[10s\]\)[^]*offset 10s/);
+    expect(rule('PlanDbWorkerDown')?.for).toBe('5s');
+    scaled = await startPrometheus(path.join(dir, 'scaled'), metricsServer.address, rules);
+    const p = scaled;
+    await scraped('up{job="plandb"} == 1', 'the worker scraped by the scaled copy', p);
+    // A fresh Prometheus hands static targets to its scrapers only after about 5 s, during which
+    // absent(up{job="plandb"}) holds: with the scaled `for: 5s` PlanDbWorkerDown may fire for that moment
+    // (the shipped `for: 5m` does not). Once the worker is scraped it resolves at the next evaluation.
+    await waitFor(
+      async () => (await p.ruleStates()).get('PlanDbWorkerDown') === 'inactive',
+      10_000,
+      'PlanDbWorkerDown inactive once scraped',
+    );
+    const firing = (alertname: string, what: string) =>
+      waitFor(async () => (await p.alerts()).find((a) => a.labels.alertname === alertname && a.state === 'firing'), 30_000, what).catch(
+        async (err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify(await p.alerts())}`);
+        },
+      );
+
+    // A running run whose cursor moves, then stops. No worker runs now (harness.run has returned: no
+    // activities and no reconciler), so the run row changes only when this test changes it, through the
+    // functions the backfill workflow's activities use: createRun starts the run, advanceRun commits a
+    // batch's checkpoint. The worker's /metrics reads the cursor from the database at scrape time, as for any
+    // run; a run that nobody advances is the "no worker runs its activities" case the alert describes.
+    const pool = f.dbs.pdev.pool;
+    const run = await createRun(pool, {
+      runId: uniqueWorkflowId('stall'),
+      environment: 'pdev',
+      workflowId: null,
+      mode: 'normal',
+      options: {},
+      cursor: 0,
+      upToId: 1_000_000,
+      artifactsTotal: 1_000_000,
+      limit: null,
+    });
+    let cursor = 0;
+    // A batch every 500 ms, for longer than the window: the rule sees a run running for the whole window.
+    const movingUntil = Date.now() + WINDOW_MS + 5_000;
+    while (Date.now() < movingUntil) {
+      cursor += 10;
+      await advanceRun(pool, run.runId, cursor, { ...ZERO_COUNTERS, artifactsRead: 10 }, []);
+      const states = await p.ruleStates();
+      expect([cursor, states.get('PlanDbBackfillStalled'), states.get('PlanDbWorkerDown')]).toEqual([cursor, 'inactive', 'inactive']);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Inactive because the cursor changed, not for want of history: the run was already running a window ago.
+    expect(await p.query('plan_backfill_running_cursor{environment="pdev"} offset 10s')).toHaveLength(1);
+    expect(Number((await p.query('changes(plan_backfill_running_cursor{environment="pdev"}[10s])'))[0].value[1])).toBeGreaterThan(0);
+
+    const stalledAt = Date.now();
+    const stalled = await firing('PlanDbBackfillStalled', 'PlanDbBackfillStalled firing');
+    // Not before a whole window without a change (less a scrape interval of alignment).
+    expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(WINDOW_MS - 2_000);
+    expect(stalled.labels).toEqual({ alertname: 'PlanDbBackfillStalled', environment: 'pdev', severity: 'warning' });
+    expect(Number(stalled.value)).toBe(cursor);
+    expect((await p.ruleStates()).get('PlanDbWorkerDown')).toBe('inactive');
+
+    // The worker's metrics server goes away: up{job="plandb"} == 0.
+    await metricsServer.close();
+    metricsServerOpen = false;
+    const downAt = Date.now();
+    const down = await firing('PlanDbWorkerDown', 'PlanDbWorkerDown firing');
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(4_000);
+    expect(down.labels).toEqual({ alertname: 'PlanDbWorkerDown', job: 'plandb', instance: metricsServer.address, severity: 'critical' });
+    // The first Prometheus, with the shipped `for: 5m`, sees the same: pending.
+    await waitFor(
+      async () => (await prometheus.ruleStates()).get('PlanDbWorkerDown') === 'pending',
+      30_000,
+      'PlanDbWorkerDown pending (shipped rules)',
     );
   });
 });
