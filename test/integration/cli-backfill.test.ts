@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
 import type { BackfillResult } from '../../workflows/definitions';
-import { runCli } from '../support/cli';
+import { runCli, writeCliConfig } from '../support/cli';
 import { testConfig } from '../support/config';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
@@ -81,12 +80,7 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
       doomed: { databaseUrlEnv: 'PLANDB_CLI_BF_DOOMED_URL' },
     };
     harness = await createTemporalHarness(testConfig(environments), process.env);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-cli-bf-'));
-    configPath = path.join(dir, 'plandb.config.json');
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments }),
-    );
+    ({ dir, configPath } = writeCliConfig('plandb-cli-bf-', { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments));
   });
 
   afterAll(async () => {

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
 import { DEFAULT_BATCH_SIZE } from '../../workflows/definitions';
-import { runCli } from '../support/cli';
+import { runCli, writeCliConfig } from '../support/cli';
 import { testConfig } from '../support/config';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
@@ -29,12 +28,7 @@ describe('the CLI says when no worker polls its task queue; started workflows ca
     const environments = { lonely: { databaseUrlEnv: 'PLANDB_CLI_WORKERS_URL' } };
     // A fresh task queue: nobody polls it until harness.run starts a worker.
     harness = await createTemporalHarness(testConfig(environments), process.env);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-cli-workers-'));
-    configPath = path.join(dir, 'plandb.config.json');
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments }),
-    );
+    ({ dir, configPath } = writeCliConfig('plandb-cli-workers-', { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments));
   });
 
   afterAll(async () => {

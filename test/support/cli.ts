@@ -1,4 +1,7 @@
 /** Runs the CLI in-process (cli/main.ts) and captures what it prints. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { main } from '../../cli/main';
 
 export interface CliRun {
@@ -36,4 +39,19 @@ export async function runCli(args: string[], onStderr?: (text: string) => void):
     log.mockRestore();
     error.mockRestore();
   }
+}
+
+/**
+ * A config file for CLI runs against a test harness: its Temporal address and task queue, and these
+ * environments. The caller removes `dir` when done.
+ */
+export function writeCliConfig(
+  prefix: string,
+  temporal: { address: string | undefined; taskQueue: string },
+  environments: Record<string, unknown>,
+): { dir: string; configPath: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const configPath = path.join(dir, 'plandb.config.json');
+  fs.writeFileSync(configPath, JSON.stringify({ temporal, environments }));
+  return { dir, configPath };
 }
