@@ -41,7 +41,13 @@ async function atSpotCheck(f: MigrationFixture, environment: string) {
 describe('stopping a migration with maintenance on', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
-    f = await migrationFixture({ mscancel: PRODUCTION_LIKE, msterm: PRODUCTION_LIKE, mspromo: PRODUCTION_LIKE, mschild: PRODUCTION_LIKE, msguard: PRODUCTION_LIKE });
+    f = await migrationFixture({
+      mscancel: PRODUCTION_LIKE,
+      msterm: PRODUCTION_LIKE,
+      mspromo: PRODUCTION_LIKE,
+      mschild: PRODUCTION_LIKE,
+      msguard: PRODUCTION_LIKE,
+    });
   });
   afterAll(() => f?.close());
 
@@ -159,6 +165,34 @@ describe('stopping a migration with maintenance on', () => {
       await waitForMigration(next, (e) => e.openGate === 'start', 'the next start gate');
       await next.cancel();
       await expect(next.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    });
+  });
+});
+
+describe('an execution timeout (no workflow code runs either)', () => {
+  let f: MigrationFixture;
+  beforeAll(async () => {
+    f = await migrationFixture({ mstimeout: PRODUCTION_LIKE });
+  });
+  afterAll(() => f?.close());
+
+  test('the reconciler closes the run timed-out and lifts maintenance', async () => {
+    await f.harness.run(async () => {
+      const handle = await f.harness.client.workflow.start('environmentMigration', {
+        workflowId: `plandb-mstimeout-migration-${Date.now()}`,
+        taskQueue: f.harness.taskQueue,
+        args: [{ environment: 'mstimeout' }],
+        workflowExecutionTimeout: '20s',
+      });
+      await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
+      await waitForMigration(handle, (e) => e.openGate === 'spot-check', 'the spot-check gate');
+      expect(await maintenanceEnabled(f.dbs.mstimeout)).toBe(true);
+      await waitFor(async () => ((await handle.describe()).status.name === 'TIMED_OUT' ? true : null), 60_000, 'the execution timeout');
+      await waitFor(async () => ((await maintenanceEnabled(f.dbs.mstimeout)) ? null : true), 60_000, 'the reconciler to lift maintenance');
+      const stored = (await getMigrationRun(f.dbs.mstimeout.pool, handle.workflowId))!;
+      expect(stored.status).toBe('timed-out');
+      expect(stored.stopReason).toMatch(/ended as TIMED_OUT/);
     });
   });
 });

@@ -1,3 +1,4 @@
+import { migrationStateForClosedWorkflow } from '../../model/workflow-liveness';
 import {
   ACTIVE_STATES,
   FINAL_STATES,
@@ -92,5 +93,18 @@ describe('migration state machine', () => {
         }
     }
     expect([...seen].sort()).toEqual([...ALL_STATES].sort());
+  });
+});
+
+describe('a workflow Temporal closed without running its code', () => {
+  test.each([
+    ['TERMINATED', 'terminated'],
+    ['NOT_FOUND', 'terminated'],
+    ['TIMED_OUT', 'timed-out'],
+    ['CANCELLED', 'cancelled'],
+    ['FAILED', 'failed'],
+    ['COMPLETED', 'failed'],
+  ])('%s closes its migration as %s', (status, state) => {
+    expect(migrationStateForClosedWorkflow(status)).toBe(state);
   });
 });
