@@ -16,9 +16,11 @@ import {
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
 import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
+import type { ThrottleHold } from '../model/throttle';
 import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
+import { waitWhileThrottled, type ThrottleGate } from './throttle';
 
 export interface StartRunInput {
   environment: string;
@@ -38,6 +40,8 @@ export interface ChunkInput {
   maxErrors: number;
   /** Stop after this long (ms) so the workflow gets control back regularly. */
   timeBudgetMs: number;
+  /** The previous chunk's result.throttled: the backoff and held time go on. */
+  throttle?: ThrottleHold;
 }
 
 export interface ChunkResult {
@@ -47,6 +51,8 @@ export interface ChunkResult {
   batches: number;
   rowsWritten: number;
   seconds: number;
+  /** Present when the chunk ended held by the health throttle (backfill.throttle). */
+  throttled?: ThrottleHold;
 }
 
 function nonRetryable(message: string, type: string): ApplicationFailure {
@@ -243,13 +249,47 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     const found = await getRun(pool, input.runId);
     if (!found) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
     let run: BackfillRun = found;
-    const details = () => ({ runId: run.runId, cursor: run.cursor, artifactsRead: run.artifactsRead });
+    let hold: ThrottleHold | null = input.throttle ?? null;
+    const details = () => ({
+      runId: run.runId,
+      cursor: run.cursor,
+      artifactsRead: run.artifactsRead,
+      ...(hold && { throttled: { reason: hold.reason, detail: hold.detail, seconds: Math.round(hold.seconds) } }),
+    });
+    const gate: ThrottleGate = {
+      pool,
+      environment: input.environment,
+      config: getEnvironment(deps.config, input.environment).backfill.throttle,
+      metrics,
+      env: deps.env,
+      ctx,
+      deadlineMs: started + input.timeBudgetMs,
+      onHold: (next) => {
+        if (next?.reason !== hold?.reason) {
+          deps.logger.info({
+            event: next ? 'backfill_throttled' : 'backfill_throttle_lifted',
+            environment: input.environment,
+            runId: run.runId,
+            reason: next?.reason ?? hold?.reason,
+            detail: next?.detail,
+            heldSeconds: Math.round((next ?? hold)?.seconds ?? 0),
+          });
+        }
+        hold = next;
+        heartbeat(details());
+      },
+    };
+    const result = (throttled?: ThrottleHold): ChunkResult => ({ stop: null, run, batches, rowsWritten, seconds: elapsed(), ...(throttled && { throttled }) });
     let current: Prefetched | null = null;
     let next: Promise<Prefetched | null> | null = null;
     // Liveness even while one large batch is in flight; the details carry the last committed cursor.
     return withHeartbeat(details, async () => {
       try {
-        if (run.status === 'running') current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
+        if (run.status === 'running') {
+          const wait = await waitWhileThrottled(gate, hold);
+          if (wait.held) return result(wait.held);
+          current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
+        }
         for (;;) {
           const writing = runBatch(pool, {
             runId: input.runId,
@@ -279,8 +319,12 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           heartbeat(details());
           if (run.errorsCount > input.maxErrors) return { stop: 'too-many-errors', run, batches, rowsWritten, seconds: elapsed() };
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
-          if (Date.now() - started >= input.timeBudgetMs) return { stop: null, run, batches, rowsWritten, seconds: elapsed() };
-          current = next ? await next : null;
+          if (Date.now() - started >= input.timeBudgetMs) return result();
+          const wait = await waitWhileThrottled(gate, null);
+          if (wait.held) return result(wait.held);
+          const prefetched = next ? await next : null;
+          // After a hold the read-ahead may be stale: the batch is then read inside its transaction.
+          current = wait.waited ? null : prefetched;
           next = null;
         }
       } finally {

@@ -25,7 +25,7 @@ export function barPayload(p: BackfillProgress): { rowsPerSecond: number; etaTex
   return {
     rowsPerSecond: p.rowsPerSecond,
     etaText: formatEta(p.etaSeconds),
-    status: p.paused && p.status === 'running' ? 'pausing' : p.status,
+    status: p.paused && p.status === 'running' ? 'pausing' : p.throttled ? `throttled (${p.throttled.reason})` : p.status,
   };
 }
 

@@ -40,6 +40,7 @@ export function renderBackfillProgress(p: BackfillProgress): string {
     `  versions ${verb} ${p.versionsWritten}, skipped ${p.versionsSkipped}, rejected ${p.versionsRejected}, conflicts ${p.versionsConflicted}; plans ${p.plansWritten}`,
     `  rows ${verb}: series ${p.seriesWritten}, KPIs ${p.kpisWritten}, events ${p.eventsWritten}; errors ${p.errorsCount}`,
     `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}, batch size ${p.batchSize}, ${p.chunks} chunks`,
+    ...(p.throttled ? [`  throttled (${p.throttled.reason}) for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
   ].join('\n');
 }
 

@@ -126,6 +126,35 @@ export const approvalSchema = z
   })
   .transform((approval) => ({ ...approval, timeoutMs: parseDuration(approval.timeout) }));
 
+const nonNegativeOrNull = z.number().min(0).nullable().default(null);
+
+/** Health probes checked between backfill batches (model/throttle.ts); each is off by default. */
+export const throttleSchema = z
+  .strictObject({
+    // Wait while more lock requests than this wait on the repository and legacy tables.
+    maxLockWaits: z.number().int().min(0).nullable().default(null),
+    // Wait while another backend's transaction is older than this.
+    maxTransactionSeconds: nonNegativeOrNull,
+    autovacuum: z.boolean().default(false),
+    maxReplicationLagSeconds: nonNegativeOrNull,
+    maxReplicationLagBytes: z.number().int().min(0).nullable().default(null),
+    // Lag is read on this replica when set, else from the primary's pg_stat_replication.
+    replicaUrlEnv: envVarNameSchema('PLANDB_PRODUCTION_REPLICA_URL').optional(),
+    // gh-ost's --throttle-query: one number; > 0 means wait.
+    query: z.string().trim().min(1).nullable().default(null),
+    initialWait: durationSchema.default('1s'),
+    maxWait: durationSchema.default('30s'),
+  })
+  .superRefine((t, ctx) => {
+    if (t.replicaUrlEnv !== undefined && t.maxReplicationLagSeconds === null && t.maxReplicationLagBytes === null) {
+      ctx.addIssue({ code: 'custom', path: ['replicaUrlEnv'], message: 'is only used with maxReplicationLagSeconds or maxReplicationLagBytes' });
+    }
+    if (DURATION_PATTERN.test(t.initialWait) && DURATION_PATTERN.test(t.maxWait) && parseDuration(t.maxWait) < parseDuration(t.initialWait)) {
+      ctx.addIssue({ code: 'custom', path: ['maxWait'], message: 'must be at least initialWait' });
+    }
+  })
+  .transform((t) => ({ ...t, initialWaitMs: parseDuration(t.initialWait), maxWaitMs: parseDuration(t.maxWait) }));
+
 export const backfillSchema = z.strictObject({
   mode: z.enum(['normal', 'force']).default('normal'),
   batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
@@ -133,6 +162,7 @@ export const backfillSchema = z.strictObject({
   sampleLimit: positiveIntOrNull,
   resume: z.boolean().default(false),
   maxErrors: z.number().int().min(0).default(1000),
+  throttle: throttleSchema.prefault({}),
 });
 
 const SAMPLE_ERROR = 'must be "all" or a fraction of versions (0 < x <= 1)';
@@ -207,6 +237,7 @@ export type MaintenanceConfig = EnvironmentConfig['maintenance'];
 export type MaintenanceMode = MaintenanceConfig['mode'];
 export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
+export type ThrottleConfig = BackfillConfig['throttle'];
 export type VerifyConfig = EnvironmentConfig['verify'];
 export type CapacityConfig = EnvironmentConfig['capacity'];
 export type SpotCheckConfig = EnvironmentConfig['spotCheck'];

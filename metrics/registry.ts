@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PlandbConfig } from '../config/schema';
 import { FINAL_RUN_STATUSES } from '../model/backfill';
+import { THROTTLE_REASONS } from '../model/throttle';
 import { STEP_NAMES, type StepName } from '../model/migration';
 import { REPOSITORY_TABLES } from '../model/tables';
 import { REJECT_REASONS } from '../transform/types';
@@ -60,6 +61,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment'] as const,
       registers: [registry],
     }),
+    backfillThrottledSeconds: new Counter({
+      name: 'plan_backfill_throttled_seconds_total',
+      help: 'Seconds backfills waited on the health throttle, by reason (lock_waits, long_transaction, autovacuum, replication_lag, query)',
+      labelNames: ['environment', 'reason'] as const,
+      registers: [registry],
+    }),
     repositoryRows: repositoryRowsGauge(registry),
     capacityMaxRows: new Gauge({
       name: 'plan_db_capacity_max_rows',
@@ -113,6 +120,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const outcome of BACKFILL_OUTCOMES)
       for (const dryRun of [false, true]) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
+    for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);

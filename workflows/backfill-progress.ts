@@ -1,5 +1,6 @@
 /** Progress of a backfill (query `progress`, the UI's current details, the CLI's display). Pure. */
 import { BackfillRun, ZERO_COUNTERS } from '../model/backfill';
+import type { ThrottleHold } from '../model/throttle';
 import type { BackfillProgress } from './definitions';
 
 export function toProgress(a: {
@@ -12,6 +13,7 @@ export function toProgress(a: {
   continuedAsNew: number;
   startedAtMs: number;
   nowMs: number;
+  throttle: ThrottleHold | null;
 }): BackfillProgress {
   const run = a.run;
   const seconds = Math.max((a.nowMs - a.startedAtMs) / 1000, 0.001);
@@ -46,6 +48,7 @@ export function toProgress(a: {
     continuedAsNew: a.continuedAsNew,
     startedAt: run?.startedAt ?? null,
     updatedAt: run?.updatedAt ?? null,
+    throttled: a.throttle && { reason: a.throttle.reason, detail: a.throttle.detail, seconds: Math.round(a.throttle.seconds) },
   };
 }
 
@@ -62,5 +65,6 @@ export function renderBackfillDetails(p: BackfillProgress): string {
     `| ${p.versionsWritten} | ${p.versionsSkipped} | ${p.versionsRejected} | ${p.versionsConflicted} | ${p.seriesWritten} | ${p.kpisWritten} | ${p.eventsWritten} |`,
     '',
     `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`} · batch size ${p.batchSize}`,
+    ...(p.throttled ? ['', `**throttled (${p.throttled.reason})** for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
   ].join('\n');
 }

@@ -22,6 +22,7 @@ import {
 import type { PlandbActivities } from '../activities';
 import type { ChunkResult } from '../activities/backfill';
 import { isFinalRunStatus, type BackfillRun, type RunStatus } from '../model/backfill';
+import type { ThrottleHold } from '../model/throttle';
 import {
   BackfillInput,
   BackfillProgress,
@@ -81,9 +82,11 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   let inFlight: Promise<unknown> | null = null;
   // The latest run row seen; `progress` reads it, the main loop replaces it.
   let latest: BackfillRun | null = null;
+  // The health throttle's hold, handed from chunk to chunk so its backoff goes on.
+  let throttle: ThrottleHold | null = carried?.throttle ?? null;
 
   const progress = (): BackfillProgress =>
-    toProgress({ environment, mode, run: latest, paused, batchSize, chunks: chunkCount, continuedAsNew, startedAtMs, nowMs: Date.now() });
+    toProgress({ environment, mode, run: latest, paused, batchSize, chunks: chunkCount, continuedAsNew, startedAtMs, nowMs: Date.now(), throttle });
   const show = (step: string) => {
     upsertSearchAttributes([
       { key: PLAN_DB_ENVIRONMENT, value: environment },
@@ -155,6 +158,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           batchSize,
           maxErrors: input.maxErrors ?? DEFAULT_MAX_ERRORS,
           timeBudgetMs: input.chunkBudgetMs ?? DEFAULT_CHUNK_BUDGET_MS,
+          ...(throttle && { throttle }),
         })
         .finally(() => {
           done = true;
@@ -166,6 +170,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       const result = await chunk;
       run = result.run;
       latest = run;
+      throttle = result.throttled ?? null;
       chunkCount++;
       chunksThisExecution++;
       show(run.status === 'running' ? 'backfill' : run.status);
@@ -188,7 +193,15 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         await condition(allHandlersFinished);
         await continueAsNew<typeof backfillRepository>({
           ...input,
-          carried: { runId: run.runId, batchSize, paused, startedAtMs, chunks: chunkCount, continuedAsNew: continuedAsNew + 1 },
+          carried: {
+            runId: run.runId,
+            batchSize,
+            paused,
+            startedAtMs,
+            chunks: chunkCount,
+            continuedAsNew: continuedAsNew + 1,
+            ...(throttle && { throttle }),
+          },
         });
       }
     }

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunCounters, RunStatus } from '../model/backfill';
+import type { ThrottleHold, ThrottleReason } from '../model/throttle';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
 import type { MigrationState } from '../model/migration-state';
@@ -41,6 +42,8 @@ export interface BackfillCarriedState {
   startedAtMs: number;
   chunks: number;
   continuedAsNew: number;
+  /** The health throttle's hold at the last chunk's end (absent in executions started before it). */
+  throttle?: ThrottleHold;
 }
 
 export interface BackfillProgress extends RunCounters {
@@ -63,6 +66,8 @@ export interface BackfillProgress extends RunCounters {
   continuedAsNew: number;
   startedAt: string | null;
   updatedAt: string | null;
+  /** Why the health throttle holds the backfill (backfill.throttle), and for how long so far; null: it does not (absent from older executions). */
+  throttled?: { reason: ThrottleReason; detail: string; seconds: number } | null;
 }
 
 export type BackfillResult = BackfillProgress;

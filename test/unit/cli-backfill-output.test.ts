@@ -133,6 +133,13 @@ describe('live progress', () => {
     expect(barPayload({ ...progress, paused: true }).status).toBe('pausing');
     expect(barPayload({ ...progress, paused: true, status: 'paused' }).status).toBe('paused');
   });
+
+  test('a backfill held by the health throttle shows why, in the bar and in plandb status', () => {
+    const held = { ...progress, throttled: { reason: 'query' as const, detail: 'throttle query returned 1', seconds: 12 } };
+    expect(barPayload(held).status).toBe('throttled (query)');
+    expect(renderBackfillProgress(held).split('\n').at(-1)).toBe('  throttled (query) for 12s: throttle query returned 1');
+    expect(renderBackfillProgress({ ...progress, throttled: null })).toBe(renderBackfillProgress(progress));
+  });
 });
 
 describe('status rendering', () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load';
+import { throttleEnabled } from '../../model/throttle';
 
 const examplePath = join(__dirname, '..', '..', 'plandb.config.example.json');
 
@@ -23,6 +24,7 @@ describe('plandb.config.example.json', () => {
   it('dev: force backfill, backup, no approval, no maintenance', () => {
     const dev = config.environments.dev;
     expect(dev.backfill.mode).toBe('force');
+    expect(throttleEnabled(dev.backfill.throttle)).toBe(false);
     expect(dev.approval.required).toBe(false);
     expect(dev.maintenance.mode).toBe('none');
     expect(dev.spotCheck.required).toBe(false);
@@ -45,6 +47,16 @@ describe('plandb.config.example.json', () => {
     // `plandb dev` serves this bucket from moto while PLANDB_S3_ENDPOINT is unset; a deployment sets it.
     expect(production.backup).toMatchObject({ s3Uri: 's3://plandb-dev-backups/production/', s3EndpointEnv: 'PLANDB_S3_ENDPOINT' });
     expect(production.backfill).toMatchObject({ mode: 'normal', resume: true, sampleLimit: null });
+    // Held while lock waits, long transactions or a lagging replica say the database is busy; not for autovacuum.
+    expect(production.backfill.throttle).toMatchObject({
+      maxLockWaits: 5,
+      maxTransactionSeconds: 300,
+      autovacuum: false,
+      maxReplicationLagSeconds: 30,
+      query: null,
+      initialWaitMs: 1_000,
+      maxWaitMs: 30_000,
+    });
     expect(production.spotCheck.required).toBe(true);
     expect(production.postCheckHours).toBe(24);
   });

@@ -108,6 +108,42 @@ describe('loadConfig: schema errors name the key', () => {
     expect(loadError({ ...minimal(), temporl: {} }).issues[0]).toMatch(/^temporl: unknown key \(allowed: temporal, environments\)/);
   });
 
+  it('backfill.throttle: names an unknown key, checks thresholds, the replica variable and the waits', () => {
+    expect(loadError(minimal({ backfill: { throttle: { maxLag: 5 } } })).issues[0]).toMatch(
+      /^environments\.dev\.backfill\.throttle\.maxLag: unknown key \(allowed: maxLockWaits, maxTransactionSeconds,/,
+    );
+    expect(
+      loadError(
+        minimal({
+          backfill: {
+            throttle: { maxLockWaits: -1, maxTransactionSeconds: 'long', replicaUrlEnv: 'postgres://replica/db' },
+          },
+        }),
+      ).issues,
+    ).toEqual([
+      'environments.dev.backfill.throttle.maxLockWaits: must be >= 0',
+      'environments.dev.backfill.throttle.maxTransactionSeconds: must be a number (got string)',
+      'environments.dev.backfill.throttle.replicaUrlEnv: must name an environment variable, not contain the URL',
+    ]);
+    expect(loadError(minimal({ backfill: { throttle: { replicaUrlEnv: 'REPLICA_URL' } } })).issues).toEqual([
+      'environments.dev.backfill.throttle.replicaUrlEnv: is only used with maxReplicationLagSeconds or maxReplicationLagBytes',
+    ]);
+    expect(loadError(minimal({ backfill: { throttle: { initialWait: '1m', maxWait: '30s' } } })).issues).toEqual([
+      'environments.dev.backfill.throttle.maxWait: must be at least initialWait',
+    ]);
+    const config = loadConfig({
+      path: writeConfig(minimal({ backfill: { throttle: { query: 'SELECT 1', maxReplicationLagBytes: 1024, replicaUrlEnv: 'REPLICA_URL', maxWait: '1m' } } })),
+      env: {},
+    });
+    expect(config.environments.dev.backfill.throttle).toMatchObject({
+      query: 'SELECT 1',
+      maxReplicationLagBytes: 1024,
+      replicaUrlEnv: 'REPLICA_URL',
+      initialWaitMs: 1_000,
+      maxWaitMs: 60_000,
+    });
+  });
+
   it('reports every problem, one per line', () => {
     const error = loadError({
       environments: {
@@ -185,7 +221,25 @@ describe('loadConfig: defaults', () => {
           backup: { enabled: true, dir: '.plandb/backups/dev' },
           maintenance: { mode: 'none' },
           approval: { required: false, approvers: [], timeout: '24h', timeoutMs: 86_400_000 },
-          backfill: { mode: 'normal', batchSize: 500, sampleLimit: null, resume: false, maxErrors: 1000 },
+          backfill: {
+            mode: 'normal',
+            batchSize: 500,
+            sampleLimit: null,
+            resume: false,
+            maxErrors: 1000,
+            throttle: {
+              maxLockWaits: null,
+              maxTransactionSeconds: null,
+              autovacuum: false,
+              maxReplicationLagSeconds: null,
+              maxReplicationLagBytes: null,
+              query: null,
+              initialWait: '1s',
+              maxWait: '30s',
+              initialWaitMs: 1_000,
+              maxWaitMs: 30_000,
+            },
+          },
           verify: { sample: 'all', representativePlans: 3 },
           capacity: { maxRows: null, alertThreshold: null },
           spotCheck: { required: false },

@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/load';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, createMetrics, observeStepDuration, primeMetrics } from '../../metrics/registry';
 import { FINAL_RUN_STATUSES } from '../../model/backfill';
 import { STEP_NAMES } from '../../model/migration';
+import { THROTTLE_REASONS } from '../../model/throttle';
 import { REPOSITORY_TABLES } from '../../model/tables';
 import { formatHostPort, metricsListenFromEnv, startMetricsServer } from '../../metrics/server';
 import { REJECT_REASONS } from '../../transform/types';
@@ -37,6 +38,7 @@ describe('metrics registry', () => {
         zeros(BACKFILL_OUTCOMES.flatMap((o) => [o, `dry_run_${o}`])),
       );
       expect(combos('plan_backfill_runs_total', 'status', environment)).toEqual(zeros(FINAL_RUN_STATUSES));
+      expect(combos('plan_backfill_throttled_seconds_total', 'reason', environment)).toEqual(zeros(THROTTLE_REASONS));
       expect(combos('plan_db_write_latency_seconds_count', 'operation', environment)).toEqual(zeros(['backfill_batch', 'trim_batch']));
       expect(combos('plan_migration_step_duration_seconds_count', 'step', environment)).toEqual(zeros(STEP_NAMES));
       // Every bucket too: histogram_quantile() over increase() needs the 0 before the first observation.
