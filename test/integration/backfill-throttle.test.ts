@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { PlandbConfig } from '../../config/schema';
+import { readHealth } from '../../db/health-probes';
 import { freePort } from '../../runtime/embedded-postgres';
 import { SEEDABLE_REJECT_REASONS } from '../../transform/demo-payloads';
 import { BackfillResult, progressQuery } from '../../workflows/definitions';
@@ -145,6 +147,7 @@ describe('backfill throttle: replication lag on a real streaming replica', () =>
   let harness: TemporalHarness;
   let replica: Awaited<ReturnType<typeof startReplica>>;
   let standby: pg.Client;
+  let config: PlandbConfig;
 
   beforeAll(async () => {
     replica = await startReplica();
@@ -152,7 +155,7 @@ describe('backfill throttle: replication lag on a real streaming replica', () =>
     await standby.connect();
     expect((await standby.query(`SELECT pg_is_in_recovery() AS r`)).rows[0].r).toBe(true);
     db = await seededDatabase(DEMO);
-    const config = testConfig({
+    config = testConfig({
       dev: {
         databaseUrlEnv: 'PLANDB_T_THR_LAG_URL',
         backfill: { throttle: { maxReplicationLagBytes: 0, replicaUrlEnv: 'PLANDB_T_THR_REPLICA_URL', ...WAITS } },
@@ -183,6 +186,10 @@ describe('backfill throttle: replication lag on a real streaming replica', () =>
       const handle = await startBackfill(harness, RUN);
       await expectHeld(harness, db, handle, 'replication_lag');
       expect((await handle.query(progressQuery)).throttled?.detail).toMatch(/^replication lag \d+ bytes \(max 0\)$/);
+
+      // The primary sees the same lag in pg_stat_replication (the probe without replicaUrlEnv).
+      const onPrimary = await readHealth(db.pool, { settings: config.environments.dev.backfill.throttle });
+      expect(onPrimary.replicationLagBytes).toBeGreaterThan(0);
 
       await standby.query(`SELECT pg_wal_replay_resume()`);
       const result = (await handle.result()) as BackfillResult;
