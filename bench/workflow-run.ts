@@ -40,7 +40,14 @@ async function logRunProgress(pool: pg.Pool): Promise<void> {
 
 export async function runBackfillWorkflow(
   bench: BenchConfig,
-  opts: { batchSize: number; workers: number; cpuProfDir: string | null; workerHeapMb: number | null; pool: pg.Pool; postmasterPid: number | null },
+  opts: {
+    batchSize: number;
+    workers: number;
+    cpuProfDir: string | null;
+    workerHeapMb: number | null;
+    pool: pg.Pool;
+    postmasterPid: number | null;
+  },
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
   const { namespace, taskQueue } = bench.config.temporal;
@@ -53,7 +60,10 @@ export async function runBackfillWorkflow(
   const workflowId = workflowIdFor(BENCH_ENVIRONMENT, 'backfill');
   const input: BackfillInput = { environment: BENCH_ENVIRONMENT, batchSize: opts.batchSize };
   progress(`starting backfillRepository ${JSON.stringify(input)} as ${workflowId}`);
-  const meter = startCpuMeter(opts.postmasterPid, workers.map((w) => w.pid));
+  const meter = startCpuMeter(
+    opts.postmasterPid,
+    workers.map((w) => w.pid),
+  );
   const started = process.hrtime.bigint();
   const handle = await client.workflow.start('backfillRepository', {
     workflowId,
