@@ -18,11 +18,14 @@ export interface BenchConfig {
 /**
  * process.env for talking to the dev server the bench started: the caller's own Temporal settings
  * (TEMPORAL_API_KEY, TEMPORAL_TLS_*, a temporal.toml profile) are for their cluster, not this one.
+ * Writes a temporal.toml with an empty default profile into `dir` for it.
  */
-export function devServerEnv(address: string, namespace: string): NodeJS.ProcessEnv {
+export function devServerEnv(address: string, namespace: string, dir: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') || name === 'TEMPORAL_CLI_PATH'));
-  // An empty file: no profile applies.
-  return { ...env, TEMPORAL_CONFIG_FILE: '/dev/null', TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+  // Not an empty file: @temporalio/envconfig 1.24 throws on a file without a [profile] table.
+  const configFile = path.join(dir, 'temporal.toml');
+  fs.writeFileSync(configFile, '[profile.default]\n');
+  return { ...env, TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
 }
 
 export function writeBenchConfig(
@@ -44,7 +47,7 @@ export function writeBenchConfig(
   };
   fs.writeFileSync(file, JSON.stringify(document, null, 2), { mode: 0o600 });
   const childEnv: NodeJS.ProcessEnv = {
-    ...devServerEnv(opts.temporalAddress, opts.namespace),
+    ...devServerEnv(opts.temporalAddress, opts.namespace, dir),
     PLANDB_CONFIG: file,
     [URL_VARIABLE]: opts.databaseUrl,
     PLANDB_LOG_LEVEL: process.env.PLANDB_LOG_LEVEL ?? 'warn',

@@ -24,8 +24,8 @@ export interface CancelProbes {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runRow(pool: pg.Pool, workflowId: string) {
-  const res = await pool.query<{ status: string; artifacts_read: number }>(
-    `SELECT status, artifacts_read FROM plan_backfill_runs WHERE workflow_id = $1 ORDER BY started_at DESC LIMIT 1`,
+  const res = await pool.query<{ status: string; artifacts_read: number; artifacts_total: number }>(
+    `SELECT status, artifacts_read, artifacts_total FROM plan_backfill_runs WHERE workflow_id = $1 ORDER BY started_at DESC LIMIT 1`,
     [workflowId],
   );
   return res.rows[0] ?? null;
@@ -52,9 +52,12 @@ export async function probeCancelLatency(bench: BenchConfig, pool: pg.Pool, prob
         taskQueue,
         args: [{ environment: BENCH_ENVIRONMENT, force: true, batchSize }],
       });
-      // Into the run by 2 to 6 batches: the cancel lands in the middle of a chunk.
-      const target = batchSize * (2 + Math.floor(Math.random() * 5));
-      for (let row = await runRow(pool, workflowId); !row || row.artifacts_read < target; row = await runRow(pool, workflowId)) await sleep(20);
+      // Into the run by 2 to 6 batches: the cancel lands in the middle of a chunk. At most up to the last
+      // batch, so that a small table does not finish first (a finished run never turns `cancelled`).
+      const batches = 2 + Math.floor(Math.random() * 5);
+      const reached = (row: Awaited<ReturnType<typeof runRow>>) =>
+        row !== null && row.artifacts_read >= Math.min(batchSize * batches, row.artifacts_total - batchSize);
+      for (let row = await runRow(pool, workflowId); !reached(row); row = await runRow(pool, workflowId)) await sleep(20);
       const atRequest = (await runRow(pool, workflowId))!.artifacts_read;
       const requested = process.hrtime.bigint();
       await handle.cancel();

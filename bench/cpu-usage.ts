@@ -1,6 +1,6 @@
 /**
  * CPU seconds spent during a timed phase, from /proc (Linux; null elsewhere): by the PostgreSQL server
- * (postmaster, its live children and the children it reaped), by the worker child, by this process,
+ * (postmaster, its live children and the children it reaped), by the worker children (summed), by this process,
  * and by the whole machine. On a shared 2-core machine these tell whether a phase was bound by
  * PostgreSQL, by the worker, or by other load.
  */
@@ -82,9 +82,20 @@ export interface CpuMeter {
 const round = (n: number | null): number | null => (n === null ? null : Number(n.toFixed(2)));
 const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
 
-export function startCpuMeter(postmasterPid: number | null, workerPid: number | null = null): CpuMeter {
+/** Sums the worker processes' CPU: null without workers, or when one of them cannot be read. */
+function workersCpuSeconds(workerPids: number[]): number | null {
+  let total = 0;
+  for (const pid of workerPids) {
+    const seconds = processCpuSeconds(pid);
+    if (seconds === null) return null;
+    total += seconds;
+  }
+  return workerPids.length ? total : null;
+}
+
+export function startCpuMeter(postmasterPid: number | null, workerPids: number[] = []): CpuMeter {
   const pgAt = () => (postmasterPid === null ? null : treeCpuSeconds(postmasterPid));
-  const workerAt = () => (workerPid === null ? null : processCpuSeconds(workerPid));
+  const workerAt = () => workersCpuSeconds(workerPids);
   const benchAt = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;

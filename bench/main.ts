@@ -1,6 +1,6 @@
 /**
- * The benchmark itself (started by bench/run.ts): SPEC §11 in one run. Generates the legacy table, measures the set-based SQL baseline,
- * the backfillRepository workflow through Temporal (worker in a child process) and a full checksum
+ * The benchmark itself (started by bench/run.ts): SPEC §11 in one run. Generates the legacy table, measures the set-based SQL baselines,
+ * the backfillRepository workflow through Temporal (workers in child processes) and a full checksum
  * verification, and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
  * when everything ran, whether or not the bar was met; non-zero on errors (2 for bad flags). Stops
  * everything it started on exit, on SIGINT/SIGTERM, and when the launcher goes away.
@@ -17,22 +17,44 @@ import { localPostmasterPid, startCpuMeter } from './cpu-usage';
 import { generateLegacyTable } from './legacy-data';
 import { progress } from './log';
 import { parseOptions, UsageError, USAGE, BenchOptions } from './options';
-import { buildReport, type BenchMessage, type LauncherMessage } from './report';
-import { countRows, createRepositoryCopy, dropSchema, migrateToHead, REPOSITORY_TABLES } from './schema';
+import { buildReport, type BaselineMeasurement, type BaselineName, type BenchMessage, type LauncherMessage } from './report';
+import { countRows, createRepositoryCopy, CopyShape, dropSchema, migrateToHead, REPOSITORY_TABLES, RepositoryTable } from './schema';
 import { startDatabase, startTemporal } from './services';
 import { runBackfillWorkflow } from './workflow-run';
 import { probeCancelLatency } from './cancel-probe';
-
-const BASELINE_SCHEMA = 'bench_baseline';
 
 /** Flushes dirty pages between phases so one phase's writes are not paid for in the next one's time. */
 async function checkpoint(pool: pg.Pool): Promise<void> {
   await pool.query('CHECKPOINT').catch((err: Error) => progress(`CHECKPOINT skipped: ${err.message}`));
 }
 
+/**
+ * One SQL baseline: set-based SQL by `sessions` parallel sessions into an empty copy of the repository
+ * tables of the given shape, dropped afterwards; CHECKPOINTs on both sides.
+ */
+async function measureBaseline(
+  pool: pg.Pool,
+  postmasterPid: number | null,
+  name: BaselineName,
+  shape: CopyShape,
+  sessions: number,
+): Promise<BaselineMeasurement & { rows: Record<RepositoryTable, number> }> {
+  const schema = `bench_${name.toLowerCase()}`;
+  await createRepositoryCopy(pool, schema, shape);
+  await checkpoint(pool);
+  progress(`${name}: INSERT ... SELECT per repository table, ${sessions} session(s), ${shape} copy`);
+  const cpu = startCpuMeter(postmasterPid);
+  const result = { ...(await runBaseline(pool, schema, sessions)), sessions, cpuSeconds: cpu.stop() };
+  progress(`${name}: ${result.totalRows} rows in ${result.seconds.toFixed(2)}s`);
+  await dropSchema(pool, schema);
+  await checkpoint(pool);
+  return result;
+}
+
 async function bench(opts: BenchOptions, cleanup: Cleanup) {
   const [database, temporal] = await Promise.all([startDatabase(cleanup), startTemporal(cleanup)]);
-  const pool = createPool(database.url, { max: 4, applicationName: 'plandb-bench' });
+  // Room for the sqlRepositoryN sessions.
+  const pool = createPool(database.url, { max: Math.max(4, opts.shards), applicationName: 'plandb-bench' });
   cleanup.add('close database pool', () => pool.end());
 
   const postmasterPid = await localPostmasterPid(pool);
@@ -40,31 +62,33 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
   const head = await migrateToHead(pool);
   progress(`repository schema migrated to ${head}`);
 
-  // 1. Baseline: set-based SQL into an empty copy of the repository schema, dropped afterwards.
-  await createRepositoryCopy(pool, BASELINE_SCHEMA);
-  await checkpoint(pool);
+  // 1. Baselines: set-based SQL on the same data, one after the other.
   const loadBefore = os.loadavg();
-  progress('baseline: INSERT ... SELECT per repository table');
-  const baselineCpu = startCpuMeter(postmasterPid);
-  const baseline = { ...(await runBaseline(pool, BASELINE_SCHEMA)), cpuSeconds: baselineCpu.stop() };
-  progress(`baseline: ${baseline.totalRows} rows in ${baseline.seconds.toFixed(2)}s`);
-  await dropSchema(pool, BASELINE_SCHEMA);
-  await checkpoint(pool);
+  const sqlRepository1 = await measureBaseline(pool, postmasterPid, 'sqlRepository1', 'repository', 1);
+  const sqlRepositoryN = await measureBaseline(pool, postmasterPid, 'sqlRepositoryN', 'repository', opts.shards);
+  const sqlPrimaryKeysOnly1 = await measureBaseline(pool, postmasterPid, 'sqlPrimaryKeysOnly1', 'primaryKeysOnly', 1);
+  for (const [name, other] of Object.entries({ sqlRepositoryN, sqlPrimaryKeysOnly1 })) {
+    if (other.totalRows !== sqlRepository1.totalRows) {
+      throw new Error(`unfair comparison: ${name} wrote ${other.totalRows} rows, sqlRepository1 ${sqlRepository1.totalRows}`);
+    }
+  }
 
   // 2. The backfillRepository workflow on the same data, into the real repository tables.
   const benchConfig = writeBenchConfig(
     { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize },
     cleanup,
   );
-  const workflowOptions = { batchSize: opts.batchSize, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, pool, postmasterPid };
+  const workflowOptions = { batchSize: opts.batchSize, workers: opts.workers, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, pool, postmasterPid };
   const workflow = await runBackfillWorkflow(benchConfig, workflowOptions, cleanup);
   if (workflow.result.status !== 'completed') throw new Error(`the backfill ended ${workflow.result.status}, not completed`);
   const written = await countRows(pool, 'public');
-  if (written.plan_series !== baseline.rows.plan_series) {
-    throw new Error(`unfair comparison: the workflow wrote ${written.plan_series} series rows, the baseline ${baseline.rows.plan_series}`);
+  if (written.plan_series !== sqlRepository1.rows.plan_series) {
+    throw new Error(`unfair comparison: the workflow wrote ${written.plan_series} series rows, the baseline ${sqlRepository1.rows.plan_series}`);
   }
   for (const table of REPOSITORY_TABLES) {
-    if (written[table] !== baseline.rows[table]) progress(`warning: ${table}: workflow ${written[table]} rows, baseline ${baseline.rows[table]}`);
+    if (written[table] !== sqlRepository1.rows[table]) {
+      progress(`warning: ${table}: workflow ${written[table]} rows, baseline ${sqlRepository1.rows[table]}`);
+    }
   }
   await checkpoint(pool);
 
@@ -101,15 +125,16 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     totalRows: workflow.totalRows,
     rowsByTable: written,
     generateSeconds: legacy.seconds,
-    baseline,
+    baselines: { sqlRepository1, sqlRepositoryN, sqlPrimaryKeysOnly1 },
     workflow: {
       seconds: workflow.seconds,
       totalRows: workflow.totalRows,
       historyEvents: workflow.historyEvents,
       runs: workflow.runs,
+      workers: opts.workers,
       cpuSeconds: workflow.cpuSeconds,
     },
-    workerPeakRssMb: workflow.workerPeakRssMb,
+    workersPeakRssMb: workflow.workersPeakRssMb,
     verify,
     cancel,
     database: database.source,

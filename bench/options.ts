@@ -10,27 +10,35 @@ export interface BenchOptions {
   /** Series rows per artifact. */
   series: number;
   batchSize: number;
+  /** Parallel sessions of the sqlRepositoryN baseline, each on a disjoint id range of plan_artifacts. */
+  shards: number;
+  /** Worker processes polling the task queue during the workflow phase. */
+  workers: number;
   /** Artifacts per batch of the verify pass (db/verification.ts). */
   verifyBatch: number;
-  /** Directory for a V8 CPU profile of the worker child (node --cpu-prof), or null. */
+  /** Directory for V8 CPU profiles of the workflow-phase worker children (node --cpu-prof), or null. */
   cpuProfDir: string | null;
-  /** node --max-old-space-size for the worker child (MB), or null for Node's default. */
+  /** node --max-old-space-size for the workflow-phase worker children (MB), or null for Node's default. */
   workerHeapMb: number | null;
   seed: number;
   /** Cancelled force runs measuring cancel latency after the verify (0: none). */
   cancelProbes: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N]
-                              [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N] [--cancel-probes N]
+export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N] [--shards N]
+                              [--workers N] [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N]
+                              [--cancel-probes N]
   --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
   --versions N      versions per plan (default 10): plans = artifacts / versions
   --series N        series rows per artifact (default 100)
   --batch-size N    backfill batch size (default ${DEFAULT_BATCH_SIZE}, the workflow's default)
+  --shards N        parallel sessions of the sqlRepositoryN baseline, each on a disjoint id range of the
+                    legacy table (default 2)
+  --workers N       worker processes polling the task queue during the workflow phase (default 1)
   --verify-batch N  artifacts per batch of the verify pass (default 500)
   --seed N          demo generator seed (default 1)
-  --cpu-prof DIR    write a V8 CPU profile of the worker process into DIR
-  --worker-heap-mb N  run the worker with node --max-old-space-size=N (default: Node's own limit)
+  --cpu-prof DIR    write a V8 CPU profile of each workflow-phase worker process into DIR
+  --worker-heap-mb N  run the workflow-phase workers with node --max-old-space-size=N (default: Node's own limit)
   --cancel-probes N cancel N force runs mid-chunk and report the cancel latency (default 5; 0: skip)
 Environment: BENCH_DATABASE_URL uses that PostgreSQL server (a scratch database is created and dropped)
 instead of an embedded PostgreSQL 15.`;
@@ -56,6 +64,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         versions: { type: 'string' },
         series: { type: 'string' },
         'batch-size': { type: 'string' },
+        shards: { type: 'string' },
+        workers: { type: 'string' },
         'verify-batch': { type: 'string' },
         seed: { type: 'string' },
         'cpu-prof': { type: 'string' },
@@ -78,6 +88,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     versions,
     series: positiveInt('series', values.series, 100),
     batchSize,
+    shards: positiveInt('shards', values.shards, 2),
+    workers: positiveInt('workers', values.workers, 1),
     verifyBatch: positiveInt('verify-batch', values['verify-batch'], 500),
     cpuProfDir: values['cpu-prof'] ?? null,
     workerHeapMb: values['worker-heap-mb'] === undefined ? null : positiveInt('worker-heap-mb', values['worker-heap-mb'], 0),

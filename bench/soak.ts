@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     };
     fs.writeFileSync(configPath, JSON.stringify({ temporal: { address, taskQueue: TASK_QUEUE }, environments }));
     const env = {
-      ...devServerEnv(address, 'default'),
+      ...devServerEnv(address, 'default', scratch),
       PLANDB_CONFIG: configPath,
       PLANDB_SOAK_URL: server.urlFor('soak'),
       PLANDB_SOAK_REFERENCE_URL: server.urlFor('reference'),

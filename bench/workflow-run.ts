@@ -1,6 +1,7 @@
 /**
  * The measured backfill: `backfillRepository` (normal mode) through Temporal, executed by the real
- * worker in a child process, from the start request to the workflow's result.
+ * worker in one or more child processes polling the same task queue, from the start request to the
+ * workflow's result.
  */
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
@@ -23,7 +24,8 @@ export interface WorkflowRunResult {
   totalRows: number;
   historyEvents: number;
   runs: number;
-  workerPeakRssMb: number;
+  /** Peak RSS of each worker process, in start order. */
+  workersPeakRssMb: number[];
   cpuSeconds: CpuSeconds;
 }
 
@@ -38,11 +40,19 @@ async function logRunProgress(pool: pg.Pool): Promise<void> {
 
 export async function runBackfillWorkflow(
   bench: BenchConfig,
-  opts: { batchSize: number; cpuProfDir: string | null; workerHeapMb: number | null; pool: pg.Pool; postmasterPid: number | null },
+  opts: {
+    batchSize: number;
+    workers: number;
+    cpuProfDir: string | null;
+    workerHeapMb: number | null;
+    pool: pg.Pool;
+    postmasterPid: number | null;
+  },
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
   const { namespace, taskQueue } = bench.config.temporal;
-  const worker = await WorkerProcess.start({ env: bench.childEnv, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb }, cleanup);
+  const workerOptions = { env: bench.childEnv, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb };
+  const workers = await Promise.all(Array.from({ length: opts.workers }, () => WorkerProcess.start(workerOptions, cleanup)));
   const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
   cleanup.add('close Temporal client', () => connection.close());
   const client = new Client({ connection, namespace });
@@ -50,7 +60,10 @@ export async function runBackfillWorkflow(
   const workflowId = workflowIdFor(BENCH_ENVIRONMENT, 'backfill');
   const input: BackfillInput = { environment: BENCH_ENVIRONMENT, batchSize: opts.batchSize };
   progress(`starting backfillRepository ${JSON.stringify(input)} as ${workflowId}`);
-  const meter = startCpuMeter(opts.postmasterPid, worker.pid);
+  const meter = startCpuMeter(
+    opts.postmasterPid,
+    workers.map((w) => w.pid),
+  );
   const started = process.hrtime.bigint();
   const handle = await client.workflow.start('backfillRepository', {
     workflowId,
@@ -71,7 +84,7 @@ export async function runBackfillWorkflow(
   const totalRows = result.versionsWritten + result.seriesWritten + result.kpisWritten + result.eventsWritten + result.plansWritten;
   progress(`workflow ${result.status}: ${totalRows} rows in ${seconds.toFixed(2)}s`);
 
-  const workerPeakRssMb = await worker.stop();
+  const workersPeakRssMb = await Promise.all(workers.map((w) => w.stop()));
   const history = await countHistoryEvents(client, workflowId, handle.firstExecutionRunId);
-  return { seconds, result, totalRows, historyEvents: history.events, runs: history.runs, workerPeakRssMb, cpuSeconds };
+  return { seconds, result, totalRows, historyEvents: history.events, runs: history.runs, workersPeakRssMb, cpuSeconds };
 }
