@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { PreflightReport } from '../../activities/preflight';
 import { seedDemo } from '../../db/seed';
-import { CliWorker, PLANDB_BIN as BIN, startCliWorker } from '../support/cli-worker';
+import { childProcessEnv, CliWorker, PLANDB_BIN as BIN, startCliWorker } from '../support/cli-worker';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { startTlsProxy, TlsProxy } from '../support/tls-proxy';
 
@@ -42,12 +42,7 @@ describe('Temporal over TLS with a client certificate (nginx gRPC proxy)', () =>
       }),
     );
     env = {
-      ...process.env,
-      PLANDB_CONFIG: config,
-      [URL_VAR]: db.url,
-      PLANDB_LOG_LEVEL: 'info',
-      PLANDB_METRICS_PORT: '0',
-      PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
+      ...childProcessEnv(config, URL_VAR, db.url),
       TEMPORAL_ADDRESS: proxy.address,
       TEMPORAL_TLS_SERVER_CA_CERT_PATH: proxy.files.caCert,
       TEMPORAL_TLS_CLIENT_CERT_PATH: proxy.files.clientCert,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../support/database';
-import { startCliWorker } from '../support/cli-worker';
+import { childProcessEnv, startCliWorker } from '../support/cli-worker';
 
 const URL_VAR = 'PLANDB_WS_T_DEV_URL';
 
@@ -34,12 +34,7 @@ describe('plandb worker: backup prerequisites at start', () => {
       }),
     );
     return {
-      ...process.env,
-      PLANDB_CONFIG: config,
-      [URL_VAR]: db.url,
-      PLANDB_LOG_LEVEL: 'info',
-      PLANDB_METRICS_PORT: '0',
-      PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
+      ...childProcessEnv(config, URL_VAR, db.url),
       PLANDB_PG_BIN_DIR: path.join(dir, 'no-pg-tools'),
     };
   }

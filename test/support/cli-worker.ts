@@ -49,3 +49,15 @@ export async function startCliWorker(env: NodeJS.ProcessEnv): Promise<CliWorker>
     throw err;
   }
 }
+
+/** The environment of a built `plandb` child process: its config, one database URL, info logs, free metrics ports. */
+export function childProcessEnv(configPath: string, urlVar: string, url: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PLANDB_CONFIG: configPath,
+    [urlVar]: url,
+    PLANDB_LOG_LEVEL: 'info',
+    PLANDB_METRICS_PORT: '0',
+    PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
+  };
+}
