@@ -268,6 +268,26 @@ describe('environmentMigration: failures and decisions', () => {
     });
   });
 
+  test('a rollback that cannot complete stops the migration failed, with maintenance off', async () => {
+    await alterOneSeriesValue();
+    await f.harness.run(async () => {
+      const handle = await startMigration(f.harness, { environment: 'mprod' });
+      const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(true);
+      // The backup changed on disk since it was taken: the restore refuses it.
+      const backup = stepOf(waiting, 'backup')!.output as { location: string };
+      fs.appendFileSync(backup.location, 'tampered');
+      await handle.signal(decideSignal, { action: 'rollback', by: 'dana' });
+      const err: unknown = await handle.result().catch((e) => e);
+      expect(causeOf(err)).toMatch(/migration of mprod failed: .*the rollback did not complete: .*refusing to restore it/);
+      expect(await maintenanceEnabled(f.dbs.mprod)).toBe(false);
+      await expectStoppedEvidence(f, 'mprod', handle.workflowId, 'failed', /the rollback did not complete/);
+      expect(stepOf((await getMigrationRun(f.dbs.mprod.pool, handle.workflowId))!, 'rollback')).toEqual(
+        expect.objectContaining({ status: 'failed' }),
+      );
+    });
+  });
+
   test('decide abort turns maintenance off', async () => {
     await alterOneSeriesValue();
     await f.harness.run(async () => {
