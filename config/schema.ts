@@ -5,6 +5,7 @@
  * must not reach a terminal or a log.
  */
 import { DEFAULT_BATCH_SIZE } from '../model/backfill';
+import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -163,6 +164,12 @@ export const backfillSchema = z.strictObject({
   resume: z.boolean().default(false),
   maxErrors: z.number().int().min(0).default(1000),
   throttle: throttleSchema.prefault({}),
+  // A first load into an empty repository builds keys and foreign keys after the load (db/bulk-load.ts).
+  bulkLoad: z.enum(BULK_LOAD_MODES).default('auto'),
+  bulkLoadMaintenanceWorkMem: z
+    .string()
+    .regex(MEMORY_SETTING_PATTERN, { error: 'must be a PostgreSQL memory size such as "512MB" (kB, MB or GB)' })
+    .default(DEFAULT_MAINTENANCE_WORK_MEM),
 });
 
 const SAMPLE_ERROR = 'must be "all" or a fraction of versions (0 < x <= 1)';

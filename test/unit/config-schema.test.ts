@@ -30,3 +30,29 @@ describe('plandbConfigFileSchema', () => {
     expect(result.error?.issues[0].path).toEqual(['environments', name]);
   });
 });
+
+describe('backfill.bulkLoad', () => {
+  const backfillOf = (backfill: Record<string, unknown>) => plandbConfigFileSchema.safeParse({ environments: { dev: { databaseUrlEnv: 'X', backfill } } });
+
+  it('defaults to auto with 512MB of maintenance_work_mem', () => {
+    const result = backfillOf({});
+    expect(result.data?.environments.dev.backfill).toMatchObject({ bulkLoad: 'auto', bulkLoadMaintenanceWorkMem: '512MB' });
+  });
+
+  it('accepts off and a memory size in kB, MB or GB', () => {
+    const result = backfillOf({ bulkLoad: 'off', bulkLoadMaintenanceWorkMem: '2GB' });
+    expect(result.data?.environments.dev.backfill).toMatchObject({ bulkLoad: 'off', bulkLoadMaintenanceWorkMem: '2GB' });
+  });
+
+  it.each([
+    [{ bulkLoad: 'on' }, 'bulkLoad'],
+    [{ bulkLoad: true }, 'bulkLoad'],
+    [{ bulkLoadMaintenanceWorkMem: '512' }, 'bulkLoadMaintenanceWorkMem'],
+    [{ bulkLoadMaintenanceWorkMem: "512MB'; DROP TABLE plans; --" }, 'bulkLoadMaintenanceWorkMem'],
+    [{ bulkLoadMaintenanceWorkMem: '0MB' }, 'bulkLoadMaintenanceWorkMem'],
+  ])('rejects %j', (backfill, key) => {
+    const result = backfillOf(backfill);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].path).toEqual(['environments', 'dev', 'backfill', key]);
+  });
+});
