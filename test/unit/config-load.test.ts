@@ -227,6 +227,8 @@ describe('loadConfig: defaults', () => {
             sampleLimit: null,
             resume: false,
             maxErrors: 1000,
+            bulkLoad: 'auto',
+            bulkLoadMaintenanceWorkMem: '512MB',
             throttle: {
               maxLockWaits: null,
               maxTransactionSeconds: null,
