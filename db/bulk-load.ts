@@ -130,11 +130,12 @@ const describeSession = (s: SessionRow) => `pid ${s.pid} (application "${s.appli
 /**
  * Whether a first load may take the bulk path. The rule, in order:
  * 1. No bulk load is pending (an unfinished one must be finished first, never stacked).
- * 2. All repository tables are empty: the build afterwards checks only what this load wrote.
- * 3. No one else writes them meanwhile, since nothing would check their rows until the build: no other
- *    client backend (plandb's own sessions, application_name plandb%, and this one excepted) holds or
- *    waits for a lock on a repository table, and either the environment's maintenance flag is on (the
- *    Plan creation API does not write) or no other client session is connected to the database at all.
+ * 2. No other client backend (plandb's own sessions, application_name plandb%, and this one excepted)
+ *    holds or waits for a lock on a repository table: someone is reading or writing it now.
+ * 3. All repository tables are empty: the build afterwards checks only what this load wrote.
+ * 4. No one else will write them meanwhile, since nothing would check their rows until the build: the
+ *    environment's maintenance flag is on (the Plan creation API does not write) or no other client
+ *    session is connected to the database at all.
  * pg_locks shows every session's locks; pg_stat_activity shows other users' application_name as well, so
  * a role without pg_read_all_stats still sees who is connected. prepareBulkLoad checks emptiness again
  * under its exclusive locks, so a writer arriving after this check is caught there or blocked by them.
@@ -142,9 +143,6 @@ const describeSession = (s: SessionRow) => `pid ${s.pid} (application "${s.appli
 export async function bulkLoadEligibility(db: Queryable, environment: string): Promise<BulkLoadEligibility> {
   const pending = await pendingBulkLoad(db);
   if (pending) return { eligible: false, reason: `a bulk load prepared by run ${pending.runId} is not finished: finish it first` };
-  const nonEmpty = await nonEmptyTables(db);
-  if (nonEmpty.length) return { eligible: false, reason: `repository not empty: ${nonEmpty.map((t) => `${t} has rows`).join(', ')}` };
-
   const lockers = await db.query<SessionRow & { tbl: string; mode: string; granted: boolean }>(
     `SELECT DISTINCT a.pid, a.application_name, a.usename, t.relname AS tbl, l.mode, l.granted
        FROM pg_locks l JOIN pg_class t ON t.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid
@@ -162,6 +160,10 @@ export async function bulkLoadEligibility(db: Queryable, environment: string): P
       reason: `another session uses the repository: ${describeSession(l)} ${l.granted ? 'holds' : 'waits for'} ${l.mode} on ${l.tbl}${more}`,
     };
   }
+
+  // After the lock check: reading the tables would itself queue behind someone's exclusive lock.
+  const nonEmpty = await nonEmptyTables(db);
+  if (nonEmpty.length) return { eligible: false, reason: `repository not empty: ${nonEmpty.map((t) => `${t} has rows`).join(', ')}` };
 
   const maintenance = await getMaintenance(db);
   if (maintenance.enabled) return { eligible: true, reason: `repository empty and unlocked; maintenance is on for ${environment}` };
@@ -353,18 +355,24 @@ async function inTransaction(client: pg.PoolClient, memory: string, statements: 
   }
 }
 
-/** Runs `tasks` at most `parallel` at a time; all run to their end, then the first failure is thrown. */
+const isDataFailure = (err: unknown) => err instanceof BulkLoadDuplicateKeyError || err instanceof BulkLoadOrphanRowsError;
+
+/**
+ * Runs `tasks` at most `parallel` at a time, and throws the first failure once those running have ended
+ * (no connection is left busy). A data failure lets the other tasks go on; any other failure (a lost
+ * connection, the step callback's throw) starts nothing more.
+ */
 async function runAll(tasks: (() => Promise<void>)[], parallel: number): Promise<void> {
   const errors: unknown[] = [];
   let next = 0;
   const lane = async () => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !errors.some((e) => !isDataFailure(e))) {
       const task = tasks[next++];
       await task().catch((err: unknown) => errors.push(err));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, tasks.length)) }, lane));
-  if (errors.length) throw errors.find((e) => e instanceof BulkLoadDuplicateKeyError || e instanceof BulkLoadOrphanRowsError) ?? errors[0];
+  if (errors.length) throw errors.find((e) => !isDataFailure(e)) ?? errors[0];
 }
 
 function foundOf(object: BulkObject, entry: CatalogEntry | undefined): BulkStep['found'] {
@@ -414,7 +422,9 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
       record();
       throw dataError(object, err);
     }
-    await opts.onStep?.(record());
+    // Recorded first: optional chaining would skip evaluating the argument without a callback.
+    const done = record();
+    await opts.onStep?.(done);
   };
 
   const rebuildIndex = async (client: pg.PoolClient, object: BulkObject, found: BulkStep['found']) => {
@@ -424,7 +434,7 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
   const stage = async (tasks: (() => Promise<void>)[], parallelism: number) => {
     await runAll(tasks, parallelism).catch((err: unknown) => {
       // A data error leaves the other stages buildable; anything else (a lost connection, a cancel) stops here.
-      if (!(err instanceof BulkLoadDuplicateKeyError || err instanceof BulkLoadOrphanRowsError)) throw err;
+      if (!isDataFailure(err)) throw err;
       failures.push(err);
     });
   };

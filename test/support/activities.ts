@@ -29,8 +29,14 @@ export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): Work
 
 let runs = 0;
 
+/** Run around the batches, as a workflow would (the bulk path prepares after the run is created and finishes before it closes). */
+export interface BackfillHooks {
+  afterCreate?: (runId: string) => Promise<void>;
+  beforeClose?: (runId: string) => Promise<void>;
+}
+
 /** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs. */
-export async function backfillAll(pool: pg.Pool, batchSize = 7): Promise<void> {
+export async function backfillAll(pool: pg.Pool, batchSize = 7, hooks: BackfillHooks = {}): Promise<void> {
   const bounds = await pool.query<{ up_to: number | null; n: number }>(`SELECT max(id) AS up_to, count(*)::int8 AS n FROM plan_artifacts`);
   const runId = `test-backfill-${process.pid}-${++runs}`;
   await createRun(pool, {
@@ -44,7 +50,9 @@ export async function backfillAll(pool: pg.Pool, batchSize = 7): Promise<void> {
     artifactsTotal: bounds.rows[0].n,
     limit: null,
   });
+  await hooks.afterCreate?.(runId);
   while (!(await runBatch(pool, { runId, environment: 'dev', batchSize })).stop);
+  await hooks.beforeClose?.(runId);
   // Closed as its workflow would, so the environment is free for the next run.
   await setRunStatus(pool, runId, 'completed');
 }
