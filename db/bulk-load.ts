@@ -202,7 +202,13 @@ export class BulkLoadRefusedError extends Error {
 /** Captures, from the catalog, everything prepare drops: keys and foreign keys, then indexes no constraint owns. */
 async function captureObjects(db: Queryable): Promise<BulkObject[]> {
   const children = [...BULK_CHILD_TABLES];
-  const constraints = await db.query<{ tbl: string; name: string; contype: 'p' | 'u' | 'f'; constraint_def: string; index_def: string | null }>(
+  const constraints = await db.query<{
+    tbl: string;
+    name: string;
+    contype: 'p' | 'u' | 'f';
+    constraint_def: string;
+    index_def: string | null;
+  }>(
     `SELECT t.relname AS tbl, c.conname AS name, c.contype, pg_get_constraintdef(c.oid) AS constraint_def,
             CASE WHEN c.contype IN ('p', 'u') THEN pg_get_indexdef(c.conindid) END AS index_def
        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
@@ -220,17 +226,22 @@ async function captureObjects(db: Queryable): Promise<BulkObject[]> {
     [[...children, BULK_PARENT_TABLE]],
   );
   return [
-    ...constraints.rows.map(
-      (c): BulkObject => ({
-        kind: c.contype === 'f' ? 'foreignKey' : 'key',
-        table: c.tbl,
-        name: c.name,
-        constraintDef: c.constraint_def,
-        indexDef: c.index_def,
-        keyType: c.contype === 'p' ? 'PRIMARY KEY' : c.contype === 'u' ? 'UNIQUE' : null,
-      }),
-    ),
-    ...indexes.rows.map((i): BulkObject => ({ kind: 'index', table: i.tbl, name: i.name, constraintDef: null, indexDef: i.index_def, keyType: null })),
+    ...constraints.rows.map((c): BulkObject => ({
+      kind: c.contype === 'f' ? 'foreignKey' : 'key',
+      table: c.tbl,
+      name: c.name,
+      constraintDef: c.constraint_def,
+      indexDef: c.index_def,
+      keyType: c.contype === 'p' ? 'PRIMARY KEY' : c.contype === 'u' ? 'UNIQUE' : null,
+    })),
+    ...indexes.rows.map((i): BulkObject => ({
+      kind: 'index',
+      table: i.tbl,
+      name: i.name,
+      constraintDef: null,
+      indexDef: i.index_def,
+      keyType: null,
+    })),
   ];
 }
 
@@ -309,7 +320,6 @@ export interface FinishResult {
   runId: string | null;
   steps: BulkStep[];
 }
-
 
 /** A key's unique index cannot be built over the rows loaded: a retry cannot change that. */
 export class BulkLoadDuplicateKeyError extends Error {
@@ -404,7 +414,14 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
     let found: BulkStep['found'] = 'nothing';
     let outcome: BulkStep['outcome'] = 'failed';
     const record = () => {
-      const done: BulkStep = { stage, table: object.table, name: object.name, outcome, found, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+      const done: BulkStep = {
+        stage,
+        table: object.table,
+        name: object.name,
+        outcome,
+        found,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      };
       steps.push(done);
       return done;
     };
@@ -442,11 +459,14 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
   const objects = pending.record.objects;
   const of = (kind: BulkObjectKind) => objects.filter((o) => o.kind === kind);
   await stage(
-    of('key').map((o) => () =>
-      step('keys', o, async (client, found) => {
-        await rebuildIndex(client, o, found);
-        await client.query(`ALTER TABLE ${quoteIdent(o.table)} ADD CONSTRAINT ${quoteIdent(o.name)} ${o.keyType} USING INDEX ${quoteIdent(o.name)}`);
-      }),
+    of('key').map(
+      (o) => () =>
+        step('keys', o, async (client, found) => {
+          await rebuildIndex(client, o, found);
+          await client.query(
+            `ALTER TABLE ${quoteIdent(o.table)} ADD CONSTRAINT ${quoteIdent(o.name)} ${o.keyType} USING INDEX ${quoteIdent(o.name)}`,
+          );
+        }),
     ),
     parallel,
   );
@@ -459,11 +479,13 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
   // (SHARE ROW EXCLUSIVE on plan_versions) but each is instant; each is its own transaction, so a crash
   // between ADD and VALIDATE leaves a NOT VALID key that the next finish validates.
   await stage(
-    of('foreignKey').map((o) => () =>
-      step('foreignKeys', o, async (client, found) => {
-        if (found === 'nothing') await client.query(`ALTER TABLE ${quoteIdent(o.table)} ADD CONSTRAINT ${quoteIdent(o.name)} ${o.constraintDef} NOT VALID`);
-        await inTransaction(client, memory, [`ALTER TABLE ${quoteIdent(o.table)} VALIDATE CONSTRAINT ${quoteIdent(o.name)}`]);
-      }),
+    of('foreignKey').map(
+      (o) => () =>
+        step('foreignKeys', o, async (client, found) => {
+          if (found === 'nothing')
+            await client.query(`ALTER TABLE ${quoteIdent(o.table)} ADD CONSTRAINT ${quoteIdent(o.name)} ${o.constraintDef} NOT VALID`);
+          await inTransaction(client, memory, [`ALTER TABLE ${quoteIdent(o.table)} VALIDATE CONSTRAINT ${quoteIdent(o.name)}`]);
+        }),
     ),
     parallel,
   );
@@ -471,10 +493,12 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
 
   const catalog = await catalogOf(pool, objects);
   const missing = objects.filter((o) => !isBuilt(o, catalog.get(`${o.table}.${o.name}`)));
-  if (missing.length) throw new Error(`bulk load: still not built after finishing: ${missing.map((o) => `${o.table}.${o.name}`).join(', ')}`);
-  await pool.query(`UPDATE plan_backfill_runs SET options = jsonb_set(options, '{bulkLoad,finishedAt}', to_jsonb(now())), updated_at = now() WHERE run_id = $1`, [
-    pending.runId,
-  ]);
+  if (missing.length)
+    throw new Error(`bulk load: still not built after finishing: ${missing.map((o) => `${o.table}.${o.name}`).join(', ')}`);
+  await pool.query(
+    `UPDATE plan_backfill_runs SET options = jsonb_set(options, '{bulkLoad,finishedAt}', to_jsonb(now())), updated_at = now() WHERE run_id = $1`,
+    [pending.runId],
+  );
   return { runId: pending.runId, steps };
 }
 

@@ -78,7 +78,9 @@ describe('bulk load: catalog', () => {
         const left = [...during.constraints.map((c) => c.name), ...during.indexes.map((i) => i.name)];
         for (const name of CHILD_STRUCTURES(migrated)) expect(left).not.toContain(name);
         // Kept: the writer's ON CONFLICT on plans and its checksum lookup on plan_versions need them.
-        expect(left).toEqual(expect.arrayContaining(['plans_pkey', 'plan_versions_plan_id_version_pk', 'plan_versions_plan_id_plans_plan_id_fk']));
+        expect(left).toEqual(
+          expect.arrayContaining(['plans_pkey', 'plan_versions_plan_id_version_pk', 'plan_versions_plan_id_plans_plan_id_fk']),
+        );
       },
       beforeClose: async () => {
         steps = (await finishBulkLoad(db.pool, { maintenanceWorkMem: '64MB' })).steps;
@@ -149,7 +151,10 @@ async function loadRows(db: TestDatabase, plans: number, seriesPerVersion: numbe
      SELECT 'p' || p, 1, 'item-' || s, 'loc', '2026-01', 'units', s FROM generate_series(1, $1::int) p, generate_series(1, $2::int) s`,
     [plans, seriesPerVersion],
   );
-  await db.pool.query(`INSERT INTO plan_kpis (plan_id, version, name, value) SELECT 'p' || g, 1, 'margin', g FROM generate_series(1, $1::int) g`, [plans]);
+  await db.pool.query(
+    `INSERT INTO plan_kpis (plan_id, version, name, value) SELECT 'p' || g, 1, 'margin', g FROM generate_series(1, $1::int) g`,
+    [plans],
+  );
 }
 
 describe('bulk load: interrupted builds', () => {
@@ -249,7 +254,10 @@ describe('bulk load: interrupted builds', () => {
     expect((await invalidIndexes()).map((i) => i.name)).toEqual(['plan_kpis_plan_id_version_name_pk']);
     await db.pool.query(`DELETE FROM plan_kpis WHERE plan_id = 'p7' AND value = 0`);
     const again = await finishBulkLoad(db.pool);
-    expect(again.steps.find((s) => s.name === 'plan_kpis_plan_id_version_name_pk')).toMatchObject({ outcome: 'built', found: 'invalid index' });
+    expect(again.steps.find((s) => s.name === 'plan_kpis_plan_id_version_name_pk')).toMatchObject({
+      outcome: 'built',
+      found: 'invalid index',
+    });
     expect(await repositoryCatalog(db.pool)).toEqual(migrated);
   });
 });
@@ -315,7 +323,11 @@ describe('bulk load: eligibility', () => {
     await holder.query(`BEGIN; LOCK TABLE plan_versions IN ACCESS EXCLUSIVE MODE`);
     const waiter = await session('api');
     const waiting = waiter.query(`SELECT count(*) FROM plan_versions`);
-    await waitFor(async () => (await db.pool.query(`SELECT 1 FROM pg_locks WHERE relation = 'plan_versions'::regclass AND NOT granted`)).rowCount, 30_000, 'the wait');
+    await waitFor(
+      async () => (await db.pool.query(`SELECT 1 FROM pg_locks WHERE relation = 'plan_versions'::regclass AND NOT granted`)).rowCount,
+      30_000,
+      'the wait',
+    );
     expect((await bulkLoadEligibility(db.pool, 'dev')).reason).toMatch(/application "api".* waits for AccessShareLock on plan_versions/);
     await holder.query('ROLLBACK');
     await waiting;
@@ -326,9 +338,16 @@ describe('bulk load: eligibility', () => {
     const pid = (await api.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const off = await bulkLoadEligibility(db.pool, 'dev');
     expect(off.eligible).toBe(false);
-    expect(off.reason).toMatch(new RegExp(`^maintenance is off for dev and 1 other session\\(s\\) are connected, so the Plan creation API may write: pid ${pid} \\(application "plans-api"`));
+    expect(off.reason).toMatch(
+      new RegExp(
+        `^maintenance is off for dev and 1 other session\\(s\\) are connected, so the Plan creation API may write: pid ${pid} \\(application "plans-api"`,
+      ),
+    );
     await setMaintenanceFlag(db.pool, { enabled: true, reason: 'first load', actor: 'test' });
-    expect(await bulkLoadEligibility(db.pool, 'dev')).toEqual({ eligible: true, reason: 'repository empty and unlocked; maintenance is on for dev' });
+    expect(await bulkLoadEligibility(db.pool, 'dev')).toEqual({
+      eligible: true,
+      reason: 'repository empty and unlocked; maintenance is on for dev',
+    });
   });
 
   it('is not eligible while a bulk load is pending', async () => {
