@@ -1,5 +1,6 @@
 import { createBackfillActivities } from './backfill';
 import { createBackupActivities } from './backup';
+import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
@@ -25,6 +26,7 @@ export function createActivities(deps: WorkerActivityDeps) {
   return failFast({
     preflight: createPreflight(deps),
     ...createBackfillActivities(deps),
+    ...createBulkLoadActivities(deps),
     ...createMigrationActivities(deps),
     ...createBackupActivities(deps, deps.env),
     ...createRestoreActivities(deps, deps.env),

@@ -7,6 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
 import { TrimRefusedError, trimRepository, type TrimCounts, type TrimResult } from '../db/capacity-trim';
 import { blockingRun } from './backfill';
+import { refuseDuringBulkLoad } from './bulk-load';
 import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
@@ -30,8 +31,12 @@ export interface TrimReport extends TrimResult {
 export function createTrimActivities(deps: WorkerActivityDeps) {
   const { metrics } = deps;
 
-  /** Refuses while a backfill of the environment is running or paused and its workflow still runs. */
+  /**
+   * Refuses while a backfill of the environment is running or paused and its workflow still runs, or while
+   * a bulk load left the child tables without their foreign keys (a trim's deletes rely on their cascade).
+   */
   async function refuseDuringBackfill(environment: string): Promise<void> {
+    await refuseDuringBulkLoad(deps, environment, 'capacity trim');
     const run = await blockingRun(deps, environment);
     if (run)
       throw ApplicationFailure.nonRetryable(

@@ -14,6 +14,7 @@ import { tableExists } from '../db/server-info';
 import { saveVerifyReport } from '../db/verify-reports';
 import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
 import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
+import { refuseDuringBulkLoad } from './bulk-load';
 import type { ActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 import { checkPlansApi, type HttpCheck } from './plans-api';
@@ -147,6 +148,8 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         await pool.end();
       }
     } else {
+      // A half-built schema would pass or fail for the wrong reason: verify what the migrations define.
+      await refuseDuringBulkLoad(deps, input.environment, 'verify');
       const pool = deps.databases.pool(input.environment);
       result = await verifyOn(pool, input, where);
       if (input.workflowId)

@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PlandbConfig } from '../config/schema';
 import { FINAL_RUN_STATUSES } from '../model/backfill';
+import { BULK_STAGES } from '../model/bulk-load';
 import { THROTTLE_REASONS } from '../model/throttle';
 import { STEP_NAMES, type StepName } from '../model/migration';
 import { REPOSITORY_TABLES } from '../model/tables';
@@ -67,6 +68,14 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment', 'reason'] as const,
       registers: [registry],
     }),
+    backfillBulkStageSeconds: new Histogram({
+      name: 'plan_backfill_bulk_stage_seconds',
+      help: 'Duration of each stage of the first-load bulk path (prepare; finish: keys, indexes, foreignKeys)',
+      labelNames: ['environment', 'stage'] as const,
+      // From an instant prepare to hour-long index builds of a large first load.
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers: [registry],
+    }),
     repositoryRows: repositoryRowsGauge(registry),
     capacityMaxRows: new Gauge({
       name: 'plan_db_capacity_max_rows',
@@ -122,6 +131,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
+    for (const stage of BULK_STAGES) metrics.backfillBulkStageSeconds.zero({ environment, stage });
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

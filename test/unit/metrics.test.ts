@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, createMetrics, observeStepDuration, primeMetrics } from '../../metrics/registry';
 import { FINAL_RUN_STATUSES } from '../../model/backfill';
+import { BULK_STAGES } from '../../model/bulk-load';
 import { STEP_NAMES } from '../../model/migration';
 import { THROTTLE_REASONS } from '../../model/throttle';
 import { REPOSITORY_TABLES } from '../../model/tables';
@@ -41,6 +42,7 @@ describe('metrics registry', () => {
       expect(combos('plan_backfill_throttled_seconds_total', 'reason', environment)).toEqual(zeros(THROTTLE_REASONS));
       expect(combos('plan_db_write_latency_seconds_count', 'operation', environment)).toEqual(zeros(['backfill_batch', 'trim_batch']));
       expect(combos('plan_migration_step_duration_seconds_count', 'step', environment)).toEqual(zeros(STEP_NAMES));
+      expect(combos('plan_backfill_bulk_stage_seconds_count', 'stage', environment)).toEqual(zeros(BULK_STAGES));
       // Every bucket too: histogram_quantile() over increase() needs the 0 before the first observation.
       expect(samplesOf(e, 'plan_migration_step_duration_seconds_bucket', { environment, step: 'backup' }).map((s) => s.value)).toEqual(
         Array(16).fill(0),
