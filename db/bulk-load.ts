@@ -124,6 +124,13 @@ export interface BulkLoadEligibility {
   reason: string;
 }
 
+/**
+ * Client sessions, not autovacuum or other server processes. pg_stat_activity shows every role the pid,
+ * user, database and application_name of every session, but backend_type only with pg_read_all_stats
+ * (or for its own role): a NULL there is someone else's session and counts, on the safe side.
+ */
+const CLIENT_BACKEND = `(a.backend_type = 'client backend' OR a.backend_type IS NULL)`;
+
 type SessionRow = { pid: number; application_name: string; usename: string | null };
 const describeSession = (s: SessionRow) => `pid ${s.pid} (application "${s.application_name}", user ${s.usename ?? '?'})`;
 
@@ -136,8 +143,8 @@ const describeSession = (s: SessionRow) => `pid ${s.pid} (application "${s.appli
  * 4. No one else will write them meanwhile, since nothing would check their rows until the build: the
  *    environment's maintenance flag is on (the Plan creation API does not write) or no other client
  *    session is connected to the database at all.
- * pg_locks shows every session's locks; pg_stat_activity shows other users' application_name as well, so
- * a role without pg_read_all_stats still sees who is connected. prepareBulkLoad checks emptiness again
+ * pg_locks shows every session's locks and pg_stat_activity every session's application_name (see
+ * CLIENT_BACKEND), so a role without pg_read_all_stats still sees who is there. prepareBulkLoad checks emptiness again
  * under its exclusive locks, so a writer arriving after this check is caught there or blocked by them.
  */
 export async function bulkLoadEligibility(db: Queryable, environment: string): Promise<BulkLoadEligibility> {
@@ -148,7 +155,7 @@ export async function bulkLoadEligibility(db: Queryable, environment: string): P
        FROM pg_locks l JOIN pg_class t ON t.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND t.relnamespace = 'public'::regnamespace AND t.relname = ANY($1::text[])
-        AND a.pid <> pg_backend_pid() AND a.application_name NOT LIKE 'plandb%'
+        AND a.pid <> pg_backend_pid() AND a.application_name NOT LIKE 'plandb%' AND ${CLIENT_BACKEND}
       ORDER BY a.pid, t.relname`,
     [[...REPOSITORY_TABLES]],
   );
@@ -168,10 +175,10 @@ export async function bulkLoadEligibility(db: Queryable, environment: string): P
   const maintenance = await getMaintenance(db);
   if (maintenance.enabled) return { eligible: true, reason: `repository empty and unlocked; maintenance is on for ${environment}` };
   const others = await db.query<SessionRow>(
-    `SELECT pid, application_name, usename FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend'
-        AND pid <> pg_backend_pid() AND application_name NOT LIKE 'plandb%'
-      ORDER BY pid`,
+    `SELECT a.pid, a.application_name, a.usename FROM pg_stat_activity a
+      WHERE a.datname = current_database() AND ${CLIENT_BACKEND}
+        AND a.pid <> pg_backend_pid() AND a.application_name NOT LIKE 'plandb%'
+      ORDER BY a.pid`,
   );
   if (others.rows.length) {
     return {
@@ -504,7 +511,7 @@ export async function finishBulkLoad(pool: pg.Pool, opts: FinishOptions = {}): P
 
 export interface RepositoryCatalog {
   constraints: { table: string; name: string; type: string; definition: string; validated: boolean }[];
-  indexes: { table: string; name: string; definition: string; valid: boolean; unique: boolean }[];
+  indexes: { table: string; name: string; definition: string; valid: boolean; unique: boolean; primary: boolean }[];
   columns: { table: string; column: string; type: string; notNull: boolean; default: string | null }[];
 }
 
@@ -519,7 +526,7 @@ export async function repositoryCatalog(db: Queryable): Promise<RepositoryCatalo
       [tables],
     ),
     db.query(
-      `SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisvalid AS valid, x.indisunique AS unique
+      `SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisvalid AS valid, x.indisunique AS unique, x.indisprimary AS primary
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
         WHERE t.relnamespace = 'public'::regnamespace AND t.relname = ANY($1::text[]) ORDER BY 1, 2`,
       [tables],
