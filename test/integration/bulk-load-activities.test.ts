@@ -3,10 +3,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBulkLoadActivities } from '../../activities/bulk-load';
 import { createTrimActivities } from '../../activities/trim';
 import { createVerifyActivities } from '../../activities/verify';
-import { createRun } from '../../db/backfill-runs';
 import { repositoryCatalog } from '../../db/bulk-load';
 import { BULK_STAGES } from '../../model/bulk-load';
-import { activityDeps, backfillAll } from '../support/activities';
+import { activityDeps, backfillAll, openRun } from '../support/activities';
 import { seededDatabase } from '../support/backfill';
 import { testConfig } from '../support/config';
 import type { TestDatabase } from '../support/database';
@@ -92,17 +91,7 @@ describe('bulk-load activities', () => {
       expect(counts).toEqual({ prepare: 1, keys: 1, indexes: undefined, foreignKeys: 1 });
 
       // A later run finds a populated repository and keeps the per-batch path.
-      await createRun(db.pool, {
-        runId: 'next',
-        environment: 'dev',
-        workflowId: null,
-        mode: 'normal',
-        options: {},
-        cursor: 0,
-        upToId: 0,
-        artifactsTotal: 0,
-        limit: null,
-      });
+      await openRun(db.pool, 'next');
       expect(await activities.checkBulkLoad({ environment: 'dev', runId: 'next' })).toMatchObject({
         eligible: false,
         reason: expect.stringMatching(/^repository not empty: plans has rows/),
@@ -117,8 +106,7 @@ describe('bulk-load activities', () => {
     const off = depsWith({ bulkLoad: 'off' });
     const auto = depsWith();
     try {
-      const run = { environment: 'dev', workflowId: null, options: {}, cursor: 0, upToId: 0, artifactsTotal: 0, limit: null };
-      await createRun(db.pool, { ...run, runId: 'dry', mode: 'dry-run' });
+      await openRun(db.pool, 'dry', { mode: 'dry-run' });
       expect(await off.activities.checkBulkLoad({ environment: 'dev', runId: 'dry' })).toMatchObject({
         eligible: false,
         reason: 'backfill.bulkLoad is "off" for dev',

@@ -9,11 +9,10 @@ import {
   repositoryCatalog,
   type RepositoryCatalog,
 } from '../../db/bulk-load';
-import { createRun } from '../../db/backfill-runs';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { upgrade } from '../../db/migrator';
 import { withClient } from '../../db/connection';
-import { backfillAll, backfilledDatabase } from '../support/activities';
+import { backfillAll, backfilledDatabase, openRun } from '../support/activities';
 import { seededDatabase, waitFor } from '../support/backfill';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
@@ -27,20 +26,7 @@ async function otherSession(db: TestDatabase, applicationName = 'psql'): Promise
   return client;
 }
 
-async function newRun(db: TestDatabase, runId = 'bulk-run'): Promise<string> {
-  await createRun(db.pool, {
-    runId,
-    environment: 'dev',
-    workflowId: null,
-    mode: 'normal',
-    options: {},
-    cursor: 0,
-    upToId: 0,
-    artifactsTotal: 0,
-    limit: null,
-  });
-  return runId;
-}
+const newRun = (db: TestDatabase, runId = 'bulk-run') => openRun(db.pool, runId);
 
 /** What the migrations define for the child tables, and that prepare must have dropped. */
 const CHILD_STRUCTURES = (catalog: RepositoryCatalog) => [

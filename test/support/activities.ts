@@ -35,10 +35,8 @@ export interface BackfillHooks {
   beforeClose?: (runId: string) => Promise<void>;
 }
 
-/** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs. */
-export async function backfillAll(pool: pg.Pool, batchSize = 7, hooks: BackfillHooks = {}): Promise<void> {
-  const bounds = await pool.query<{ up_to: number | null; n: number }>(`SELECT max(id) AS up_to, count(*)::int8 AS n FROM plan_artifacts`);
-  const runId = `test-backfill-${process.pid}-${++runs}`;
+/** A run row of dev as the backfill activity creates it (normal mode unless `mode` says otherwise), without a workflow. */
+export async function openRun(pool: pg.Pool, runId: string, over: Partial<Parameters<typeof createRun>[1]> = {}): Promise<string> {
   await createRun(pool, {
     runId,
     environment: 'dev',
@@ -46,9 +44,20 @@ export async function backfillAll(pool: pg.Pool, batchSize = 7, hooks: BackfillH
     mode: 'normal',
     options: {},
     cursor: 0,
+    upToId: 0,
+    artifactsTotal: 0,
+    limit: null,
+    ...over,
+  });
+  return runId;
+}
+
+/** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs. */
+export async function backfillAll(pool: pg.Pool, batchSize = 7, hooks: BackfillHooks = {}): Promise<void> {
+  const bounds = await pool.query<{ up_to: number | null; n: number }>(`SELECT max(id) AS up_to, count(*)::int8 AS n FROM plan_artifacts`);
+  const runId = await openRun(pool, `test-backfill-${process.pid}-${++runs}`, {
     upToId: bounds.rows[0].up_to ?? 0,
     artifactsTotal: bounds.rows[0].n,
-    limit: null,
   });
   await hooks.afterCreate?.(runId);
   while (!(await runBatch(pool, { runId, environment: 'dev', batchSize })).stop);
