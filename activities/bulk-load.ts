@@ -7,9 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
 import { getRun } from '../db/backfill-runs';
 import {
-  BulkLoadDuplicateKeyError,
+  BulkLoadDataError,
   bulkLoadEligibility,
-  BulkLoadOrphanRowsError,
   BulkLoadRefusedError,
   bulkLoadState,
   finishBulkLoad as finishBuild,
@@ -146,7 +145,7 @@ export function createBulkLoadActivities(deps: ActivityDeps) {
       });
       return { runId: result.runId, steps: result.steps, seconds, cancelRequested };
     } catch (err) {
-      if (err instanceof BulkLoadDuplicateKeyError || err instanceof BulkLoadOrphanRowsError) {
+      if (err instanceof BulkLoadDataError) {
         deps.logger.error({
           event: 'bulk_load_build_failed',
           ...input,

@@ -14,9 +14,10 @@ import { REPOSITORY_TABLES } from '../model/tables';
 import { Queryable, withClient } from './connection';
 import { getMaintenance } from './maintenance';
 import { sqlstateOf } from './pg-errors';
+import { tableExists } from './server-info';
 
 /** The tables whose keys and foreign keys are dropped: the bulk of the rows. */
-export const BULK_CHILD_TABLES = ['plan_series', 'plan_kpis', 'plan_events'] as const;
+const BULK_CHILD_TABLES = ['plan_series', 'plan_kpis', 'plan_events'] as const;
 /**
  * Only its secondary structures are dropped: its primary key stays because the batch writer looks up
  * existing checksums by it, and plans keeps everything (the writer's ON CONFLICT needs its key).
@@ -53,10 +54,12 @@ export interface PendingBulkLoad {
 /** none: no bulk load; prepared: structures dropped, none rebuilt yet; building: some rebuilt. */
 export type BulkLoadState = 'none' | 'prepared' | 'building';
 
-export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /** The prepared and not finished bulk load of this database, if any (at most one: prepare reuses it). */
 export async function pendingBulkLoad(db: Queryable): Promise<PendingBulkLoad | null> {
+  // Before the migrations there is no run table, and no bulk load either.
+  if (!(await tableExists(db, 'plan_backfill_runs'))) return null;
   const res = await db.query<{ run_id: string; bulk: BulkLoadRecord }>(
     `SELECT run_id, options->'bulkLoad' AS bulk FROM plan_backfill_runs
       WHERE options ? 'bulkLoad' AND NOT (options->'bulkLoad' ? 'finishedAt')
@@ -281,10 +284,10 @@ export async function prepareBulkLoad(pool: pg.Pool, runId: string): Promise<Pre
       const nonEmpty = await nonEmptyTables(client);
       if (nonEmpty.length) throw new BulkLoadRefusedError(`repository not empty: ${nonEmpty.map((t) => `${t} has rows`).join(', ')}`);
       const objects = await captureObjects(client);
-      for (const o of objects.filter((x) => x.kind === 'foreignKey'))
-        await client.query(`ALTER TABLE ${quoteIdent(o.table)} DROP CONSTRAINT ${quoteIdent(o.name)}`);
-      for (const o of objects.filter((x) => x.kind === 'key'))
-        await client.query(`ALTER TABLE ${quoteIdent(o.table)} DROP CONSTRAINT ${quoteIdent(o.name)}`);
+      // Foreign keys before the keys they could reference.
+      for (const kind of ['foreignKey', 'key'])
+        for (const o of objects.filter((x) => x.kind === kind))
+          await client.query(`ALTER TABLE ${quoteIdent(o.table)} DROP CONSTRAINT ${quoteIdent(o.name)}`);
       for (const o of objects.filter((x) => x.kind === 'index')) await client.query(`DROP INDEX ${quoteIdent(o.name)}`);
       // Last, so a missing run row rolls the drops back with it.
       const record: BulkLoadRecord = { preparedAt: new Date().toISOString(), objects };
@@ -328,35 +331,30 @@ export interface FinishResult {
   steps: BulkStep[];
 }
 
-/** A key's unique index cannot be built over the rows loaded: a retry cannot change that. */
-export class BulkLoadDuplicateKeyError extends Error {
-  constructor(
-    readonly table: string,
-    readonly constraint: string,
-    readonly pgDetail: string,
-  ) {
-    super(`bulk load: ${table} has duplicate rows for ${constraint}: ${pgDetail} (delete the duplicates, then finish the bulk load again)`);
-    this.name = 'BulkLoadDuplicateKeyError';
-  }
-}
+/** The two ways the loaded rows can break a build: a retry cannot change either. */
+const DATA_PROBLEMS = {
+  '23505': { name: 'BulkLoadDuplicateKeyError', what: 'has duplicate rows for', fix: 'delete the duplicates' },
+  '23503': { name: 'BulkLoadOrphanRowsError', what: 'has rows violating', fix: 'delete them' },
+} as const;
 
-/** A foreign key's VALIDATE found rows without their parent. */
-export class BulkLoadOrphanRowsError extends Error {
+/** A key's unique index (23505) or a foreign key's VALIDATE (23503) failed on the rows loaded. */
+export class BulkLoadDataError extends Error {
   constructor(
+    readonly sqlstate: keyof typeof DATA_PROBLEMS,
     readonly table: string,
     readonly constraint: string,
     readonly pgDetail: string,
   ) {
-    super(`bulk load: ${table} has rows violating ${constraint}: ${pgDetail} (delete them, then finish the bulk load again)`);
-    this.name = 'BulkLoadOrphanRowsError';
+    const problem = DATA_PROBLEMS[sqlstate];
+    super(`bulk load: ${table} ${problem.what} ${constraint}: ${pgDetail} (${problem.fix}, then finish the bulk load again)`);
+    this.name = problem.name;
   }
 }
 
 function dataError(object: BulkObject, err: unknown): unknown {
-  const detail = (err as { detail?: string }).detail ?? (err as Error).message;
-  if (sqlstateOf(err) === '23505') return new BulkLoadDuplicateKeyError(object.table, object.name, detail);
-  if (sqlstateOf(err) === '23503') return new BulkLoadOrphanRowsError(object.table, object.name, detail);
-  return err;
+  const sqlstate = sqlstateOf(err);
+  if (sqlstate !== '23505' && sqlstate !== '23503') return err;
+  return new BulkLoadDataError(sqlstate, object.table, object.name, (err as { detail?: string }).detail ?? (err as Error).message);
 }
 
 /** Runs `statements` in one transaction with maintenance_work_mem set for it. */
@@ -372,7 +370,7 @@ async function inTransaction(client: pg.PoolClient, memory: string, statements: 
   }
 }
 
-const isDataFailure = (err: unknown) => err instanceof BulkLoadDuplicateKeyError || err instanceof BulkLoadOrphanRowsError;
+const isDataFailure = (err: unknown) => err instanceof BulkLoadDataError;
 
 /**
  * Runs `tasks` at most `parallel` at a time, and throws the first failure once those running have ended

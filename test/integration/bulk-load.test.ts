@@ -1,6 +1,6 @@
 import pg from 'pg';
 import {
-  BulkLoadDuplicateKeyError,
+  BulkLoadDataError,
   bulkLoadEligibility,
   BulkLoadRefusedError,
   bulkLoadState,
@@ -221,9 +221,9 @@ describe('bulk load: interrupted builds', () => {
   it('a duplicate key fails finish naming table and key; the rest is built, and an invalid index left later is redone', async () => {
     await loadRows(db, 20, 3);
     await db.pool.query(`INSERT INTO plan_kpis (plan_id, version, name, value) VALUES ('p7', 1, 'margin', 0)`);
-    const err = (await finishBulkLoad(db.pool).catch((e: unknown) => e)) as BulkLoadDuplicateKeyError;
-    expect(err).toBeInstanceOf(BulkLoadDuplicateKeyError);
-    expect(err).toMatchObject({ table: 'plan_kpis', constraint: 'plan_kpis_plan_id_version_name_pk' });
+    const err = (await finishBulkLoad(db.pool).catch((e: unknown) => e)) as BulkLoadDataError;
+    expect(err).toBeInstanceOf(BulkLoadDataError);
+    expect(err).toMatchObject({ name: 'BulkLoadDuplicateKeyError', table: 'plan_kpis', constraint: 'plan_kpis_plan_id_version_name_pk' });
     expect(err.message).toContain('Key (plan_id, version, name)=(p7, 1, margin) is duplicated');
     // Consistent: every other structure is back, nothing half-built is left, the bulk load is still pending.
     const now = await repositoryCatalog(db.pool);
@@ -244,6 +244,22 @@ describe('bulk load: interrupted builds', () => {
       outcome: 'built',
       found: 'invalid index',
     });
+    expect(await repositoryCatalog(db.pool)).toEqual(migrated);
+  });
+  it('a row without its version fails the foreign key naming table and key; removed, finish completes', async () => {
+    await loadRows(db, 5, 2);
+    await db.pool.query(`INSERT INTO plan_series VALUES ('p404', 1, 'i', 'l', 'p', 'm', 1)`);
+    const err = (await finishBulkLoad(db.pool).catch((e: unknown) => e)) as BulkLoadDataError;
+    expect(err).toBeInstanceOf(BulkLoadDataError);
+    expect(err).toMatchObject({ name: 'BulkLoadOrphanRowsError', table: 'plan_series', constraint: 'plan_series_version_fk' });
+    expect(err.message).toContain('Key (plan_id, version)=(p404, 1) is not present in table "plan_versions"');
+    // The key is there, NOT VALID: the next finish validates it.
+    expect((await repositoryCatalog(db.pool)).constraints.find((c) => c.name === 'plan_series_version_fk')).toMatchObject({
+      validated: false,
+    });
+    await db.pool.query(`DELETE FROM plan_series WHERE plan_id = 'p404'`);
+    const again = await finishBulkLoad(db.pool);
+    expect(again.steps.find((s) => s.name === 'plan_series_version_fk')).toMatchObject({ outcome: 'built', found: 'not validated' });
     expect(await repositoryCatalog(db.pool)).toEqual(migrated);
   });
 });
