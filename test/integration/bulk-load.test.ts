@@ -5,6 +5,7 @@ import {
   BulkLoadRefusedError,
   bulkLoadState,
   finishBulkLoad,
+  pendingBulkLoad,
   prepareBulkLoad,
   repositoryCatalog,
   type RepositoryCatalog,
@@ -215,6 +216,15 @@ describe('bulk load: interrupted builds', () => {
     const again = await finishBulkLoad(db.pool, { parallel: 1 });
     expect(again.steps.filter((s) => s.outcome === 'skipped')).toHaveLength(3);
     expect(again.steps.filter((s) => s.outcome === 'built')).toHaveLength(again.steps.length - 3);
+    expect(await repositoryCatalog(db.pool)).toEqual(migrated);
+  });
+
+  it('a key whose index was built but not attached (a crash between the two) is attached, not rebuilt', async () => {
+    await loadRows(db, 5, 2);
+    const key = (await pendingBulkLoad(db.pool))!.record.objects.find((o) => o.name === 'plan_kpis_plan_id_version_name_pk')!;
+    await db.pool.query(key.indexDef!);
+    const done = await finishBulkLoad(db.pool);
+    expect(done.steps.find((s) => s.name === key.name)).toMatchObject({ outcome: 'built', found: 'valid index' });
     expect(await repositoryCatalog(db.pool)).toEqual(migrated);
   });
 
