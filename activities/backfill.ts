@@ -1,21 +1,23 @@
 /** Backfill activities: start a run, process chunks of batches, change a run's status. */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
-import { prefetchBatch, Prefetched, runBatch, batchLimit, BatchOutcome } from '../db/backfill-batch';
+import os from 'node:os';
+import { prefetchBatch, Prefetched, runBatch, BatchOutcome } from '../db/backfill-batch';
 import {
   ActiveRunExistsError,
   activeRun,
   BackfillMode,
   BackfillRun,
-  createRun,
   errorsSample,
   getRun,
   RunStatus,
   setRunStatus,
 } from '../db/backfill-runs';
+import { adoptUnshardedRun, createShardedRun, getShard, listShards, type BackfillShard } from '../db/backfill-shards';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
+import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
-import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
+import { closureForClosedWorkflow, isFinalRunStatus, MAX_SHARDS } from '../model/backfill';
 import type { ThrottleHold } from '../model/throttle';
 import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
@@ -31,11 +33,20 @@ export interface StartRunInput {
   /** A previous run id, or `artifact:<id>`. */
   resumeFrom: string | null;
   options: Record<string, unknown>;
+  /** How many shards to split the range into; default: the environment's backfill.shards. */
+  shards?: number;
+}
+
+/** A started run and how many shards it has (numbered 0..shards-1). */
+export interface StartedRun extends BackfillRun {
+  shards: number;
 }
 
 export interface ChunkInput {
   environment: string;
   runId: string;
+  /** The shard this chunk advances (absent from executions started before shards: shard 0). */
+  shard?: number;
   batchSize: number;
   maxErrors: number;
   /** Stop after this long (ms) so the workflow gets control back regularly. */
@@ -48,6 +59,7 @@ export interface ChunkResult {
   /** null: the budget ran out and there is more to do. */
   stop: BatchOutcome['stop'] | 'too-many-errors';
   run: BackfillRun;
+  shard: BackfillShard;
   batches: number;
   rowsWritten: number;
   seconds: number;
@@ -170,30 +182,42 @@ async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput
 export function createBackfillActivities(deps: WorkerActivityDeps) {
   const { metrics } = deps;
 
-  async function startBackfillRun(input: StartRunInput): Promise<BackfillRun> {
+  /** input.shards, else the environment's backfill.shards; `auto`: the database's cores, as far as it tells. */
+  async function shardCount(pool: ReturnType<typeof deps.databases.pool>, input: StartRunInput): Promise<number> {
+    const configured = input.shards ?? getEnvironment(deps.config, input.environment).backfill.shards;
+    if (configured !== 'auto') return configured;
+    const server = await serverParallelism(pool);
+    const cores = server.local ? os.availableParallelism() : server.parallelWorkersPerGather;
+    return Math.min(Math.max(cores, 1), MAX_SHARDS);
+  }
+
+  async function startBackfillRun(input: StartRunInput): Promise<StartedRun> {
     getEnvironment(deps.config, input.environment);
     const pool = deps.databases.pool(input.environment);
     const existing = await getRun(pool, input.runId);
-    if (existing) return existing; // a retry of this activity
+    if (existing) return { ...existing, shards: (await listShards(pool, existing.runId)).length }; // a retry of this activity
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
     const cursor = await resolveStartCursor(deps, input);
-    const range = await legacyRangeAfter(pool, cursor);
-    const upToId = range.maxId;
-    const total = input.limit === null ? range.after : Math.min(input.limit, range.after);
+    const range = await legacyRangeAfter(pool, cursor, input.limit);
+    const shards = await shardCount(pool, input);
     const create = () =>
-      createRun(pool, {
-        runId: input.runId,
-        environment: input.environment,
-        workflowId: input.workflowId,
-        mode: input.mode,
-        options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom },
-        cursor,
-        upToId,
-        artifactsTotal: total,
-        limit: input.limit,
-      });
+      createShardedRun(
+        pool,
+        {
+          runId: input.runId,
+          environment: input.environment,
+          workflowId: input.workflowId,
+          mode: input.mode,
+          options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom, shards },
+          cursor,
+          upToId: range.upToId,
+          artifactsTotal: range.artifacts,
+          limit: input.limit,
+        },
+        shards,
+      );
     let run: BackfillRun;
     try {
       run = await create();
@@ -209,8 +233,18 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
         throw again;
       }
     }
-    deps.logger.info({ event: 'backfill_run_started', environment: input.environment, runId: run.runId, mode: run.mode, cursor, upToId, total });
-    return run;
+    const made = (await listShards(pool, run.runId)).length;
+    deps.logger.info({
+      event: 'backfill_run_started',
+      environment: input.environment,
+      runId: run.runId,
+      mode: run.mode,
+      cursor,
+      upToId: range.upToId,
+      total: range.artifacts,
+      shards: made,
+    });
+    return { ...run, shards: made };
   }
 
   function recordBatchMetrics(environment: string, outcome: BatchOutcome, mode: BackfillMode): void {
@@ -231,16 +265,18 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       rejected: d.versionsRejected,
       conflict: d.versionsConflicted,
     };
-    for (const name of BACKFILL_OUTCOMES) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(name, dryRun) }, outcomes[name]);
+    for (const name of BACKFILL_OUTCOMES)
+      metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(name, dryRun) }, outcomes[name]);
   }
 
   /**
-   * Processes batches until the time budget is used, the run ends or stops, or the workflow cancels us.
-   * Pipelined: batch N+1 is read and transformed (outside any transaction) while batch N is written;
-   * runBatch uses it only if it starts at the committed cursor.
+   * Advances one shard: batches until the time budget is used, the shard or run ends or stops, or the
+   * workflow cancels us. Pipelined: batch N+1 is read and transformed (outside any transaction) while batch
+   * N is written; runBatch uses it only if it starts at the shard's committed cursor.
    */
   async function backfillChunk(input: ChunkInput): Promise<ChunkResult> {
     const pool = deps.databases.pool(input.environment);
+    const shardNo = input.shard ?? 0;
     const ctx = activityContext();
     const started = Date.now();
     const elapsed = () => (Date.now() - started) / 1000;
@@ -249,11 +285,16 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     const found = await getRun(pool, input.runId);
     if (!found) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
     let run: BackfillRun = found;
+    if (shardNo === 0) await adoptUnshardedRun(pool, run);
+    const foundShard = await getShard(pool, input.runId, shardNo);
+    if (!foundShard) throw nonRetryable(`backfill run ${input.runId} has no shard ${shardNo}`, 'UnknownShard');
+    let shard: BackfillShard = foundShard;
     let hold: ThrottleHold | null = input.throttle ?? null;
     const details = () => ({
       runId: run.runId,
-      cursor: run.cursor,
-      artifactsRead: run.artifactsRead,
+      shard: shardNo,
+      cursor: shard.cursor,
+      artifactsRead: shard.artifactsRead,
       ...(hold && { throttled: { reason: hold.reason, detail: hold.detail, seconds: Math.round(hold.seconds) } }),
     });
     const gate: ThrottleGate = {
@@ -270,6 +311,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
             event: next ? 'backfill_throttled' : 'backfill_throttle_lifted',
             environment: input.environment,
             runId: run.runId,
+            shard: shardNo,
             reason: next?.reason ?? hold?.reason,
             detail: next?.detail,
             heldSeconds: Math.round((next ?? hold)?.seconds ?? 0),
@@ -279,30 +321,36 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
         heartbeat(details());
       },
     };
-    const result = (throttled?: ThrottleHold): ChunkResult => ({ stop: null, run, batches, rowsWritten, seconds: elapsed(), ...(throttled && { throttled }) });
+    const result = (stop: ChunkResult['stop'], throttled?: ThrottleHold): ChunkResult => ({
+      stop,
+      run,
+      shard,
+      batches,
+      rowsWritten,
+      seconds: elapsed(),
+      ...(throttled && { throttled }),
+    });
     let current: Prefetched | null = null;
     let next: Promise<Prefetched | null> | null = null;
     // Liveness even while one large batch is in flight; the details carry the last committed cursor.
     return withHeartbeat(details, async () => {
       try {
-        if (run.status === 'running') {
+        if (run.status === 'running' && !shard.done) {
           const wait = await waitWhileThrottled(gate, hold);
-          if (wait.held) return result(wait.held);
-          current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
+          if (wait.held) return result(null, wait.held);
+          current = await prefetchBatch(pool, shard, shard.cursor, input.batchSize);
         }
         for (;;) {
           const writing = runBatch(pool, {
             runId: input.runId,
+            shard: shardNo,
             environment: input.environment,
             batchSize: input.batchSize,
             prefetched: current,
           });
           const end = current?.artifacts.at(-1)?.id;
-          if (current && end !== undefined) {
-            const limit = batchLimit({ ...run, artifactsRead: run.artifactsRead + current.artifacts.length }, input.batchSize);
-            // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-            next = prefetchBatch(pool, run, end, limit).catch(() => null);
-          }
+          // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, input.batchSize).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;
@@ -311,17 +359,18 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
             throw permanentDatabaseError(err);
           }
           run = outcome.run;
-          if (outcome.stop) return { stop: outcome.stop, run, batches, rowsWritten, seconds: elapsed() };
+          shard = outcome.shard;
+          if (outcome.stop) return result(outcome.stop);
           batches++;
           const d = outcome.delta;
           rowsWritten += d.versionsWritten + d.seriesWritten + d.kpisWritten + d.eventsWritten;
           recordBatchMetrics(input.environment, outcome, run.mode);
           heartbeat(details());
-          if (run.errorsCount > input.maxErrors) return { stop: 'too-many-errors', run, batches, rowsWritten, seconds: elapsed() };
+          if (run.errorsCount > input.maxErrors) return result('too-many-errors');
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
-          if (Date.now() - started >= input.timeBudgetMs) return result();
+          if (Date.now() - started >= input.timeBudgetMs) return result(null);
           const wait = await waitWhileThrottled(gate, null);
-          if (wait.held) return result(wait.held);
+          if (wait.held) return result(null, wait.held);
           const prefetched = next ? await next : null;
           // After a hold the read-ahead may be stale: the batch is then read inside its transaction.
           current = wait.waited ? null : prefetched;
@@ -341,7 +390,6 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
   async function backfillErrorsSample(input: { environment: string; runId: string; limit: number }) {
     return errorsSample(deps.databases.pool(input.environment), input.runId, input.limit);
   }
-
 
   return { startBackfillRun, backfillChunk, setBackfillRunStatus, backfillErrorsSample };
 }

@@ -4,7 +4,7 @@
  * environment. Messages here never echo the offending value: a secret pasted into the wrong field
  * must not reach a terminal or a log.
  */
-import { DEFAULT_BATCH_SIZE } from '../model/backfill';
+import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -147,13 +147,23 @@ export const throttleSchema = z
   })
   .superRefine((t, ctx) => {
     if (t.replicaUrlEnv !== undefined && t.maxReplicationLagSeconds === null && t.maxReplicationLagBytes === null) {
-      ctx.addIssue({ code: 'custom', path: ['replicaUrlEnv'], message: 'is only used with maxReplicationLagSeconds or maxReplicationLagBytes' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicaUrlEnv'],
+        message: 'is only used with maxReplicationLagSeconds or maxReplicationLagBytes',
+      });
     }
-    if (DURATION_PATTERN.test(t.initialWait) && DURATION_PATTERN.test(t.maxWait) && parseDuration(t.maxWait) < parseDuration(t.initialWait)) {
+    if (
+      DURATION_PATTERN.test(t.initialWait) &&
+      DURATION_PATTERN.test(t.maxWait) &&
+      parseDuration(t.maxWait) < parseDuration(t.initialWait)
+    ) {
       ctx.addIssue({ code: 'custom', path: ['maxWait'], message: 'must be at least initialWait' });
     }
   })
   .transform((t) => ({ ...t, initialWaitMs: parseDuration(t.initialWait), maxWaitMs: parseDuration(t.maxWait) }));
+
+const SHARDS_ERROR = `must be "auto" or a whole number from 1 to ${MAX_SHARDS}`;
 
 export const backfillSchema = z.strictObject({
   mode: z.enum(['normal', 'force']).default('normal'),
@@ -163,6 +173,11 @@ export const backfillSchema = z.strictObject({
   resume: z.boolean().default(false),
   maxErrors: z.number().int().min(0).default(1000),
   throttle: throttleSchema.prefault({}),
+  // Parts of a run's range processed at once (by any workers); "auto": the database server's cores.
+  shards: z
+    .union([z.literal('auto'), z.number()], { error: SHARDS_ERROR })
+    .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1 && v <= MAX_SHARDS), { error: SHARDS_ERROR })
+    .default('auto'),
 });
 
 const SAMPLE_ERROR = 'must be "all" or a fraction of versions (0 < x <= 1)';

@@ -3,7 +3,7 @@
  * workflows and the CLI (which imports this module to send them). Pure.
  */
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RunCounters, RunStatus } from '../model/backfill';
+import { MAX_SHARDS, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
 import type { ThrottleHold, ThrottleReason } from '../model/throttle';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
@@ -27,6 +27,8 @@ export interface BackfillInput {
   /** A previous run id (continue from its checkpoint) or `artifact:<id>` (start after it). */
   resumeFrom?: string;
   maxErrors?: number;
+  /** Split the run's range into this many shards, processed at once; default: the environment's backfill.shards. */
+  shards?: number;
   /** How long one backfillChunk activity works before handing control back (ms). */
   chunkBudgetMs?: number;
   /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
@@ -42,9 +44,21 @@ export interface BackfillCarriedState {
   startedAtMs: number;
   chunks: number;
   continuedAsNew: number;
-  /** The health throttle's hold at the last chunk's end (absent in executions started before it). */
+  /** The health throttle's hold at the last chunk's end (absent in executions started before it); shard 0's. */
   throttle?: ThrottleHold;
+  /** The run's shard count (absent in executions started before shards: 1). */
+  shards?: number;
+  /** Holds of shards other than 0, by shard number. */
+  throttles?: Record<string, ThrottleHold>;
 }
+
+/** One shard in `progress`: where its cursor is in its part of the range. */
+export type ShardProgress = Pick<
+  BackfillShard,
+  'shard' | 'afterId' | 'upToId' | 'cursor' | 'artifactsTotal' | 'artifactsRead' | 'rowsWritten' | 'done'
+> & {
+  throttled: { reason: ThrottleReason; detail: string; seconds: number } | null;
+};
 
 export interface BackfillProgress extends RunCounters {
   runId: string | null;
@@ -68,6 +82,8 @@ export interface BackfillProgress extends RunCounters {
   updatedAt: string | null;
   /** Why the health throttle holds the backfill (backfill.throttle), and for how long so far; null: it does not (absent from older executions). */
   throttled?: { reason: ThrottleReason; detail: string; seconds: number } | null;
+  /** Each shard, once the run has started (absent from older executions). */
+  shards?: ShardProgress[];
 }
 
 export type BackfillResult = BackfillProgress;
@@ -138,12 +154,13 @@ export function checkBackfillInput(input: unknown): string[] {
     'batchSize',
     'resumeFrom',
     'maxErrors',
+    'shards',
     'chunkBudgetMs',
     'continueAsNewAfterChunks',
     'carried',
   ];
   for (const key of Object.keys(i))
-    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 7).join(', ')})`);
+    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 8).join(', ')})`);
   const envProblem = checkEnvironmentName(i.environment);
   if (envProblem) problems.push(envProblem);
   for (const flag of ['dryRun', 'force'] as const) {
@@ -158,6 +175,9 @@ export function checkBackfillInput(input: unknown): string[] {
   positive('limit');
   positive('chunkBudgetMs');
   positive('continueAsNewAfterChunks');
+  if (i.shards !== undefined && !(typeof i.shards === 'number' && Number.isInteger(i.shards) && i.shards >= 1 && i.shards <= MAX_SHARDS)) {
+    problems.push(`"shards" must be a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(i.shards)}`);
+  }
   if (i.batchSize !== undefined) {
     const p = checkBatchSize(i.batchSize);
     if (p) problems.push(p.replace('batchSize', '"batchSize"'));
@@ -214,7 +234,8 @@ export function checkGateDecision(d: unknown, openGate: string | null, approvers
 
 /** Why a decide request is refused, or null. */
 export function checkDecision(d: unknown): string | null {
-  if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'expected {"action": "retry"|"rollback"|"abort", "by": "...", "comment": "..."}';
+  if (typeof d !== 'object' || d === null || Array.isArray(d))
+    return 'expected {"action": "retry"|"rollback"|"abort", "by": "...", "comment": "..."}';
   const { action, by, comment } = d as Record<string, unknown>;
   if (action !== 'retry' && action !== 'rollback' && action !== 'abort') return '"action" must be retry, rollback or abort';
   return checkText('by', by, { max: MAX_NAME, singleLine: true }) ?? checkText('comment', comment);

@@ -4,7 +4,8 @@ import pg from 'pg';
 import type { WorkflowLivenessPort, WorkerActivityDeps } from '../../activities/deps';
 import type { PlandbConfig } from '../../config/schema';
 import { runBatch } from '../../db/backfill-batch';
-import { createRun, setRunStatus } from '../../db/backfill-runs';
+import { setRunStatus } from '../../db/backfill-runs';
+import { createShardedRun } from '../../db/backfill-shards';
 import { DatabaseRegistry } from '../../db/registry';
 import type { DemoOptions } from '../../transform/demo-payloads';
 import { createMetrics } from '../../metrics/registry';
@@ -29,22 +30,26 @@ export function activityDeps(config: PlandbConfig, env: NodeJS.ProcessEnv): Work
 
 let runs = 0;
 
-/** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs. */
-export async function backfillAll(pool: pg.Pool, batchSize = 7): Promise<void> {
+/** A full normal backfill of `pool`, batch by batch through the same code the backfill activity runs (shards one after the other). */
+export async function backfillAll(pool: pg.Pool, batchSize = 7, shards = 1): Promise<void> {
   const bounds = await pool.query<{ up_to: number | null; n: number }>(`SELECT max(id) AS up_to, count(*)::int8 AS n FROM plan_artifacts`);
   const runId = `test-backfill-${process.pid}-${++runs}`;
-  await createRun(pool, {
-    runId,
-    environment: 'dev',
-    workflowId: null,
-    mode: 'normal',
-    options: {},
-    cursor: 0,
-    upToId: bounds.rows[0].up_to ?? 0,
-    artifactsTotal: bounds.rows[0].n,
-    limit: null,
-  });
-  while (!(await runBatch(pool, { runId, environment: 'dev', batchSize })).stop);
+  await createShardedRun(
+    pool,
+    {
+      runId,
+      environment: 'dev',
+      workflowId: null,
+      mode: 'normal',
+      options: {},
+      cursor: 0,
+      upToId: bounds.rows[0].up_to ?? 0,
+      artifactsTotal: bounds.rows[0].n,
+      limit: null,
+    },
+    shards,
+  );
+  for (let shard = 0; shard < shards; shard++) while (!(await runBatch(pool, { runId, shard, environment: 'dev', batchSize })).stop);
   // Closed as its workflow would, so the environment is free for the next run.
   await setRunStatus(pool, runId, 'completed');
 }

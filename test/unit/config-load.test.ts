@@ -65,14 +65,23 @@ describe('loadConfig: file and JSON errors', () => {
 
 describe('loadConfig: schema errors name the key', () => {
   it('rejects batchSize 0 and above 50000 with the dotted path first', () => {
-    expect(loadError(minimal({ backfill: { batchSize: 0 } })).issues).toEqual([
-      'environments.dev.backfill.batchSize: must be >= 1',
-    ]);
+    expect(loadError(minimal({ backfill: { batchSize: 0 } })).issues).toEqual(['environments.dev.backfill.batchSize: must be >= 1']);
     const error = loadError({
       environments: { staging: { databaseUrlEnv: 'S', backfill: { batchSize: 50001 } } },
     });
     expect(error.issues).toEqual(['environments.staging.backfill.batchSize: must be <= 50000']);
     expect(error.message).toContain('is invalid:\nenvironments.staging.backfill.batchSize: must be <= 50000');
+  });
+
+  it('takes backfill.shards as "auto" or 1..32, and names the key otherwise', () => {
+    expect(
+      loadConfig({ path: writeConfig(JSON.stringify(minimal({ backfill: { shards: 4 } }))), env: {} }).environments.dev.backfill.shards,
+    ).toBe(4);
+    for (const bad of [0, 33, 1.5, 'many']) {
+      expect(loadError(minimal({ backfill: { shards: bad } })).issues).toEqual([
+        'environments.dev.backfill.shards: must be "auto" or a whole number from 1 to 32',
+      ]);
+    }
   });
 
   it('requires approvers when approval is required', () => {
@@ -86,9 +95,7 @@ describe('loadConfig: schema errors name the key', () => {
 
   it('rejects a URL in databaseUrlEnv without echoing it', () => {
     const error = loadError({ environments: { production: { databaseUrlEnv: 'postgres://app:s3cret@db:5432/plans' } } });
-    expect(error.issues).toEqual([
-      'environments.production.databaseUrlEnv: must name an environment variable, not contain the URL',
-    ]);
+    expect(error.issues).toEqual(['environments.production.databaseUrlEnv: must name an environment variable, not contain the URL']);
     expect(error.message).not.toContain('s3cret');
   });
 
@@ -132,7 +139,11 @@ describe('loadConfig: schema errors name the key', () => {
       'environments.dev.backfill.throttle.maxWait: must be at least initialWait',
     ]);
     const config = loadConfig({
-      path: writeConfig(minimal({ backfill: { throttle: { query: 'SELECT 1', maxReplicationLagBytes: 1024, replicaUrlEnv: 'REPLICA_URL', maxWait: '1m' } } })),
+      path: writeConfig(
+        minimal({
+          backfill: { throttle: { query: 'SELECT 1', maxReplicationLagBytes: 1024, replicaUrlEnv: 'REPLICA_URL', maxWait: '1m' } },
+        }),
+      ),
       env: {},
     });
     expect(config.environments.dev.backfill.throttle).toMatchObject({
@@ -194,13 +205,12 @@ describe('loadConfig: schema errors name the key', () => {
   });
 
   it('rejects settings that would be ignored by the chosen mode', () => {
-    expect(
-      loadError(minimal({ maintenance: { mode: 'db-flag', url: 'https://app/maint' }, backup: { s3RegionEnv: 'R' } }))
-        .issues,
-    ).toEqual([
-      'environments.dev.backup.s3RegionEnv: is only used with backup.s3Uri, which is not set',
-      'environments.dev.maintenance.url: is only used when mode is "http"',
-    ]);
+    expect(loadError(minimal({ maintenance: { mode: 'db-flag', url: 'https://app/maint' }, backup: { s3RegionEnv: 'R' } })).issues).toEqual(
+      [
+        'environments.dev.backup.s3RegionEnv: is only used with backup.s3Uri, which is not set',
+        'environments.dev.maintenance.url: is only used when mode is "http"',
+      ],
+    );
   });
 
   it('requires at least one environment and an object at the top', () => {
@@ -239,6 +249,7 @@ describe('loadConfig: defaults', () => {
               initialWaitMs: 1_000,
               maxWaitMs: 30_000,
             },
+            shards: 'auto',
           },
           verify: { sample: 'all', representativePlans: 3 },
           capacity: { maxRows: null, alertThreshold: null },
