@@ -3,20 +3,13 @@
  * holds the first and the last HISTORY_KEEP changes, `batchSizeChanges` counts them all. A long run tunes
  * thousands of times; the row is read by every progress report and status, so it must stay small.
  */
-import type { BatchSizeChangeReason } from '../model/batch-tuner';
+import type { BatchSizeChange } from '../model/batch-tuner';
 import { Queryable } from './connection';
+
+export type { BatchSizeChange } from '../model/batch-tuner';
 
 /** Changes kept at each end of the history. */
 export const HISTORY_KEEP = 50;
-
-export interface BatchSizeChange {
-  /** ISO timestamp. */
-  at: string;
-  size: number;
-  reason: BatchSizeChangeReason | 'initial';
-  /** The shard whose tuner chose it; absent for a run-wide size (the start, a setBatchSize pin). */
-  shard?: number;
-}
 
 export interface BatchSizeHistory {
   /** Oldest first: the first HISTORY_KEEP changes, then the last HISTORY_KEEP. */

@@ -71,6 +71,17 @@ export interface TunerStep {
   to: number;
 }
 
+/** One entry of a run's batch size history (db/batch-size-history.ts). */
+export interface BatchSizeChange {
+  /** ISO timestamp. */
+  at: string;
+  size: number;
+  /** 'initial': the size a run (or a shard) started with. */
+  reason: BatchSizeChangeReason | 'initial';
+  /** The shard whose tuner chose it; absent for a run-wide size. */
+  shard?: number;
+}
+
 export interface BatchObservation {
   artifacts: number;
   seconds: number;
@@ -174,4 +185,11 @@ export function release(state: TunerState): TunerStep {
   if (!state.pinned) return kept(state, 'not-pinned');
   const to = state.config.enabled ? clampSize(state.config, state.size) : state.size;
   return resize({ ...state, pinned: false }, to, 'release');
+}
+
+/** The history entry for `step`, or null when it changed nothing worth recording. */
+export function batchSizeChange(step: TunerStep, at: string, shard?: number): BatchSizeChange | null {
+  if (!step.changed) return null;
+  // Every changed step comes from resize, whose reason is a change reason.
+  return { at, size: step.to, reason: step.reason as BatchSizeChangeReason, ...(shard !== undefined && { shard }) };
 }

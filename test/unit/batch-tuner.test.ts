@@ -1,5 +1,6 @@
 import {
   BACKOFF,
+  batchSizeChange,
   estimatedSeconds,
   initialTuner,
   MAX_GROWTH,
@@ -194,5 +195,13 @@ describe('batch tuner: pin and release (setBatchSize)', () => {
   test('the state is plain JSON: it survives an activity input, heartbeat details and continue-as-new', () => {
     const { state } = simulate(pin(initialTuner({ ...TUNING, initialSize: 300 }), 400).state, 4);
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+  });
+
+  test('history entries: one per change, with the shard when given', () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const tuner = initialTuner({ ...TUNING, initialSize: 500 });
+    expect(batchSizeChange(pin(tuner, 20), at)).toEqual({ at, size: 20, reason: 'pin' });
+    expect(batchSizeChange(observeError(tuner), at, 1)).toEqual({ at, size: 250, reason: 'error', shard: 1 });
+    expect(batchSizeChange(observeBatch(tuner, { artifacts: 500, seconds: 1 }), at, 1)).toBeNull();
   });
 });
