@@ -9,7 +9,9 @@
  * is one transaction that others wait on:
  * - the smoothing is the median of seconds per artifact over the last few full batches, not an EWMA
  *   of durations: per-artifact cost stays valid across size changes (no waiting for the window to
- *   refill at each new size), and a median ignores one slow batch (a checkpoint, an autovacuum);
+ *   refill at each new size), and a median ignores one slow batch (a checkpoint, an autovacuum).
+ *   A change needs the last 3 batches and the last 7 to agree, except that two of the last 3 far
+ *   over the target shrink at once: quick to back off, slow to grow, as AIMD;
  * - AIMD's multiplicative decrease: a throttle hold or a failed batch halves the size at once and
  *   empties the window, so growth starts again only from batches measured after the trouble; a slow
  *   batch without trouble shrinks proportionally, but by at most ×0.5 a step.
@@ -129,11 +131,6 @@ export function initialTuner(config: TunerConfig & { initialSize: number }): Tun
   };
 }
 
-/** The duration a batch of the current size is expected to take, from the window; null before MIN_SAMPLES. */
-export function estimatedSeconds(state: TunerState): number | null {
-  return state.recent.length < MIN_SAMPLES ? null : median(state.recent) * state.size;
-}
-
 /** A batch committed: learn its timing and, out of the band, scale the size toward the target. */
 export function observeBatch(state: TunerState, batch: BatchObservation): TunerStep {
   // The last batch of a range, or a run's limit, cuts a batch short: its fixed costs would skew the rate.
@@ -141,10 +138,18 @@ export function observeBatch(state: TunerState, batch: BatchObservation): TunerS
   const learnt: TunerState = { ...state, recent: [...state.recent, batch.seconds / batch.artifacts].slice(-WINDOW), holding: false };
   if (!state.config.enabled) return kept(learnt, 'disabled');
   if (state.pinned) return kept(learnt, 'pinned');
-  const estimate = estimatedSeconds(learnt);
-  if (estimate === null) return kept(learnt, 'warming-up');
+  if (learnt.recent.length < MIN_SAMPLES) return kept(learnt, 'warming-up');
   const target = state.config.targetSeconds;
-  if (Math.abs(estimate - target) <= BAND * target) return kept(learnt, 'within-band');
+  // Each estimate is a median, so one odd batch moves nothing. Out of the band both the last MIN_SAMPLES
+  // batches and the whole window must agree, except that the last ones far over the target shrink at
+  // once: quick to back off, slow to grow (AIMD's asymmetry).
+  const latest = median(learnt.recent.slice(-MIN_SAMPLES)) * state.size;
+  const settled = median(learnt.recent) * state.size;
+  let estimate: number;
+  if (latest > (1 + 2 * BAND) * target) estimate = latest;
+  else if (Math.min(latest, settled) > (1 + BAND) * target) estimate = Math.min(latest, settled);
+  else if (Math.max(latest, settled) < (1 - BAND) * target) estimate = Math.max(latest, settled);
+  else return kept(learnt, 'within-band');
   const multiplier = Math.min(MAX_GROWTH, Math.max(BACKOFF, target / estimate));
   const to = clampSize(state.config, scaled(state.size, multiplier));
   if (to === state.size) return kept(learnt, 'at-limit');

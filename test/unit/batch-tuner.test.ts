@@ -1,7 +1,6 @@
 import {
   BACKOFF,
   batchSizeChange,
-  estimatedSeconds,
   initialTuner,
   MAX_GROWTH,
   MIN_SAMPLES,
@@ -86,6 +85,25 @@ describe('batch tuner: convergence on a linear-cost model', () => {
     const state = feed(initialTuner({ ...TUNING, initialSize: 500 }), WINDOW, 1);
     const step = observeBatch(state, { artifacts: 500, seconds: 30 });
     expect(step).toMatchObject({ changed: false, reason: 'within-band', to: 500 });
+  });
+
+  test('two batches far over the target in a row shrink at once; a mild slowdown only once the window agrees', () => {
+    const settled = feed(initialTuner({ ...TUNING, initialSize: 1000 }), WINDOW, 1);
+    const sudden = simulate(settled, 2, () => 3).steps;
+    expect(sudden.map((s) => [s.reason, s.to])).toEqual([['within-band', 1000], ['shrink', 500]]);
+    // 15% over: not far over, so the window's median (4 of 7 batches) must say it too.
+    const mild = simulate(settled, 4, () => 1.15).steps;
+    expect(mild.map((s) => s.reason)).toEqual(['within-band', 'within-band', 'within-band', 'shrink']);
+    expect(mild[3].to).toBe(Math.ceil(1000 / 1.15));
+  });
+
+  test('a cost cliff (10x per artifact past 700) is probed in a bounded sawtooth, mostly below it', () => {
+    const cliff = (size: number) => (size < 700 ? 0.001 * size : 0.01 * size);
+    const { steps } = simulate(initialTuner({ ...TUNING, initialSize: 500 }), 100, cliff);
+    const sizes = steps.map((s) => s.from);
+    expect(sizes.filter((n) => n >= 700).length).toBeLessThanOrEqual(25);
+    expect(Math.max(...sizes)).toBeLessThan(700 * MAX_GROWTH * MAX_GROWTH);
+    expect(Math.min(...sizes.slice(10))).toBeGreaterThan(700 * BACKOFF * BACKOFF);
   });
 
   test('batches cut short (the end of a range, a limit) are not measured', () => {
@@ -187,7 +205,6 @@ describe('batch tuner: pin and release (setBatchSize)', () => {
     expect(released).toMatchObject({ changed: true, reason: 'release', from: 20, to: 50 });
     expect(released.state.pinned).toBe(false);
     expect(released.state.recent).toHaveLength(WINDOW);
-    expect(estimatedSeconds(released.state)).not.toBeNull();
     expect(observeBatch(released.state, { artifacts: 50, seconds: linearCost(50) }).reason).toBe('grow');
     expect(release(released.state)).toMatchObject({ changed: false, reason: 'not-pinned' });
   });
