@@ -67,6 +67,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment', 'reason'] as const,
       registers: [registry],
     }),
+    backfillBatchSize: new Gauge({
+      name: 'plan_backfill_batch_size',
+      help: 'Artifacts per batch of the last backfill batch this worker started (self-tuned or pinned by setBatchSize); 0 before its first',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     repositoryRows: repositoryRowsGauge(registry),
     capacityMaxRows: new Gauge({
       name: 'plan_db_capacity_max_rows',
@@ -122,6 +128,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
+    metrics.backfillBatchSize.set({ environment }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../config/load';
+import type { TunerConfig } from '../../model/batch-tuner';
 
 let dir: string;
 let counter = 0;
@@ -155,6 +156,39 @@ describe('loadConfig: schema errors name the key', () => {
     });
   });
 
+  it('backfill.tuning: checks the target and the bounds, and that batchSize lies within them while tuning is on', () => {
+    expect(loadError(minimal({ backfill: { tuning: { target: 1 } } })).issues[0]).toMatch(
+      /^environments\.dev\.backfill\.tuning\.target: unknown key \(allowed: targetSeconds, minBatchSize, maxBatchSize, enabled\)/,
+    );
+    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.targetSeconds: must be > 0',
+      'environments.dev.backfill.tuning.minBatchSize: must be an integer',
+      'environments.dev.backfill.tuning.maxBatchSize: must be <= 50000',
+      'environments.dev.backfill.tuning.enabled: must be true or false (got string)',
+    ]);
+    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 61 } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.targetSeconds: must be <= 60',
+    ]);
+    // Only the bounds are reported: batchSize cannot be judged against bounds that are wrong.
+    expect(loadError(minimal({ backfill: { tuning: { minBatchSize: 1000, maxBatchSize: 100 } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.maxBatchSize: must be at least minBatchSize',
+    ]);
+    const outside = 'must be within tuning.minBatchSize..tuning.maxBatchSize while tuning is enabled (or set tuning.enabled to false)';
+    expect(loadError(minimal({ backfill: { batchSize: 10 } })).issues).toEqual([`environments.dev.backfill.batchSize: ${outside}`]);
+    expect(loadError(minimal({ backfill: { batchSize: 600, tuning: { maxBatchSize: 550 } } })).issues).toEqual([
+      `environments.dev.backfill.batchSize: ${outside}`,
+    ]);
+    // Without tuning, batchSize is the size of every batch, as before tuning existed.
+    const untuned = loadConfig({ path: writeConfig(minimal({ backfill: { batchSize: 10, tuning: { enabled: false } } })), env: {} });
+    expect(untuned.environments.dev.backfill).toMatchObject({ batchSize: 10, tuning: { enabled: false, minBatchSize: 50 } });
+    const tuned = loadConfig({
+      path: writeConfig(minimal({ backfill: { batchSize: 20, tuning: { targetSeconds: 0.5, minBatchSize: 20, maxBatchSize: 20_000 } } })),
+      env: {},
+    });
+    const tuning: TunerConfig = tuned.environments.dev.backfill.tuning;
+    expect(tuning).toEqual({ targetSeconds: 0.5, minBatchSize: 20, maxBatchSize: 20_000, enabled: true });
+  });
+
   it('reports every problem, one per line', () => {
     const error = loadError({
       environments: {
@@ -250,6 +284,7 @@ describe('loadConfig: defaults', () => {
               maxWaitMs: 30_000,
             },
             shards: 'auto',
+            tuning: { targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true },
           },
           verify: { sample: 'all', representativePlans: 3 },
           capacity: { maxRows: null, alertThreshold: null },
