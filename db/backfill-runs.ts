@@ -192,6 +192,10 @@ export async function advanceRun(
   delta: RunCounters,
   newErrors: BackfillErrorSummary[],
 ): Promise<BackfillRun> {
+  // The row lock first, in its own statement: the UPDATE's snapshot is then taken after every shard that
+  // committed before us, so the low-water mark it computes includes their cursors (a statement that waited
+  // for the lock would re-check the row but not re-run its subquery).
+  await db.query(`SELECT 1 FROM plan_backfill_runs WHERE run_id = $1 FOR NO KEY UPDATE`, [runId]);
   const res = await db.query<RunRow>(
     `UPDATE plan_backfill_runs SET
         cursor = (SELECT coalesce(min(s.cursor) FILTER (WHERE NOT s.done), max(s.up_to_id)) FROM plan_backfill_shards s WHERE s.run_id = $1
