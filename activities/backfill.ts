@@ -17,7 +17,20 @@ import { adoptUnshardedRun, createShardedRun, getShard, listShards, type Backfil
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
+import {
+  batchSizeChange,
+  initialTuner,
+  observeBatch,
+  observeError,
+  observeThrottle,
+  pin,
+  release,
+  type TunerConfig,
+  type TunerState,
+  type TunerStep,
+} from '../model/batch-tuner';
 import { closureForClosedWorkflow, isFinalRunStatus, MAX_SHARDS } from '../model/backfill';
+import { recordBatchSizeChange } from '../db/batch-size-history';
 import type { ThrottleHold } from '../model/throttle';
 import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
@@ -53,6 +66,12 @@ export interface ChunkInput {
   timeBudgetMs: number;
   /** The previous chunk's result.throttled: the backoff and held time go on. */
   throttle?: ThrottleHold;
+  /** The shard's batch size tuner as the previous chunk left it; absent: a new one starting at batchSize. */
+  tuner?: TunerState;
+  /** The operator's size (setBatchSize): used as is, not tuned, until null (released). */
+  pinnedBatchSize?: number | null;
+  /** The run's override of the environment's backfill.tuning. */
+  tuning?: Partial<TunerConfig>;
 }
 
 export interface ChunkResult {
@@ -65,6 +84,19 @@ export interface ChunkResult {
   seconds: number;
   /** Present when the chunk ended held by the health throttle (backfill.throttle). */
   throttled?: ThrottleHold;
+  /** The shard's batch size tuner, for its next chunk. */
+  tuner: TunerState;
+}
+
+/**
+ * A run as activities hand it to the workflow: without its batch size history (options.batchSizes, up to
+ * 100 entries), which would otherwise ride in every chunk's result in the workflow's history.
+ */
+function forWorkflow(run: BackfillRun): BackfillRun {
+  if (!('batchSizes' in run.options)) return run;
+  const options = { ...run.options };
+  delete options.batchSizes;
+  return { ...run, options };
 }
 
 function nonRetryable(message: string, type: string): ApplicationFailure {
@@ -195,7 +227,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     getEnvironment(deps.config, input.environment);
     const pool = deps.databases.pool(input.environment);
     const existing = await getRun(pool, input.runId);
-    if (existing) return { ...existing, shards: (await listShards(pool, existing.runId)).length }; // a retry of this activity
+    if (existing) return { ...forWorkflow(existing), shards: (await listShards(pool, existing.runId)).length }; // a retry of this activity
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
@@ -244,7 +276,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       total: range.artifacts,
       shards: made,
     });
-    return { ...run, shards: made };
+    return { ...forWorkflow(run), shards: made };
   }
 
   function recordBatchMetrics(environment: string, outcome: BatchOutcome, mode: BackfillMode): void {
@@ -290,13 +322,45 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     if (!foundShard) throw nonRetryable(`backfill run ${input.runId} has no shard ${shardNo}`, 'UnknownShard');
     let shard: BackfillShard = foundShard;
     let hold: ThrottleHold | null = input.throttle ?? null;
+    // A retry resumes the tuner its failed attempt last heartbeated, and halves it: that attempt failed.
+    const retried = ctx !== null && ctx.info.attempt > 1;
+    const fromHeartbeat = retried ? (ctx.info.heartbeatDetails as { tuner?: TunerState } | undefined)?.tuner : undefined;
+    let tuner: TunerState =
+      fromHeartbeat ??
+      input.tuner ??
+      initialTuner({ ...getEnvironment(deps.config, input.environment).backfill.tuning, ...input.tuning, initialSize: input.batchSize });
     const details = () => ({
       runId: run.runId,
       shard: shardNo,
       cursor: shard.cursor,
       artifactsRead: shard.artifactsRead,
+      tuner,
       ...(hold && { throttled: { reason: hold.reason, detail: hold.detail, seconds: Math.round(hold.seconds) } }),
     });
+    const tune = async (step: TunerStep) => {
+      tuner = step.state;
+      const change = batchSizeChange(step, new Date().toISOString(), shardNo);
+      if (!change) return;
+      await recordBatchSizeChange(pool, input.runId, change);
+      metrics.backfillBatchSize.set({ environment: input.environment }, tuner.size);
+      deps.logger.info({
+        event: 'backfill_batch_size',
+        environment: input.environment,
+        runId: input.runId,
+        shard: shardNo,
+        from: step.from,
+        size: change.size,
+        reason: change.reason,
+      });
+      heartbeat(details());
+    };
+    if (!fromHeartbeat && !input.tuner)
+      await recordBatchSizeChange(pool, input.runId, { at: new Date().toISOString(), size: tuner.size, reason: 'initial', shard: shardNo });
+    if (retried) await tune(observeError(tuner));
+    const pinned = input.pinnedBatchSize ?? null;
+    if (pinned !== null && (!tuner.pinned || tuner.size !== pinned)) await tune(pin(tuner, pinned));
+    else if (pinned === null && tuner.pinned) await tune(release(tuner));
+    metrics.backfillBatchSize.set({ environment: input.environment }, tuner.size);
     const gate: ThrottleGate = {
       pool,
       environment: input.environment,
@@ -323,8 +387,9 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     };
     const result = (stop: ChunkResult['stop'], throttled?: ThrottleHold): ChunkResult => ({
       stop,
-      run,
+      run: forWorkflow(run),
       shard,
+      tuner,
       batches,
       rowsWritten,
       seconds: elapsed(),
@@ -337,20 +402,21 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       try {
         if (run.status === 'running' && !shard.done) {
           const wait = await waitWhileThrottled(gate, hold);
+          if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
-          current = await prefetchBatch(pool, shard, shard.cursor, input.batchSize);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size);
         }
         for (;;) {
           const writing = runBatch(pool, {
             runId: input.runId,
             shard: shardNo,
             environment: input.environment,
-            batchSize: input.batchSize,
+            batchSize: tuner.size,
             prefetched: current,
           });
           const end = current?.artifacts.at(-1)?.id;
           // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, input.batchSize).catch(() => null);
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;
@@ -365,11 +431,13 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           const d = outcome.delta;
           rowsWritten += d.versionsWritten + d.seriesWritten + d.kpisWritten + d.eventsWritten;
           recordBatchMetrics(input.environment, outcome, run.mode);
+          await tune(observeBatch(tuner, { artifacts: d.artifactsRead, seconds: outcome.seconds, requested: outcome.requested }));
           heartbeat(details());
           if (run.errorsCount > input.maxErrors) return result('too-many-errors');
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
           if (Date.now() - started >= input.timeBudgetMs) return result(null);
           const wait = await waitWhileThrottled(gate, null);
+          if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
           const prefetched = next ? await next : null;
           // After a hold the read-ahead may be stale: the batch is then read inside its transaction.
@@ -383,7 +451,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
   }
 
   async function setBackfillRunStatus(input: RunStatusChange): Promise<BackfillRun> {
-    return (await changeRunStatus(deps, input)).run;
+    return forWorkflow((await changeRunStatus(deps, input)).run);
   }
 
   /** The error counts by reason and the first errors of a run, for failure messages. */

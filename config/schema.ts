@@ -5,6 +5,7 @@
  * must not reach a terminal or a log.
  */
 import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
+import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -164,9 +165,6 @@ export const throttleSchema = z
   .transform((t) => ({ ...t, initialWaitMs: parseDuration(t.initialWait), maxWaitMs: parseDuration(t.maxWait) }));
 
 const SHARDS_ERROR = `must be "auto" or a whole number from 1 to ${MAX_SHARDS}`;
-
-// A batch is one transaction: past a minute it holds back vacuum, and pause or cancel waits that long.
-const MAX_TARGET_SECONDS = 60;
 
 /** The self-tuning batch size (model/batch-tuner.ts): the size moves within [min, max] toward targetSeconds a batch. */
 export const tuningSchema = z

@@ -31,11 +31,15 @@ export interface BatchOutcome {
   rejectsByReason: Record<string, number>;
   /** Seconds spent in the write transaction (read to commit). */
   seconds: number;
+  /** The size the batch's artifacts were read with (a read-ahead's may predate a batch size change). */
+  requested: number;
 }
 
 /** Artifacts already read and transformed, ahead of the transaction that will use them. */
 export interface Prefetched {
   afterId: number;
+  /** The most artifacts it was asked for. */
+  limit: number;
   artifacts: LegacyArtifact[];
   results: TransformResult[];
 }
@@ -60,7 +64,7 @@ export async function prefetchBatch(
     artifacts[i].payload = null;
     if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { afterId, artifacts, results };
+  return { afterId, limit, artifacts, results };
 }
 
 /** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
@@ -156,7 +160,7 @@ async function runBatchOnce(
   return withClient(pool, async (client) => {
     const nothing = async (stop: BatchOutcome['stop'], run: BackfillRun, shard: BackfillShard): Promise<BatchOutcome> => {
       await client.query('COMMIT');
-      return { stop, run, shard, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+      return { stop, run, shard, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds(), requested: args.batchSize };
     };
     try {
       await client.query('BEGIN');
@@ -173,7 +177,7 @@ async function runBatchOnce(
         args.prefetched && args.prefetched.afterId === shard.cursor && args.prefetched.artifacts.length <= args.batchSize
           ? args.prefetched
           : shard.cursor >= shard.upToId
-            ? { afterId: shard.cursor, artifacts: [], results: [] }
+            ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [] }
             : await prefetchBatch(client, shard, shard.cursor, args.batchSize);
       if (!batch.artifacts.length) {
         // The shard's range is used up: mark it so the run's cursor can pass it.
@@ -247,13 +251,21 @@ async function runBatchOnce(
       if (isFinalRunStatus(after.status)) {
         // Closed (cancelled, failed) while this batch ran: nothing is written after a close.
         await client.query('ROLLBACK');
-        return { stop: after.status, run: after, shard, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+        return {
+          stop: after.status,
+          run: after,
+          shard,
+          delta: { ...ZERO_COUNTERS },
+          rejectsByReason: {},
+          seconds: seconds(),
+          requested: batch.limit,
+        };
       }
       await client.query('COMMIT');
 
       const rejectsByReason: Record<string, number> = {};
       for (const e of errors) rejectsByReason[e.reason] = (rejectsByReason[e.reason] ?? 0) + 1;
-      return { stop: null, run: after, shard, delta, rejectsByReason, seconds: seconds() };
+      return { stop: null, run: after, shard, delta, rejectsByReason, seconds: seconds(), requested: batch.limit };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;

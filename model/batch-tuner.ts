@@ -28,6 +28,9 @@ export interface TunerConfig {
   enabled: boolean;
 }
 
+/** A batch is one transaction: past a minute it holds back vacuum, and pause or cancel waits that long. */
+export const MAX_TARGET_SECONDS = 60;
+
 /** Per step, the size grows by at most this factor (GitLab's MAX_MULTIPLIER). */
 export const MAX_GROWTH = 1.2;
 /** Per step, a slow batch shrinks the size by at most this factor; trouble (throttle, error) by exactly it. */
@@ -43,14 +46,7 @@ export const MIN_SAMPLES = 3;
 export type BatchSizeChangeReason = 'grow' | 'shrink' | 'throttle' | 'error' | 'pin' | 'release';
 /** Why an observation left the size alone. */
 export type BatchSizeKeptReason =
-  | 'disabled'
-  | 'pinned'
-  | 'partial-batch'
-  | 'warming-up'
-  | 'within-band'
-  | 'at-limit'
-  | 'same-hold'
-  | 'not-pinned';
+  'disabled' | 'pinned' | 'partial-batch' | 'warming-up' | 'within-band' | 'at-limit' | 'same-hold' | 'not-pinned';
 
 export interface TunerState {
   config: TunerConfig;
@@ -108,7 +104,13 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const kept = (state: TunerState, reason: BatchSizeKeptReason): TunerStep => ({ state, changed: false, reason, from: state.size, to: state.size });
+const kept = (state: TunerState, reason: BatchSizeKeptReason): TunerStep => ({
+  state,
+  changed: false,
+  reason,
+  from: state.size,
+  to: state.size,
+});
 
 function resize(state: TunerState, to: number, reason: BatchSizeChangeReason, extra: Partial<TunerState> = {}): TunerStep {
   const from = state.size;

@@ -22,6 +22,7 @@ import {
 import type { PlandbActivities } from '../activities';
 import type { ChunkResult } from '../activities/backfill';
 import { isFinalRunStatus, type BackfillRun, type BackfillShard, type RunStatus } from '../model/backfill';
+import type { TunerState } from '../model/batch-tuner';
 import type { ThrottleHold } from '../model/throttle';
 import {
   BackfillInput,
@@ -75,7 +76,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
   const carried = input.carried;
   const maxErrors = input.maxErrors ?? DEFAULT_MAX_ERRORS;
-  let batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
   let paused = carried?.paused ?? false;
   let chunkCount = carried?.chunks ?? 0;
   const startedAtMs = carried?.startedAtMs ?? Date.now();
@@ -86,6 +87,11 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   // Each shard's last state and health-throttle hold (handed from chunk to chunk so its backoff goes on).
   const shards = new Map<number, { state: BackfillShard | null; hold: ThrottleHold | null }>();
   const holdOf = (shard: number): ThrottleHold | null => (shard === 0 ? carried?.throttle : carried?.throttles?.[String(shard)]) ?? null;
+  // Each shard's batch size tuner runs in its chunks (activities/backfill.ts); the workflow carries it along.
+  const tuners = new Map<number, TunerState>(Object.entries(carried?.tuners ?? {}).map(([k, v]) => [Number(k), v]));
+  let pinnedBatchSize: number | null = carried?.pinnedBatchSize ?? null;
+  /** The size in use: the pin, else the first shard's tuner's, else the starting size. */
+  const currentBatchSize = () => pinnedBatchSize ?? tuners.get(0)?.size ?? batchSize;
 
   const progress = (): BackfillProgress => {
     const list = [...shards.entries()].sort(([a], [b]) => a - b);
@@ -96,7 +102,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         mode,
         run: latest,
         paused,
-        batchSize,
+        batchSize: currentBatchSize(),
         chunks: chunkCount,
         continuedAsNew,
         startedAtMs,
@@ -104,6 +110,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         throttle: holds[0] ?? null,
       }),
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
+      batchSizePinned: pinnedBatchSize !== null,
     };
   };
   const show = (step: string) => {
@@ -129,8 +136,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   setHandler(
     setBatchSizeUpdate,
     (input: SetBatchSizeInput) => {
-      const previous = batchSize;
-      batchSize = batchSizeOf(input);
+      const previous = currentBatchSize();
+      // Each shard's next chunk pins its tuner (or releases it); a chunk in flight keeps its size until then.
+      pinnedBatchSize = batchSizeOf(input);
       return previous;
     },
     {
@@ -193,8 +201,13 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           maxErrors,
           timeBudgetMs: input.chunkBudgetMs ?? DEFAULT_CHUNK_BUDGET_MS,
           ...(own.hold && { throttle: own.hold }),
+          ...(tuners.has(shard) && { tuner: tuners.get(shard) }),
+          ...(pinnedBatchSize !== null && { pinnedBatchSize }),
+          ...(input.tuning && { tuning: input.tuning }),
         });
         own.state = result.shard;
+        // Absent from chunks that ran before the tuner existed.
+        if (result.tuner) tuners.set(shard, result.tuner);
         own.hold = result.throttled ?? null;
         if (!latest || result.run.artifactsRead >= latest.artifactsRead)
           latest = { ...result.run, status: latest?.status ?? result.run.status };
@@ -278,6 +291,8 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           shards: shards.size,
           ...(hold0 && { throttle: hold0 }),
           ...(Object.keys(throttles).length && { throttles }),
+          ...(tuners.size && { tuners: Object.fromEntries([...tuners.entries()].map(([n, t]) => [String(n), t])) }),
+          ...(pinnedBatchSize !== null && { pinnedBatchSize }),
         },
       });
     }

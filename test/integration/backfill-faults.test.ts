@@ -10,7 +10,7 @@ import { getRun } from '../../db/backfill-runs';
 import { projectRoot } from '../../platform/project-root';
 import type { BackfillResult } from '../../workflows/definitions';
 import { expectShardsMatchCommittedData, latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
-import { testConfig } from '../support/config';
+import { testConfig, withoutTuning } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
@@ -49,7 +49,7 @@ describe('backfill fault tolerance', () => {
       configPath,
       JSON.stringify({
         temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
-        environments: { dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } },
+        environments: withoutTuning({ dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } }),
       }),
     );
     // The real `plandb worker` (compiled: `npm test` builds first), in processes we can kill.

@@ -19,7 +19,7 @@ import {
   uniqueWorkflowId,
   waitFor,
 } from '../support/backfill';
-import { testConfig } from '../support/config';
+import { testConfig, withoutTuning } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest, type RepositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
@@ -124,7 +124,7 @@ describe('backfill shards', () => {
       configPath,
       JSON.stringify({
         temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
-        environments: { dev: { databaseUrlEnv: 'PLANDB_T_SHARD_URL' } },
+        environments: withoutTuning({ dev: { databaseUrlEnv: 'PLANDB_T_SHARD_URL' } }),
       }),
     );
     const env = childProcessEnv(configPath, 'PLANDB_T_SHARD_URL', db.url);

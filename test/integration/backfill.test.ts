@@ -237,7 +237,7 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
       expect((await refusal(0)).message).toBe('batchSize must be a whole number from 1 to 50000, got 0');
       expect((await refusal({ batchSize: 50_001 })).message).toBe('batchSize must be a whole number from 1 to 50000, got 50001');
       expect((await refusal({ batchSize: '7' })).message).toBe('batchSize must be a whole number from 1 to 50000, got "7"');
-      expect((await refusal({ size: 7 })).message).toBe('setBatchSize takes {"batchSize": N}: unknown field "size"');
+      expect((await refusal({ size: 7 })).message).toBe('setBatchSize takes {"batchSize": N} or {"batchSize": "auto"}: unknown field "size"');
       expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [{ batchSize: 3 }] })).toBe(2);
       expect((await handle.query(progressQuery)).batchSize).toBe(3);
       // A bare number, as running executions' callers and older clients send it.
