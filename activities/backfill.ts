@@ -1,21 +1,36 @@
 /** Backfill activities: start a run, process chunks of batches, change a run's status. */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getEnvironment } from '../config/environment';
-import { prefetchBatch, Prefetched, runBatch, batchLimit, BatchOutcome } from '../db/backfill-batch';
+import os from 'node:os';
+import { prefetchBatch, Prefetched, runBatch, BatchOutcome } from '../db/backfill-batch';
 import {
   ActiveRunExistsError,
   activeRun,
   BackfillMode,
   BackfillRun,
-  createRun,
   errorsSample,
   getRun,
   RunStatus,
   setRunStatus,
 } from '../db/backfill-runs';
+import { adoptUnshardedRun, createShardedRun, getShard, listShards, type BackfillShard } from '../db/backfill-shards';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
+import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
-import { closureForClosedWorkflow, isFinalRunStatus } from '../model/backfill';
+import {
+  batchSizeChange,
+  initialTuner,
+  observeBatch,
+  observeError,
+  observeThrottle,
+  pin,
+  release,
+  type TunerConfig,
+  type TunerState,
+  type TunerStep,
+} from '../model/batch-tuner';
+import { closureForClosedWorkflow, isFinalRunStatus, MAX_SHARDS } from '../model/backfill';
+import { recordBatchSizeChange } from '../db/batch-size-history';
 import type { ThrottleHold } from '../model/throttle';
 import { refreshRepositoryRowsAfter } from './capacity';
 import type { WorkerActivityDeps } from './deps';
@@ -31,28 +46,57 @@ export interface StartRunInput {
   /** A previous run id, or `artifact:<id>`. */
   resumeFrom: string | null;
   options: Record<string, unknown>;
+  /** How many shards to split the range into; default: the environment's backfill.shards. */
+  shards?: number;
+}
+
+/** A started run and how many shards it has (numbered 0..shards-1). */
+export interface StartedRun extends BackfillRun {
+  shards: number;
 }
 
 export interface ChunkInput {
   environment: string;
   runId: string;
+  /** The shard this chunk advances (absent from executions started before shards: shard 0). */
+  shard?: number;
   batchSize: number;
   maxErrors: number;
   /** Stop after this long (ms) so the workflow gets control back regularly. */
   timeBudgetMs: number;
   /** The previous chunk's result.throttled: the backoff and held time go on. */
   throttle?: ThrottleHold;
+  /** The shard's batch size tuner as the previous chunk left it; absent: a new one starting at batchSize. */
+  tuner?: TunerState;
+  /** The operator's size (setBatchSize): used as is, not tuned, until null (released). */
+  pinnedBatchSize?: number | null;
+  /** The run's override of the environment's backfill.tuning. */
+  tuning?: Partial<TunerConfig>;
 }
 
 export interface ChunkResult {
   /** null: the budget ran out and there is more to do. */
   stop: BatchOutcome['stop'] | 'too-many-errors';
   run: BackfillRun;
+  shard: BackfillShard;
   batches: number;
   rowsWritten: number;
   seconds: number;
   /** Present when the chunk ended held by the health throttle (backfill.throttle). */
   throttled?: ThrottleHold;
+  /** The shard's batch size tuner, for its next chunk. */
+  tuner: TunerState;
+}
+
+/**
+ * A run as activities hand it to the workflow: without its batch size history (options.batchSizes, up to
+ * 100 entries), which would otherwise ride in every chunk's result in the workflow's history.
+ */
+function forWorkflow(run: BackfillRun): BackfillRun {
+  if (!('batchSizes' in run.options)) return run;
+  const options = { ...run.options };
+  delete options.batchSizes;
+  return { ...run, options };
 }
 
 function nonRetryable(message: string, type: string): ApplicationFailure {
@@ -170,30 +214,42 @@ async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput
 export function createBackfillActivities(deps: WorkerActivityDeps) {
   const { metrics } = deps;
 
-  async function startBackfillRun(input: StartRunInput): Promise<BackfillRun> {
+  /** input.shards, else the environment's backfill.shards; `auto`: the database's cores, as far as it tells. */
+  async function shardCount(pool: ReturnType<typeof deps.databases.pool>, input: StartRunInput): Promise<number> {
+    const configured = input.shards ?? getEnvironment(deps.config, input.environment).backfill.shards;
+    if (configured !== 'auto') return configured;
+    const server = await serverParallelism(pool);
+    const cores = server.local ? os.availableParallelism() : server.parallelWorkersPerGather;
+    return Math.min(Math.max(cores, 1), MAX_SHARDS);
+  }
+
+  async function startBackfillRun(input: StartRunInput): Promise<StartedRun> {
     getEnvironment(deps.config, input.environment);
     const pool = deps.databases.pool(input.environment);
     const existing = await getRun(pool, input.runId);
-    if (existing) return existing; // a retry of this activity
+    if (existing) return { ...forWorkflow(existing), shards: (await listShards(pool, existing.runId)).length }; // a retry of this activity
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
     const cursor = await resolveStartCursor(deps, input);
-    const range = await legacyRangeAfter(pool, cursor);
-    const upToId = range.maxId;
-    const total = input.limit === null ? range.after : Math.min(input.limit, range.after);
+    const range = await legacyRangeAfter(pool, cursor, input.limit);
+    const shards = await shardCount(pool, input);
     const create = () =>
-      createRun(pool, {
-        runId: input.runId,
-        environment: input.environment,
-        workflowId: input.workflowId,
-        mode: input.mode,
-        options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom },
-        cursor,
-        upToId,
-        artifactsTotal: total,
-        limit: input.limit,
-      });
+      createShardedRun(
+        pool,
+        {
+          runId: input.runId,
+          environment: input.environment,
+          workflowId: input.workflowId,
+          mode: input.mode,
+          options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom, shards },
+          cursor,
+          upToId: range.upToId,
+          artifactsTotal: range.artifacts,
+          limit: input.limit,
+        },
+        shards,
+      );
     let run: BackfillRun;
     try {
       run = await create();
@@ -209,8 +265,18 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
         throw again;
       }
     }
-    deps.logger.info({ event: 'backfill_run_started', environment: input.environment, runId: run.runId, mode: run.mode, cursor, upToId, total });
-    return run;
+    const made = (await listShards(pool, run.runId)).length;
+    deps.logger.info({
+      event: 'backfill_run_started',
+      environment: input.environment,
+      runId: run.runId,
+      mode: run.mode,
+      cursor,
+      upToId: range.upToId,
+      total: range.artifacts,
+      shards: made,
+    });
+    return { ...forWorkflow(run), shards: made };
   }
 
   function recordBatchMetrics(environment: string, outcome: BatchOutcome, mode: BackfillMode): void {
@@ -231,16 +297,18 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       rejected: d.versionsRejected,
       conflict: d.versionsConflicted,
     };
-    for (const name of BACKFILL_OUTCOMES) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(name, dryRun) }, outcomes[name]);
+    for (const name of BACKFILL_OUTCOMES)
+      metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(name, dryRun) }, outcomes[name]);
   }
 
   /**
-   * Processes batches until the time budget is used, the run ends or stops, or the workflow cancels us.
-   * Pipelined: batch N+1 is read and transformed (outside any transaction) while batch N is written;
-   * runBatch uses it only if it starts at the committed cursor.
+   * Advances one shard: batches until the time budget is used, the shard or run ends or stops, or the
+   * workflow cancels us. Pipelined: batch N+1 is read and transformed (outside any transaction) while batch
+   * N is written; runBatch uses it only if it starts at the shard's committed cursor.
    */
   async function backfillChunk(input: ChunkInput): Promise<ChunkResult> {
     const pool = deps.databases.pool(input.environment);
+    const shardNo = input.shard ?? 0;
     const ctx = activityContext();
     const started = Date.now();
     const elapsed = () => (Date.now() - started) / 1000;
@@ -249,13 +317,50 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     const found = await getRun(pool, input.runId);
     if (!found) throw nonRetryable(`backfill run ${input.runId} does not exist`, 'UnknownRun');
     let run: BackfillRun = found;
+    if (shardNo === 0) await adoptUnshardedRun(pool, run);
+    const foundShard = await getShard(pool, input.runId, shardNo);
+    if (!foundShard) throw nonRetryable(`backfill run ${input.runId} has no shard ${shardNo}`, 'UnknownShard');
+    let shard: BackfillShard = foundShard;
     let hold: ThrottleHold | null = input.throttle ?? null;
+    // A retry resumes the tuner its failed attempt last heartbeated, and halves it: that attempt failed.
+    const retried = ctx !== null && ctx.info.attempt > 1;
+    const fromHeartbeat = retried ? (ctx.info.heartbeatDetails as { tuner?: TunerState } | undefined)?.tuner : undefined;
+    let tuner: TunerState =
+      fromHeartbeat ??
+      input.tuner ??
+      initialTuner({ ...getEnvironment(deps.config, input.environment).backfill.tuning, ...input.tuning, initialSize: input.batchSize });
     const details = () => ({
       runId: run.runId,
-      cursor: run.cursor,
-      artifactsRead: run.artifactsRead,
+      shard: shardNo,
+      cursor: shard.cursor,
+      artifactsRead: shard.artifactsRead,
+      tuner,
       ...(hold && { throttled: { reason: hold.reason, detail: hold.detail, seconds: Math.round(hold.seconds) } }),
     });
+    const tune = async (step: TunerStep) => {
+      tuner = step.state;
+      const change = batchSizeChange(step, new Date().toISOString(), shardNo);
+      if (!change) return;
+      await recordBatchSizeChange(pool, input.runId, change);
+      metrics.backfillBatchSize.set({ environment: input.environment }, tuner.size);
+      deps.logger.info({
+        event: 'backfill_batch_size',
+        environment: input.environment,
+        runId: input.runId,
+        shard: shardNo,
+        from: step.from,
+        size: change.size,
+        reason: change.reason,
+      });
+      heartbeat(details());
+    };
+    if (!fromHeartbeat && !input.tuner)
+      await recordBatchSizeChange(pool, input.runId, { at: new Date().toISOString(), size: tuner.size, reason: 'initial', shard: shardNo });
+    if (retried) await tune(observeError(tuner));
+    const pinned = input.pinnedBatchSize ?? null;
+    if (pinned !== null && (!tuner.pinned || tuner.size !== pinned)) await tune(pin(tuner, pinned));
+    else if (pinned === null && tuner.pinned) await tune(release(tuner));
+    metrics.backfillBatchSize.set({ environment: input.environment }, tuner.size);
     const gate: ThrottleGate = {
       pool,
       environment: input.environment,
@@ -270,6 +375,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
             event: next ? 'backfill_throttled' : 'backfill_throttle_lifted',
             environment: input.environment,
             runId: run.runId,
+            shard: shardNo,
             reason: next?.reason ?? hold?.reason,
             detail: next?.detail,
             heldSeconds: Math.round((next ?? hold)?.seconds ?? 0),
@@ -279,30 +385,38 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
         heartbeat(details());
       },
     };
-    const result = (throttled?: ThrottleHold): ChunkResult => ({ stop: null, run, batches, rowsWritten, seconds: elapsed(), ...(throttled && { throttled }) });
+    const result = (stop: ChunkResult['stop'], throttled?: ThrottleHold): ChunkResult => ({
+      stop,
+      run: forWorkflow(run),
+      shard,
+      tuner,
+      batches,
+      rowsWritten,
+      seconds: elapsed(),
+      ...(throttled && { throttled }),
+    });
     let current: Prefetched | null = null;
     let next: Promise<Prefetched | null> | null = null;
     // Liveness even while one large batch is in flight; the details carry the last committed cursor.
     return withHeartbeat(details, async () => {
       try {
-        if (run.status === 'running') {
+        if (run.status === 'running' && !shard.done) {
           const wait = await waitWhileThrottled(gate, hold);
-          if (wait.held) return result(wait.held);
-          current = await prefetchBatch(pool, run, run.cursor, batchLimit(run, input.batchSize));
+          if (wait.waited || wait.held) await tune(observeThrottle(tuner));
+          if (wait.held) return result(null, wait.held);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size);
         }
         for (;;) {
           const writing = runBatch(pool, {
             runId: input.runId,
+            shard: shardNo,
             environment: input.environment,
-            batchSize: input.batchSize,
+            batchSize: tuner.size,
             prefetched: current,
           });
           const end = current?.artifacts.at(-1)?.id;
-          if (current && end !== undefined) {
-            const limit = batchLimit({ ...run, artifactsRead: run.artifactsRead + current.artifacts.length }, input.batchSize);
-            // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-            next = prefetchBatch(pool, run, end, limit).catch(() => null);
-          }
+          // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;
@@ -311,17 +425,20 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
             throw permanentDatabaseError(err);
           }
           run = outcome.run;
-          if (outcome.stop) return { stop: outcome.stop, run, batches, rowsWritten, seconds: elapsed() };
+          shard = outcome.shard;
+          if (outcome.stop) return result(outcome.stop);
           batches++;
           const d = outcome.delta;
           rowsWritten += d.versionsWritten + d.seriesWritten + d.kpisWritten + d.eventsWritten;
           recordBatchMetrics(input.environment, outcome, run.mode);
+          await tune(observeBatch(tuner, { artifacts: d.artifactsRead, seconds: outcome.seconds, requested: outcome.requested }));
           heartbeat(details());
-          if (run.errorsCount > input.maxErrors) return { stop: 'too-many-errors', run, batches, rowsWritten, seconds: elapsed() };
+          if (run.errorsCount > input.maxErrors) return result('too-many-errors');
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled after a committed batch');
-          if (Date.now() - started >= input.timeBudgetMs) return result();
+          if (Date.now() - started >= input.timeBudgetMs) return result(null);
           const wait = await waitWhileThrottled(gate, null);
-          if (wait.held) return result(wait.held);
+          if (wait.waited || wait.held) await tune(observeThrottle(tuner));
+          if (wait.held) return result(null, wait.held);
           const prefetched = next ? await next : null;
           // After a hold the read-ahead may be stale: the batch is then read inside its transaction.
           current = wait.waited ? null : prefetched;
@@ -334,14 +451,13 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
   }
 
   async function setBackfillRunStatus(input: RunStatusChange): Promise<BackfillRun> {
-    return (await changeRunStatus(deps, input)).run;
+    return forWorkflow((await changeRunStatus(deps, input)).run);
   }
 
   /** The error counts by reason and the first errors of a run, for failure messages. */
   async function backfillErrorsSample(input: { environment: string; runId: string; limit: number }) {
     return errorsSample(deps.databases.pool(input.environment), input.runId, input.limit);
   }
-
 
   return { startBackfillRun, backfillChunk, setBackfillRunStatus, backfillErrorsSample };
 }

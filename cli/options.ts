@@ -2,6 +2,7 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
+import { MAX_SHARDS } from '../model/backfill';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 
@@ -27,7 +28,8 @@ export function nonNegativeInt(value: string): number {
 /** A number of hours >= 0, fractions allowed (`0.01` is 36 s: a short post-check for a demo or a test). */
 export function nonNegativeHours(value: string): number {
   const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number of hours >= 0, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n))
+    throw new InvalidArgumentError(`expected a number of hours >= 0, got "${value}"`);
   return n;
 }
 
@@ -49,6 +51,7 @@ export function environmentName(value: string): string {
 }
 
 export const batchSize = intInRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE);
+export const shardCount = intInRange(1, MAX_SHARDS);
 
 /** `--resume-from`: a previous backfill run id, or `artifact:<id>` to start after that artifact. */
 export function resumeFrom(value: string): string {

@@ -41,6 +41,12 @@ export function renderBackfillProgress(p: BackfillProgress): string {
     `  rows ${verb}: series ${p.seriesWritten}, KPIs ${p.kpisWritten}, events ${p.eventsWritten}; errors ${p.errorsCount}`,
     `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}, batch size ${p.batchSize}, ${p.chunks} chunks`,
     ...(p.throttled ? [`  throttled (${p.throttled.reason}) for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
+    ...((p.shards?.length ?? 0) > 1
+      ? p.shards!.map(
+          (s) =>
+            `  shard ${s.shard}: ${s.done ? 'done' : s.throttled ? `throttled (${s.throttled.reason})` : 'working'}, ${s.artifactsRead}/${s.artifactsTotal} artifacts, cursor ${s.cursor} in (${s.afterId}, ${s.upToId}], ${s.rowsWritten} rows`,
+        )
+      : []),
   ].join('\n');
 }
 
@@ -53,7 +59,15 @@ export function renderStatus(w: WorkflowSummary, progress?: BackfillProgress | n
     `  started ${w.startTime}${w.closeTime ? `, closed ${w.closeTime}` : ''}`,
     `  search attributes: ${attributes.length ? attributes.join(' ') : '-'}`,
   ];
-  if (progress) lines.push(...renderBackfillProgress(progress).split('\n').map((line) => `  ${line}`));
-  else if (progress === null) lines.push('  progress: not available (no worker answered, the workflow has not run its first task, or it failed before it could report)');
+  if (progress)
+    lines.push(
+      ...renderBackfillProgress(progress)
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
+  else if (progress === null)
+    lines.push(
+      '  progress: not available (no worker answered, the workflow has not run its first task, or it failed before it could report)',
+    );
   return lines.join('\n');
 }

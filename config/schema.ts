@@ -4,7 +4,8 @@
  * environment. Messages here never echo the offending value: a secret pasted into the wrong field
  * must not reach a terminal or a log.
  */
-import { DEFAULT_BATCH_SIZE } from '../model/backfill';
+import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
+import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
@@ -148,29 +149,72 @@ export const throttleSchema = z
   })
   .superRefine((t, ctx) => {
     if (t.replicaUrlEnv !== undefined && t.maxReplicationLagSeconds === null && t.maxReplicationLagBytes === null) {
-      ctx.addIssue({ code: 'custom', path: ['replicaUrlEnv'], message: 'is only used with maxReplicationLagSeconds or maxReplicationLagBytes' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicaUrlEnv'],
+        message: 'is only used with maxReplicationLagSeconds or maxReplicationLagBytes',
+      });
     }
-    if (DURATION_PATTERN.test(t.initialWait) && DURATION_PATTERN.test(t.maxWait) && parseDuration(t.maxWait) < parseDuration(t.initialWait)) {
+    if (
+      DURATION_PATTERN.test(t.initialWait) &&
+      DURATION_PATTERN.test(t.maxWait) &&
+      parseDuration(t.maxWait) < parseDuration(t.initialWait)
+    ) {
       ctx.addIssue({ code: 'custom', path: ['maxWait'], message: 'must be at least initialWait' });
     }
   })
   .transform((t) => ({ ...t, initialWaitMs: parseDuration(t.initialWait), maxWaitMs: parseDuration(t.maxWait) }));
 
-export const backfillSchema = z.strictObject({
-  mode: z.enum(['normal', 'force']).default('normal'),
-  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
-  // Staging's "limit 5 dry-run": a sample run of this many artifacts before the full backfill.
-  sampleLimit: positiveIntOrNull,
-  resume: z.boolean().default(false),
-  maxErrors: z.number().int().min(0).default(1000),
-  throttle: throttleSchema.prefault({}),
-  // A first load into an empty repository builds keys and foreign keys after the load (db/bulk-load.ts).
-  bulkLoad: z.enum(BULK_LOAD_MODES).default('auto'),
-  bulkLoadMaintenanceWorkMem: z
-    .string()
-    .regex(MEMORY_SETTING_PATTERN, { error: 'must be a PostgreSQL memory size such as "512MB" (kB, MB or GB)' })
-    .default(DEFAULT_MAINTENANCE_WORK_MEM),
-});
+const SHARDS_ERROR = `must be "auto" or a whole number from 1 to ${MAX_SHARDS}`;
+
+/** The self-tuning batch size (model/batch-tuner.ts): the size moves within [min, max] toward targetSeconds a batch. */
+export const tuningSchema = z
+  .strictObject({
+    targetSeconds: z.number().positive().max(MAX_TARGET_SECONDS).default(1),
+    minBatchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(50),
+    maxBatchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(5000),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((t, ctx) => {
+    if (t.maxBatchSize < t.minBatchSize) ctx.addIssue({ code: 'custom', path: ['maxBatchSize'], message: 'must be at least minBatchSize' });
+  });
+
+export const backfillSchema = z
+  .strictObject({
+    mode: z.enum(['normal', 'force']).default('normal'),
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
+    // Staging's "limit 5 dry-run": a sample run of this many artifacts before the full backfill.
+    sampleLimit: positiveIntOrNull,
+    resume: z.boolean().default(false),
+    maxErrors: z.number().int().min(0).default(1000),
+    throttle: throttleSchema.prefault({}),
+    tuning: tuningSchema.prefault({}),
+    // Parts of a run's range processed at once (by any workers); "auto": the database server's cores.
+    shards: z
+      .union([z.literal('auto'), z.number()], { error: SHARDS_ERROR })
+      .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1 && v <= MAX_SHARDS), { error: SHARDS_ERROR })
+      .default('auto'),
+    // A first load into an empty repository builds keys and foreign keys after the load (db/bulk-load.ts).
+    bulkLoad: z.enum(BULK_LOAD_MODES).default('auto'),
+    bulkLoadMaintenanceWorkMem: z
+      .string()
+      .regex(MEMORY_SETTING_PATTERN, { error: 'must be a PostgreSQL memory size such as "512MB" (kB, MB or GB)' })
+      .default(DEFAULT_MAINTENANCE_WORK_MEM),
+  })
+  .superRefine((b, ctx) => {
+    // The tuner would clamp it on the first batch: a size it never uses is a mistake in the file. (Zod runs
+    // this after other issues too: a batchSize or bounds already reported are not judged again.)
+    const { enabled, minBatchSize, maxBatchSize } = b.tuning;
+    const valid = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_BATCH_SIZE;
+    if (!enabled || ![b.batchSize, minBatchSize, maxBatchSize].every(valid) || minBatchSize > maxBatchSize) return;
+    if (b.batchSize < minBatchSize || b.batchSize > maxBatchSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batchSize'],
+        message: 'must be within tuning.minBatchSize..tuning.maxBatchSize while tuning is enabled (or set tuning.enabled to false)',
+      });
+    }
+  });
 
 const SAMPLE_ERROR = 'must be "all" or a fraction of versions (0 < x <= 1)';
 
@@ -245,6 +289,7 @@ export type MaintenanceMode = MaintenanceConfig['mode'];
 export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
 export type ThrottleConfig = BackfillConfig['throttle'];
+export type TuningConfig = BackfillConfig['tuning'];
 export type VerifyConfig = EnvironmentConfig['verify'];
 export type CapacityConfig = EnvironmentConfig['capacity'];
 export type SpotCheckConfig = EnvironmentConfig['spotCheck'];

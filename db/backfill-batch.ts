@@ -12,27 +12,34 @@ import pg from 'pg';
 import { planBatch, BatchPlan, type PlannedError, type PlannedWrite } from '../transform/backfill-plan';
 import { transformArtifact } from '../transform/legacy-transform';
 import type { LegacyArtifact, TransformResult } from '../transform/types';
-import { lockEnvironmentForWrite } from './advisory-locks';
+import { lockEnvironmentForBackfill } from './advisory-locks';
+import { isFinalRunStatus } from '../model/backfill';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
+import { advanceShard, getShard, type BackfillShard } from './backfill-shards';
 import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
 import { nativeSha256 } from './native-hash';
-import { isDataError, sqlstateOf } from './pg-errors';
+import { isDataError, isWriteRace, sqlstateOf } from './pg-errors';
 import { deleteVersions, existingChecksums, versionKey, writeVersions, type WriteCounts } from './repository-writer';
 
 export interface BatchOutcome {
   /** Why nothing (more) was done: the range or limit is exhausted, or the run is no longer running. */
   stop: null | 'done' | Exclude<RunStatus, 'running'>;
   run: BackfillRun;
+  shard: BackfillShard;
   delta: RunCounters;
   rejectsByReason: Record<string, number>;
   /** Seconds spent in the write transaction (read to commit). */
   seconds: number;
+  /** The size the batch's artifacts were read with (a read-ahead's may predate a batch size change). */
+  requested: number;
 }
 
 /** Artifacts already read and transformed, ahead of the transaction that will use them. */
 export interface Prefetched {
   afterId: number;
+  /** The most artifacts it was asked for. */
+  limit: number;
   artifacts: LegacyArtifact[];
   results: TransformResult[];
 }
@@ -46,23 +53,18 @@ const TRANSFORM_SLICE = 50;
  */
 export async function prefetchBatch(
   db: pg.Pool | pg.PoolClient,
-  run: Pick<BackfillRun, 'upToId'>,
+  shard: Pick<BackfillShard, 'upToId'>,
   afterId: number,
   limit: number,
 ): Promise<Prefetched> {
-  const artifacts = await readArtifacts(db, { afterId, upToId: run.upToId, limit });
+  const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit });
   const results: TransformResult[] = [];
   for (let i = 0; i < artifacts.length; i++) {
     results.push(transformArtifact(artifacts[i], nativeSha256));
     artifacts[i].payload = null;
     if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { afterId, artifacts, results };
-}
-
-export function batchLimit(run: BackfillRun, batchSize: number): number {
-  const remaining = run.limit === null ? Infinity : run.limit - run.artifactsRead;
-  return Math.max(0, Math.min(batchSize, remaining));
+  return { afterId, limit, artifacts, results };
 }
 
 /** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
@@ -111,7 +113,7 @@ async function writeBisecting(
     await client.query('RELEASE SAVEPOINT plandb_write');
     return counts;
   } catch (err) {
-    if (!isDataError(err)) throw err;
+    if (!isDataError(err) || isWriteRace(err)) throw err;
     await client.query('ROLLBACK TO SAVEPOINT plandb_write');
     await client.query('RELEASE SAVEPOINT plandb_write');
     if (writes.length === 1) {
@@ -128,41 +130,60 @@ async function writeBisecting(
 const storableJson = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '\uFFFD') : v));
 
+/** Attempts of one batch that lose a race with another shard (isWriteRace) before the error is thrown. */
+const RACE_ATTEMPTS = 5;
+
 /**
- * Runs one batch for `runId`. `prefetched` is used only if it starts exactly at the committed cursor
- * (otherwise another attempt moved the cursor and the batch is read again inside the transaction).
+ * Runs one batch of shard `shard` of `runId`. `prefetched` is used only if it starts exactly at the shard's
+ * committed cursor (otherwise another attempt moved it and the batch is read again inside the transaction).
+ * A batch that loses a race with another shard's is redone at once, on the same read.
  */
 export async function runBatch(
   pool: pg.Pool,
-  args: { runId: string; environment: string; batchSize: number; prefetched?: Prefetched | null },
+  args: { runId: string; shard: number; environment: string; batchSize: number; prefetched?: Prefetched | null },
+): Promise<BatchOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runBatchOnce(pool, args);
+    } catch (err) {
+      if (!isWriteRace(err) || attempt >= RACE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function runBatchOnce(
+  pool: pg.Pool,
+  args: { runId: string; shard: number; environment: string; batchSize: number; prefetched?: Prefetched | null },
 ): Promise<BatchOutcome> {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   return withClient(pool, async (client) => {
+    const nothing = async (stop: BatchOutcome['stop'], run: BackfillRun, shard: BackfillShard): Promise<BatchOutcome> => {
+      await client.query('COMMIT');
+      return { stop, run, shard, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds(), requested: args.batchSize };
+    };
     try {
       await client.query('BEGIN');
-      // Serializes writers per environment, and the run row lock serializes attempts of the same run.
-      await lockEnvironmentForWrite(client, args.environment);
-      const run = await getRun(client, args.runId, { forUpdate: true });
+      // Shared: shards write at once; a trim or restore (exclusive) waits for every batch in flight.
+      await lockEnvironmentForBackfill(client, args.environment);
+      // The shard row lock serializes attempts of the same shard (a retry while a lost attempt still runs).
+      let shard = await getShard(client, args.runId, args.shard, { forUpdate: true });
+      if (!shard) throw new Error(`backfill run ${args.runId} has no shard ${args.shard}`);
+      const run = await getRun(client, args.runId);
       if (!run) throw new Error(`backfill run ${args.runId} does not exist`);
-      const limit = batchLimit(run, args.batchSize);
-      if (run.status !== 'running' || limit === 0 || run.cursor >= run.upToId) {
-        await client.query('COMMIT');
-        return {
-          stop: run.status === 'running' ? 'done' : run.status,
-          run,
-          delta: { ...ZERO_COUNTERS },
-          rejectsByReason: {},
-          seconds: seconds(),
-        };
-      }
+      if (run.status !== 'running') return await nothing(run.status, run, shard);
+      if (shard.done) return await nothing('done', run, shard);
       const batch =
-        args.prefetched && args.prefetched.afterId === run.cursor && args.prefetched.artifacts.length <= limit
+        args.prefetched && args.prefetched.afterId === shard.cursor && args.prefetched.artifacts.length <= args.batchSize
           ? args.prefetched
-          : await prefetchBatch(client, run, run.cursor, limit);
+          : shard.cursor >= shard.upToId
+            ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [] }
+            : await prefetchBatch(client, shard, shard.cursor, args.batchSize);
       if (!batch.artifacts.length) {
-        await client.query('COMMIT');
-        return { stop: 'done', run, delta: { ...ZERO_COUNTERS }, rejectsByReason: {}, seconds: seconds() };
+        // The shard's range is used up: mark it so the run's cursor can pass it.
+        shard = await advanceShard(client, run.runId, shard.shard, { ...NO_ADVANCE, cursor: shard.upToId, done: true });
+        const after = await advanceRun(client, run.runId, { ...ZERO_COUNTERS }, []);
+        return await nothing('done', after, shard);
       }
 
       const valid = batch.artifacts.filter((_, i) => batch.results[i].ok);
@@ -181,7 +202,7 @@ export async function runBatch(
           delta.kpisWritten += w.version.kpis.length;
           delta.eventsWritten += w.version.events.length;
         }
-        delta.plansWritten = await newPlansFirstSeenHere(client, run, plan);
+        delta.plansWritten = await newPlansFirstSeenHere(client, run, shard.cursor, plan);
       } else {
         const written = await writeBisecting(client, plan.writes, run.runId, refused);
         delta.versionsWritten = written.versions;
@@ -218,14 +239,33 @@ export async function runBatch(
         message: e.message,
       }));
       const cursor = batch.artifacts[batch.artifacts.length - 1].id;
-      await advanceRun(client, run.runId, cursor, delta, summaries);
+      shard = await advanceShard(client, run.runId, shard.shard, {
+        cursor,
+        artifactsRead: delta.artifactsRead,
+        versionsWritten: delta.versionsWritten,
+        rowsWritten: delta.versionsWritten + delta.seriesWritten + delta.kpisWritten + delta.eventsWritten,
+        errorsCount: delta.errorsCount,
+        done: cursor >= shard.upToId,
+      });
+      const after = await advanceRun(client, run.runId, delta, summaries);
+      if (isFinalRunStatus(after.status)) {
+        // Closed (cancelled, failed) while this batch ran: nothing is written after a close.
+        await client.query('ROLLBACK');
+        return {
+          stop: after.status,
+          run: after,
+          shard,
+          delta: { ...ZERO_COUNTERS },
+          rejectsByReason: {},
+          seconds: seconds(),
+          requested: batch.limit,
+        };
+      }
       await client.query('COMMIT');
 
       const rejectsByReason: Record<string, number> = {};
       for (const e of errors) rejectsByReason[e.reason] = (rejectsByReason[e.reason] ?? 0) + 1;
-      const after = { ...run, cursor, errors: [...run.errors, ...summaries].slice(0, 100) };
-      for (const key of Object.keys(delta) as (keyof RunCounters)[]) after[key] = run[key] + delta[key];
-      return { stop: null, run: after, delta, rejectsByReason, seconds: seconds() };
+      return { stop: null, run: after, shard, delta, rejectsByReason, seconds: seconds(), requested: batch.limit };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -233,11 +273,14 @@ export async function runBatch(
   });
 }
 
+const NO_ADVANCE = { artifactsRead: 0, versionsWritten: 0, rowsWritten: 0, errorsCount: 0 };
+
 /**
  * Dry-run plan count: plans not in the repository whose first artifact of this run's range is in this
- * batch (counted once per run, however the plan's versions are spread over batches).
+ * batch, at or after the shard's cursor (counted once per run, however the plan's versions are spread over batches
+ * and shards).
  */
-async function newPlansFirstSeenHere(client: pg.PoolClient, run: BackfillRun, plan: BatchPlan): Promise<number> {
+async function newPlansFirstSeenHere(client: pg.PoolClient, run: BackfillRun, shardCursor: number, plan: BatchPlan): Promise<number> {
   const ids = [...new Set(plan.writes.map((w) => w.version.planId))];
   if (!ids.length) return 0;
   const res = await client.query<{ n: number }>(
@@ -245,7 +288,7 @@ async function newPlansFirstSeenHere(client: pg.PoolClient, run: BackfillRun, pl
         SELECT a.plan_id, min(a.id) AS first_id FROM plan_artifacts a
          WHERE a.plan_id = ANY($1::text[]) AND a.id > $2 AND a.id <= $3 GROUP BY a.plan_id) f
       WHERE f.first_id > $4 AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = f.plan_id)`,
-    [ids, (run.options.startCursor as number | undefined) ?? 0, run.upToId, run.cursor],
+    [ids, (run.options.startCursor as number | undefined) ?? 0, run.upToId, shardCursor],
   );
   return res.rows[0].n;
 }

@@ -179,31 +179,41 @@ export async function setRunStatus(
   return { run: existing, changed: false };
 }
 
-/** Advances the checkpoint and adds the batch's counters; runs inside the batch's transaction. */
+/**
+ * Adds a batch's counters to the run row and moves its cursor to the low-water mark of its shards (every id
+ * at or below it is done: the lowest cursor of a shard still working, or the run's end). Inside the batch's
+ * transaction, after its shard row moved (advanceShard), and last: the row lock it takes, which serializes
+ * the shards' commits, is held only until the commit. Returns the run as it now is, status included: the
+ * caller rolls the batch back if the run was closed meanwhile.
+ */
 export async function advanceRun(
   db: Queryable,
   runId: string,
-  cursor: number,
   delta: RunCounters,
   newErrors: BackfillErrorSummary[],
-): Promise<void> {
-  await db.query(
+): Promise<BackfillRun> {
+  // The row lock first, in its own statement: the UPDATE's snapshot is then taken after every shard that
+  // committed before us, so the low-water mark it computes includes their cursors (a statement that waited
+  // for the lock would re-check the row but not re-run its subquery).
+  await db.query(`SELECT 1 FROM plan_backfill_runs WHERE run_id = $1 FOR NO KEY UPDATE`, [runId]);
+  const res = await db.query<RunRow>(
     `UPDATE plan_backfill_runs SET
-        cursor = $2,
-        artifacts_read = artifacts_read + $3, versions_written = versions_written + $4,
-        versions_skipped = versions_skipped + $5, versions_rejected = versions_rejected + $6,
-        versions_conflicted = versions_conflicted + $7, plans_written = plans_written + $8,
-        series_written = series_written + $9, kpis_written = kpis_written + $10,
-        events_written = events_written + $11, errors_count = errors_count + $12,
+        cursor = (SELECT coalesce(min(s.cursor) FILTER (WHERE NOT s.done), max(s.up_to_id)) FROM plan_backfill_shards s WHERE s.run_id = $1
+                   HAVING count(*) > 0),
+        artifacts_read = artifacts_read + $2, versions_written = versions_written + $3,
+        versions_skipped = versions_skipped + $4, versions_rejected = versions_rejected + $5,
+        versions_conflicted = versions_conflicted + $6, plans_written = plans_written + $7,
+        series_written = series_written + $8, kpis_written = kpis_written + $9,
+        events_written = events_written + $10, errors_count = errors_count + $11,
         -- keep the first 100 errors; the rest are in plan_backfill_errors
-        errors = CASE WHEN jsonb_array_length(errors) >= 100 THEN errors
+        errors = CASE WHEN jsonb_array_length(errors) >= 100 OR $12::jsonb = '[]'::jsonb THEN errors
                       ELSE (SELECT coalesce(jsonb_agg(e), '[]'::jsonb) FROM (
-                              SELECT e FROM jsonb_array_elements(errors || $13::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i LIMIT 100) s) END,
+                              SELECT e FROM jsonb_array_elements(errors || $12::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i LIMIT 100) s) END,
         updated_at = now()
-      WHERE run_id = $1`,
+      WHERE run_id = $1
+      RETURNING ${COLUMNS}`,
     [
       runId,
-      cursor,
       delta.artifactsRead,
       delta.versionsWritten,
       delta.versionsSkipped,
@@ -217,6 +227,7 @@ export async function advanceRun(
       JSON.stringify(newErrors),
     ],
   );
+  return fromRow(res.rows[0]);
 }
 
 /** The newest non-dry-run run of the environment (what a resuming migration continues). */
@@ -242,6 +253,12 @@ export async function errorsSample(db: Queryable, runId: string, limit: number) 
   );
   return {
     byReason: byReason.rows,
-    first: first.rows.map((r) => ({ artifactId: r.artifact_id, planId: r.plan_id, version: r.version, reason: r.reason, message: r.message })),
+    first: first.rows.map((r) => ({
+      artifactId: r.artifact_id,
+      planId: r.plan_id,
+      version: r.version,
+      reason: r.reason,
+      message: r.message,
+    })),
   };
 }

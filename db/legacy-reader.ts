@@ -49,11 +49,22 @@ export async function readArtifacts(
   }));
 }
 
-/** The legacy table's current end (max id, 0 when empty) and how many artifacts lie after `afterId`. */
-export async function legacyRangeAfter(db: Queryable, afterId: number): Promise<{ maxId: number; after: number }> {
+/**
+ * A run's range after `afterId`: up to the legacy table's current end (max id), or with a `limit` up to the
+ * limit-th artifact, so the range alone bounds the run (its shards need no shared count); and how many
+ * artifacts it holds.
+ */
+export async function legacyRangeAfter(
+  db: Queryable,
+  afterId: number,
+  limit: number | null,
+): Promise<{ upToId: number; artifacts: number }> {
   const res = await db.query<{ up_to: number | null; n: number }>(
-    `SELECT (SELECT max(id) FROM plan_artifacts) AS up_to, (SELECT count(*)::int8 FROM plan_artifacts WHERE id > $1) AS n`,
-    [afterId],
+    `SELECT coalesce((SELECT id FROM plan_artifacts WHERE $2::int8 IS NOT NULL AND id > $1 ORDER BY id OFFSET $2::int8 - 1 LIMIT 1),
+                     (SELECT max(id) FROM plan_artifacts)) AS up_to,
+            (SELECT count(*)::int8 FROM plan_artifacts WHERE id > $1) AS n`,
+    [afterId, limit],
   );
-  return { maxId: res.rows[0].up_to ?? 0, after: res.rows[0].n };
+  const n = res.rows[0].n;
+  return { upToId: res.rows[0].up_to ?? 0, artifacts: limit === null ? n : Math.min(limit, n) };
 }

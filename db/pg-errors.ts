@@ -19,3 +19,14 @@ export function isDataError(err: unknown): boolean {
   const sqlstate = sqlstateOf(err);
   return sqlstate !== null && DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2));
 }
+
+/**
+ * A batch lost a race with a concurrent shard's batch: the same version (a legacy duplicate in another
+ * shard) committed first, or a deadlock was broken. Redoing the whole batch is right: it then sees the
+ * other's commit (a skip or a conflict) instead of refusing the version as bad data.
+ */
+export function isWriteRace(err: unknown): boolean {
+  const sqlstate = sqlstateOf(err);
+  if (sqlstate === '40P01') return true;
+  return sqlstate === '23505' && (err as { constraint?: unknown }).constraint === 'plan_versions_plan_id_version_pk';
+}

@@ -73,11 +73,14 @@ async function upsertPlans(client: pg.PoolClient, rows: VersionToWrite[]): Promi
     const created = earliest.get(id);
     if (!created || row.artifact.createdAt < created) earliest.set(id, row.artifact.createdAt);
   }
-  const plans = [...newest.values()];
+  // One lock order for every batch: shards that write the same plans at once then wait, never deadlock.
+  const plans = [...newest.values()].sort((a, b) => (a.version.planId < b.version.planId ? -1 : 1));
   const res = await client.query<{ inserted: boolean }>(
     `INSERT INTO plans AS p (plan_id, name, status, latest_version, created_at, updated_at)
      SELECT plan_id, name, status, latest_version, created_at, now()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[]) AS u(plan_id, name, status, latest_version, created_at)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[])
+              WITH ORDINALITY AS u(plan_id, name, status, latest_version, created_at, ord)
+      ORDER BY ord
      ON CONFLICT (plan_id) DO UPDATE SET
        name = CASE WHEN EXCLUDED.latest_version >= p.latest_version THEN EXCLUDED.name ELSE p.name END,
        status = CASE WHEN EXCLUDED.latest_version >= p.latest_version THEN EXCLUDED.status ELSE p.status END,

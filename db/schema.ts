@@ -44,7 +44,9 @@ export const planVersions = pgTable(
     name: text('name'),
     status: text('status'),
     runId: text('run_id'),
-    summary: jsonb('summary').notNull().default(sql`'{}'::jsonb`),
+    summary: jsonb('summary')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     sourceArtifactId: bigint('source_artifact_id', { mode: 'number' }).unique(),
     sourceChecksum: char('source_checksum', { length: 64 }).notNull(),
     artifactCreatedAt: tz('artifact_created_at'),
@@ -56,9 +58,7 @@ export const planVersions = pgTable(
 
 /** Children of a version go with it (on delete cascade). */
 const versionRef = (name: string) => (t: { planId: AnyPgColumn; version: AnyPgColumn }) =>
-  foreignKey({ name, columns: [t.planId, t.version], foreignColumns: [planVersions.planId, planVersions.version] }).onDelete(
-    'cascade',
-  );
+  foreignKey({ name, columns: [t.planId, t.version], foreignColumns: [planVersions.planId, planVersions.version] }).onDelete('cascade');
 
 export const planKpis = pgTable(
   'plan_kpis',
@@ -83,10 +83,7 @@ export const planSeries = pgTable(
     metric: text('metric').notNull(),
     value: doublePrecision('value').notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.planId, t.version, t.item, t.location, t.period, t.metric] }),
-    versionRef('plan_series_version_fk')(t),
-  ],
+  (t) => [primaryKey({ columns: [t.planId, t.version, t.item, t.location, t.period, t.metric] }), versionRef('plan_series_version_fk')(t)],
 );
 
 export const planEvents = pgTable(
@@ -98,7 +95,9 @@ export const planEvents = pgTable(
     at: tz('at').notNull(),
     type: text('type').notNull(),
     actor: text('actor'),
-    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+    detail: jsonb('detail')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
   },
   (t) => [primaryKey({ columns: [t.planId, t.version, t.seq] }), versionRef('plan_events_version_fk')(t)],
 );
@@ -112,7 +111,9 @@ export const planBackfillRuns = pgTable(
     workflowId: text('workflow_id'),
     mode: text('mode', { enum: ['dry-run', 'normal', 'force'] }).notNull(),
     status: text('status', { enum: ['running', 'paused', 'completed', 'failed', 'cancelled', 'terminated'] }).notNull(),
-    options: jsonb('options').notNull().default(sql`'{}'::jsonb`),
+    options: jsonb('options')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
     // The run's fixed range end (max(id) at start) and its artifact limit, so a resumed run ends where it would have.
     upToId: bigint('up_to_id', { mode: 'number' }).notNull().default(0),
@@ -128,7 +129,9 @@ export const planBackfillRuns = pgTable(
     kpisWritten: bigint('kpis_written', { mode: 'number' }).notNull().default(0),
     eventsWritten: bigint('events_written', { mode: 'number' }).notNull().default(0),
     errorsCount: bigint('errors_count', { mode: 'number' }).notNull().default(0),
-    errors: jsonb('errors').notNull().default(sql`'[]'::jsonb`),
+    errors: jsonb('errors')
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     startedAt: tz('started_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
     finishedAt: tz('finished_at'),
@@ -144,6 +147,32 @@ export const planBackfillRuns = pgTable(
   ],
 );
 
+/**
+ * One shard of a backfill run: a part (after_id, up_to_id] of the run's range with its own checkpoint and
+ * counters, so several chunk activities (on any workers) advance one run at once. The run row holds the sums.
+ */
+export const planBackfillShards = pgTable(
+  'plan_backfill_shards',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => planBackfillRuns.runId, { onDelete: 'cascade' }),
+    shard: integer('shard').notNull(),
+    afterId: bigint('after_id', { mode: 'number' }).notNull(),
+    upToId: bigint('up_to_id', { mode: 'number' }).notNull(),
+    cursor: bigint('cursor', { mode: 'number' }).notNull(),
+    artifactsTotal: bigint('artifacts_total', { mode: 'number' }).notNull().default(0),
+    artifactsRead: bigint('artifacts_read', { mode: 'number' }).notNull().default(0),
+    versionsWritten: bigint('versions_written', { mode: 'number' }).notNull().default(0),
+    rowsWritten: bigint('rows_written', { mode: 'number' }).notNull().default(0),
+    errorsCount: bigint('errors_count', { mode: 'number' }).notNull().default(0),
+    batches: integer('batches').notNull().default(0),
+    done: boolean('done').notNull().default(false),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.shard] })],
+);
+
 export const planBackfillErrors = pgTable(
   'plan_backfill_errors',
   {
@@ -155,7 +184,9 @@ export const planBackfillErrors = pgTable(
     planId: text('plan_id'),
     version: integer('version'),
     reason: text('reason').notNull(),
-    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+    detail: jsonb('detail')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     at: tz('at').notNull().defaultNow(),
   },
   (t) => [index('plan_backfill_errors_run_idx').on(t.runId, t.artifactId)],
@@ -206,7 +237,9 @@ export const planMigrationRuns = pgTable(
     status: text('status').notNull(),
     currentStep: text('current_step'),
     // The run's header (policy, workflow run id); steps, approvals and decisions are plan_migration_steps rows.
-    evidence: jsonb('evidence').notNull().default(sql`'{}'::jsonb`),
+    evidence: jsonb('evidence')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     startedAt: tz('started_at').notNull().defaultNow(),
     finishedAt: tz('finished_at'),
     closedReason: text('closed_reason'),
@@ -214,7 +247,11 @@ export const planMigrationRuns = pgTable(
     refusedSignals: integer('refused_signals').notNull().default(0),
   },
   // One open migration per environment, atomic under simultaneous starts.
-  (t) => [uniqueIndex('plan_migration_runs_one_open_idx').on(t.environment).where(sql`finished_at IS NULL`)],
+  (t) => [
+    uniqueIndex('plan_migration_runs_one_open_idx')
+      .on(t.environment)
+      .where(sql`finished_at IS NULL`),
+  ],
 );
 
 /** Append-only evidence: one small row per step transition, gate, approval, decision or stop. */
@@ -232,7 +269,9 @@ export const planMigrationSteps = pgTable(
     status: text('status').notNull(),
     attempt: integer('attempt'),
     // Ids and counts only (a backup id, a verify report id, a run id), never rows.
-    summary: jsonb('summary').notNull().default(sql`'{}'::jsonb`),
+    summary: jsonb('summary')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     error: text('error'),
     actor: text('actor'),
     comment: text('comment'),

@@ -76,6 +76,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
       registers: [registry],
     }),
+    backfillBatchSize: new Gauge({
+      name: 'plan_backfill_batch_size',
+      help: 'Artifacts per batch of the last backfill batch this worker started (self-tuned or pinned by setBatchSize); 0 before its first',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     repositoryRows: repositoryRowsGauge(registry),
     capacityMaxRows: new Gauge({
       name: 'plan_db_capacity_max_rows',
@@ -132,6 +138,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
     for (const stage of BULK_STAGES) metrics.backfillBulkStageSeconds.zero({ environment, stage });
+    metrics.backfillBatchSize.set({ environment }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

@@ -137,3 +137,27 @@ export function countersOf(run: RunCounters): RunCounters {
   for (const key of Object.keys(ZERO_COUNTERS) as (keyof RunCounters)[]) out[key] = run[key];
   return out;
 }
+
+/**
+ * One shard of a run: the part (afterId, upToId] of the run's range that one chunk activity at a time
+ * advances, with its own checkpoint. Shards of a run are processed concurrently, on any workers.
+ */
+export interface BackfillShard {
+  shard: number;
+  afterId: number;
+  upToId: number;
+  /** Last artifact id of this shard whose batch committed. */
+  cursor: number;
+  artifactsTotal: number;
+  artifactsRead: number;
+  versionsWritten: number;
+  /** Repository rows written: versions, series, KPIs and events. */
+  rowsWritten: number;
+  errorsCount: number;
+  batches: number;
+  /** Its whole range is processed. */
+  done: boolean;
+}
+
+/** Most shards a run may have: each holds up to two connections while it works. */
+export const MAX_SHARDS = 32;

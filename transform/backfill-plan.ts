@@ -37,14 +37,21 @@ export function planBatch(
   versionKey: (planId: string, version: number) => string,
 ): BatchPlan {
   const plan: BatchPlan = { writes: [], skipped: 0, rejected: [], conflicts: [] };
+  // A version twice in one batch: the second is judged against the first, as if the first were stored
+  // (force too: which of two legacy copies is right is for a person to say). So a batch never writes a
+  // key twice, and a duplicate-key error from PostgreSQL can only mean a concurrent shard won the race.
+  const inBatch = new Map<string, string>();
   artifacts.forEach((artifact, i) => {
     const result = results[i];
     if (!result.ok) {
       plan.rejected.push({ artifact, reason: result.reason, message: result.message, detail: result.detail });
       return;
     }
-    const stored = existing.get(versionKey(artifact.planId, artifact.version));
-    if (stored === undefined || mode === 'force') {
+    const key = versionKey(artifact.planId, artifact.version);
+    const earlier = inBatch.get(key);
+    const stored = earlier ?? existing.get(key);
+    if (earlier === undefined) inBatch.set(key, result.checksum);
+    if (stored === undefined || (mode === 'force' && earlier === undefined)) {
       plan.writes.push({ artifact, version: result.version, checksum: result.checksum, replaces: stored !== undefined });
     } else if (stored === result.checksum) {
       plan.skipped++;

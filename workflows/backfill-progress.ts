@@ -66,5 +66,21 @@ export function renderBackfillDetails(p: BackfillProgress): string {
     '',
     `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`} · batch size ${p.batchSize}`,
     ...(p.throttled ? ['', `**throttled (${p.throttled.reason})** for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
+    ...shardLines(p),
   ].join('\n');
+}
+
+/** A table of the shards when there is more than one. */
+function shardLines(p: BackfillProgress): string[] {
+  const shards = p.shards ?? [];
+  if (shards.length < 2) return [];
+  return [
+    '',
+    '| shard | range | cursor | artifacts | rows | state |',
+    '|---|---|---|---|---|---|',
+    ...shards.map(
+      (s) =>
+        `| ${s.shard} | (${s.afterId}, ${s.upToId}] | ${s.cursor} | ${s.artifactsRead}/${s.artifactsTotal} | ${s.rowsWritten} | ${s.done ? 'done' : s.throttled ? `throttled (${s.throttled.reason})` : 'working'} |`,
+    ),
+  ];
 }

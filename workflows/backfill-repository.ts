@@ -21,7 +21,8 @@ import {
 } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
 import type { ChunkResult } from '../activities/backfill';
-import { isFinalRunStatus, type BackfillRun, type RunStatus } from '../model/backfill';
+import { isFinalRunStatus, type BackfillRun, type BackfillShard, type RunStatus } from '../model/backfill';
+import type { TunerState } from '../model/batch-tuner';
 import type { ThrottleHold } from '../model/throttle';
 import {
   BackfillInput,
@@ -39,6 +40,7 @@ import {
   resumeSignal,
   SetBatchSizeInput,
   setBatchSizeUpdate,
+  type ShardProgress,
 } from './definitions';
 import { renderBackfillDetails, toProgress } from './backfill-progress';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
@@ -73,20 +75,44 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   const { environment } = input;
   const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
   const carried = input.carried;
-  let batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
+  const maxErrors = input.maxErrors ?? DEFAULT_MAX_ERRORS;
+  const batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
   let paused = carried?.paused ?? false;
   let chunkCount = carried?.chunks ?? 0;
   const startedAtMs = carried?.startedAtMs ?? Date.now();
   const continuedAsNew = carried?.continuedAsNew ?? 0;
   let chunksThisExecution = 0;
-  let inFlight: Promise<unknown> | null = null;
-  // The latest run row seen; `progress` reads it, the main loop replaces it.
+  // The freshest run row seen (its counters are the sums over all shards); `progress` reads it.
   let latest: BackfillRun | null = null;
-  // The health throttle's hold, handed from chunk to chunk so its backoff goes on.
-  let throttle: ThrottleHold | null = carried?.throttle ?? null;
+  // Each shard's last state and health-throttle hold (handed from chunk to chunk so its backoff goes on).
+  const shards = new Map<number, { state: BackfillShard | null; hold: ThrottleHold | null }>();
+  const holdOf = (shard: number): ThrottleHold | null => (shard === 0 ? carried?.throttle : carried?.throttles?.[String(shard)]) ?? null;
+  // Each shard's batch size tuner runs in its chunks (activities/backfill.ts); the workflow carries it along.
+  const tuners = new Map<number, TunerState>(Object.entries(carried?.tuners ?? {}).map(([k, v]) => [Number(k), v]));
+  let pinnedBatchSize: number | null = carried?.pinnedBatchSize ?? null;
+  /** The size in use: the pin, else the first shard's tuner's, else the starting size. */
+  const currentBatchSize = () => pinnedBatchSize ?? tuners.get(0)?.size ?? batchSize;
 
-  const progress = (): BackfillProgress =>
-    toProgress({ environment, mode, run: latest, paused, batchSize, chunks: chunkCount, continuedAsNew, startedAtMs, nowMs: Date.now(), throttle });
+  const progress = (): BackfillProgress => {
+    const list = [...shards.entries()].sort(([a], [b]) => a - b);
+    const holds = list.map(([, s]) => s.hold).filter((h): h is ThrottleHold => h !== null);
+    return {
+      ...toProgress({
+        environment,
+        mode,
+        run: latest,
+        paused,
+        batchSize: currentBatchSize(),
+        chunks: chunkCount,
+        continuedAsNew,
+        startedAtMs,
+        nowMs: Date.now(),
+        throttle: holds[0] ?? null,
+      }),
+      shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
+      batchSizePinned: pinnedBatchSize !== null,
+    };
+  };
   const show = (step: string) => {
     upsertSearchAttributes([
       { key: PLAN_DB_ENVIRONMENT, value: environment },
@@ -110,8 +136,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   setHandler(
     setBatchSizeUpdate,
     (input: SetBatchSizeInput) => {
-      const previous = batchSize;
-      batchSize = batchSizeOf(input);
+      const previous = currentBatchSize();
+      // Each shard's next chunk pins its tuner (or releases it); a chunk in flight keeps its size until then.
+      pinnedBatchSize = batchSizeOf(input);
       return previous;
     },
     {
@@ -128,92 +155,158 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     return latest;
   };
 
+  // Why the shards stop early: a shard hit maxErrors, someone else closed the run, or it is time to continue as new.
+  let stopping: 'too-many-errors' | 'closed' | 'continue-as-new' | null = null;
+  let closedAs: RunStatus | null = null;
+  let failure: unknown = null;
+  let loops: Promise<void> | null = null;
+
   try {
-    let run: BackfillRun = carried
-      ? await control.setBackfillRunStatus({ environment, runId: carried.runId, status: paused ? 'paused' : 'running' })
-      : await control.startBackfillRun({
-          environment,
-          runId: uuid4(),
-          workflowId: workflowInfo().workflowId,
-          mode,
-          limit: input.limit ?? null,
-          resumeFrom: input.resumeFrom ?? null,
-          options: { batchSize, maxErrors: input.maxErrors ?? DEFAULT_MAX_ERRORS, limit: input.limit ?? null },
-        });
-    latest = run;
+    const started = carried
+      ? {
+          run: await control.setBackfillRunStatus({ environment, runId: carried.runId, status: paused ? 'paused' : 'running' }),
+          shards: carried.shards ?? 1,
+        }
+      : await control
+          .startBackfillRun({
+            environment,
+            runId: uuid4(),
+            workflowId: workflowInfo().workflowId,
+            mode,
+            limit: input.limit ?? null,
+            resumeFrom: input.resumeFrom ?? null,
+            options: { batchSize, maxErrors, limit: input.limit ?? null },
+            ...(input.shards !== undefined && { shards: input.shards }),
+          })
+          // Runs started before shards report none: one.
+          .then((run) => ({ run, shards: run.shards ?? 1 }));
+    const runId = started.run.runId;
+    latest = started.run;
+    // The run row's status as this workflow last set it: shards start chunks only while it is running.
+    let runPaused = latest.status === 'paused';
+    for (let i = 0; i < started.shards; i++) shards.set(i, { state: null, hold: holdOf(i) });
     show('backfill');
 
-    for (;;) {
-      if (paused) {
-        if (run.status !== 'paused') run = await setStatus(run.runId, 'paused', controlNote);
-        await condition(() => !paused);
-      }
-      if (run.status === 'paused') run = await setStatus(run.runId, 'running', controlNote);
-
-      let done = false;
-      const chunk: Promise<ChunkResult> = chunks
-        .backfillChunk({
+    /** One shard's chunks, one after another, until its range is done or the run stops. */
+    const shardLoop = async (shard: number): Promise<void> => {
+      const own = shards.get(shard)!;
+      for (;;) {
+        await condition(() => stopping !== null || (!paused && !runPaused));
+        if (stopping) return;
+        const result: ChunkResult = await chunks.backfillChunk({
           environment,
-          runId: run.runId,
+          runId,
+          shard,
           batchSize,
-          maxErrors: input.maxErrors ?? DEFAULT_MAX_ERRORS,
+          maxErrors,
           timeBudgetMs: input.chunkBudgetMs ?? DEFAULT_CHUNK_BUDGET_MS,
-          ...(throttle && { throttle }),
-        })
-        .finally(() => {
-          done = true;
+          ...(own.hold && { throttle: own.hold }),
+          ...(tuners.has(shard) && { tuner: tuners.get(shard) }),
+          ...(pinnedBatchSize !== null && { pinnedBatchSize }),
+          ...(input.tuning && { tuning: input.tuning }),
         });
-      inFlight = chunk;
-      await condition(() => done || paused);
-      // A pause reaches the running chunk through the run's status: it stops after its current batch.
-      if (!done) await setStatus(run.runId, 'paused', controlNote);
-      const result = await chunk;
-      run = result.run;
-      latest = run;
-      throttle = result.throttled ?? null;
-      chunkCount++;
-      chunksThisExecution++;
-      show(run.status === 'running' ? 'backfill' : run.status);
+        own.state = result.shard;
+        // Absent from chunks that ran before the tuner existed.
+        if (result.tuner) tuners.set(shard, result.tuner);
+        own.hold = result.throttled ?? null;
+        if (!latest || result.run.artifactsRead >= latest.artifactsRead)
+          latest = { ...result.run, status: latest?.status ?? result.run.status };
+        chunkCount++;
+        chunksThisExecution++;
+        show(paused ? 'paused' : 'backfill');
+        if (result.stop === 'done') return;
+        if (result.stop === 'paused' && !paused) {
+          // Paused outside this workflow (in SQL): adopt it, so a resume signal continues the run.
+          paused = true;
+          controlNote = 'paused outside this workflow';
+        }
+        if (result.stop === 'too-many-errors') stopping ??= 'too-many-errors';
+        else if (result.stop && isFinalRunStatus(result.stop)) {
+          closedAs ??= result.stop;
+          stopping ??= 'closed';
+        }
+        const forced = input.continueAsNewAfterChunks !== undefined && chunksThisExecution >= input.continueAsNewAfterChunks;
+        if (forced || workflowInfo().continueAsNewSuggested) stopping ??= 'continue-as-new';
+      }
+    };
+    let settled = false;
+    // Every shard runs to its end; the first failure stops the others (through `stopping` and the run's status).
+    loops = Promise.all(
+      [...shards.keys()].map((shard) =>
+        shardLoop(shard).catch((err) => {
+          failure ??= err;
+          stopping ??= 'closed';
+        }),
+      ),
+    ).then(() => {
+      settled = true;
+    });
 
-      if (result.stop === 'done') {
-        await setStatus(run.runId, 'completed');
-        return progress();
-      }
-      if (result.stop === 'too-many-errors') {
-        const message = await errorsMessage(run, input.maxErrors ?? DEFAULT_MAX_ERRORS);
-        await setStatus(run.runId, 'failed', message);
+    // Meanwhile: carry pause and resume to the run row (each shard's next batch reads it), and close the run
+    // at once when a shard fails, so the other shards stop after their current batch.
+    for (;;) {
+      await condition(
+        () =>
+          settled ||
+          paused !== runPaused ||
+          (failure !== null && !isFinalRunStatus(latest!.status)) ||
+          (stopping === 'too-many-errors' && !isFinalRunStatus(latest!.status)),
+      );
+      if (failure !== null && !isFinalRunStatus(latest.status)) {
+        await setStatus(runId, 'failed', undefined, `workflow failed: ${failureMessage(failure)}`);
+      } else if (stopping === 'too-many-errors' && !isFinalRunStatus(latest.status)) {
+        const message = await errorsMessage(latest, maxErrors);
+        await setStatus(runId, 'failed', message);
+        await loops;
         throw ApplicationFailure.nonRetryable(message, 'TooManyErrors');
-      }
-      if (result.stop && isFinalRunStatus(result.stop)) {
-        // Someone else closed the run (an operator, in SQL): this workflow no longer owns it.
-        throw ApplicationFailure.nonRetryable(`backfill run ${run.runId} was ${result.stop} outside this workflow`, 'RunClosed');
-      }
-      const forced = input.continueAsNewAfterChunks !== undefined && chunksThisExecution >= input.continueAsNewAfterChunks;
-      if (forced || workflowInfo().continueAsNewSuggested) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof backfillRepository>({
-          ...input,
-          carried: {
-            runId: run.runId,
-            batchSize,
-            paused,
-            startedAtMs,
-            chunks: chunkCount,
-            continuedAsNew: continuedAsNew + 1,
-            ...(throttle && { throttle }),
-          },
-        });
+      } else if (settled) {
+        break;
+      } else if (paused && !runPaused) {
+        await setStatus(runId, 'paused', controlNote);
+        runPaused = true;
+      } else if (!paused && runPaused) {
+        await setStatus(runId, 'running', controlNote);
+        runPaused = false;
       }
     }
+    if (failure !== null) throw failure;
+    if (stopping === 'closed') {
+      // Someone else closed the run (an operator, in SQL): this workflow no longer owns it.
+      throw ApplicationFailure.nonRetryable(`backfill run ${runId} was ${closedAs} outside this workflow`, 'RunClosed');
+    }
+    const allDone = [...shards.values()].every((s) => s.state?.done);
+    if (stopping === 'continue-as-new' && !allDone) {
+      await condition(allHandlersFinished);
+      const throttles = Object.fromEntries([...shards.entries()].filter(([n, s]) => n > 0 && s.hold).map(([n, s]) => [String(n), s.hold!]));
+      const hold0 = shards.get(0)?.hold;
+      await continueAsNew<typeof backfillRepository>({
+        ...input,
+        carried: {
+          runId,
+          batchSize,
+          paused,
+          startedAtMs,
+          chunks: chunkCount,
+          continuedAsNew: continuedAsNew + 1,
+          shards: shards.size,
+          ...(hold0 && { throttle: hold0 }),
+          ...(Object.keys(throttles).length && { throttles }),
+          ...(tuners.size && { tuners: Object.fromEntries([...tuners.entries()].map(([n, t]) => [String(n), t])) }),
+          ...(pinnedBatchSize !== null && { pinnedBatchSize }),
+        },
+      });
+    }
+    await setStatus(runId, 'completed');
+    return progress();
   } catch (err) {
     const open = latest && !isFinalRunStatus(latest.status) ? latest.runId : null;
     if (open && isCancellation(err)) {
-      // Close the run first: the update waits only for the batch in flight (it holds the row FOR UPDATE),
-      // and the chunk's next batch sees the status and stops; a heartbeat may take far longer to deliver
-      // the cancel. Then wait for the chunk, so nothing is written after the workflow ends.
+      // Close the run first: a batch in flight then rolls back at its commit and the next one does not
+      // start; a heartbeat may take far longer to deliver the cancel. Then wait for the chunks, so nothing
+      // is written after the workflow ends.
       await CancellationScope.nonCancellable(async () => {
         await setStatus(open, 'cancelled', undefined, 'workflow cancelled');
-        await inFlight?.catch(() => undefined);
+        await loops?.catch(() => undefined);
       });
     } else if (open && !(err instanceof ContinueAsNew)) {
       // A chunk out of retries (or any other failure): the run must not stay running. (continueAsNew throws
@@ -222,6 +315,20 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     }
     throw err;
   }
+}
+
+function shardProgress(s: BackfillShard, hold: ThrottleHold | null): ShardProgress {
+  return {
+    shard: s.shard,
+    afterId: s.afterId,
+    upToId: s.upToId,
+    cursor: s.cursor,
+    artifactsTotal: s.artifactsTotal,
+    artifactsRead: s.artifactsRead,
+    rowsWritten: s.rowsWritten,
+    done: s.done,
+    throttled: hold && { reason: hold.reason, detail: hold.detail, seconds: Math.round(hold.seconds) },
+  };
 }
 
 /** An activity failure's own message is "Activity task failed": the cause says what happened. */

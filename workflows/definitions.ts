@@ -3,8 +3,9 @@
  * workflows and the CLI (which imports this module to send them). Pure.
  */
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RunCounters, RunStatus } from '../model/backfill';
+import { MAX_SHARDS, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
 import type { ThrottleHold, ThrottleReason } from '../model/throttle';
+import { MAX_TARGET_SECONDS, type TunerConfig, type TunerState } from '../model/batch-tuner';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
 import type { MigrationState } from '../model/migration-state';
@@ -27,6 +28,10 @@ export interface BackfillInput {
   /** A previous run id (continue from its checkpoint) or `artifact:<id>` (start after it). */
   resumeFrom?: string;
   maxErrors?: number;
+  /** Split the run's range into this many shards, processed at once; default: the environment's backfill.shards. */
+  shards?: number;
+  /** Override of the environment's backfill.tuning (the self-tuning batch size). */
+  tuning?: Partial<TunerConfig>;
   /** How long one backfillChunk activity works before handing control back (ms). */
   chunkBudgetMs?: number;
   /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
@@ -42,9 +47,25 @@ export interface BackfillCarriedState {
   startedAtMs: number;
   chunks: number;
   continuedAsNew: number;
-  /** The health throttle's hold at the last chunk's end (absent in executions started before it). */
+  /** The health throttle's hold at the last chunk's end (absent in executions started before it); shard 0's. */
   throttle?: ThrottleHold;
+  /** The run's shard count (absent in executions started before shards: 1). */
+  shards?: number;
+  /** Holds of shards other than 0, by shard number. */
+  throttles?: Record<string, ThrottleHold>;
+  /** Each shard's batch size tuner, by shard number. */
+  tuners?: Record<string, TunerState>;
+  /** The operator's pin (setBatchSize), null when released. */
+  pinnedBatchSize?: number | null;
 }
+
+/** One shard in `progress`: where its cursor is in its part of the range. */
+export type ShardProgress = Pick<
+  BackfillShard,
+  'shard' | 'afterId' | 'upToId' | 'cursor' | 'artifactsTotal' | 'artifactsRead' | 'rowsWritten' | 'done'
+> & {
+  throttled: { reason: ThrottleReason; detail: string; seconds: number } | null;
+};
 
 export interface BackfillProgress extends RunCounters {
   runId: string | null;
@@ -68,6 +89,10 @@ export interface BackfillProgress extends RunCounters {
   updatedAt: string | null;
   /** Why the health throttle holds the backfill (backfill.throttle), and for how long so far; null: it does not (absent from older executions). */
   throttled?: { reason: ThrottleReason; detail: string; seconds: number } | null;
+  /** Each shard, once the run has started (absent from older executions). */
+  shards?: ShardProgress[];
+  /** The batch size is the operator's (setBatchSize), not the tuner's (absent from older executions). */
+  batchSizePinned?: boolean;
 }
 
 export type BackfillResult = BackfillProgress;
@@ -80,22 +105,27 @@ export interface PauseRequest {
 export const pauseSignal = defineSignal<[PauseRequest?]>('pause');
 export const resumeSignal = defineSignal<[PauseRequest?]>('resume');
 /**
- * `{ "batchSize": N }`. A bare N is still accepted: running executions' callers and older clients send
- * one, and histories hold it.
+ * `{ "batchSize": N }` pins the batch size at N (the tuner stops changing it); `{ "batchSize": "auto" }`
+ * releases it to the tuner. A bare N is still accepted: running executions' callers and older clients
+ * send one, and histories hold it.
  */
-export type SetBatchSizeInput = { batchSize: number } | number;
-/** Validated update: refuses sizes outside MIN_BATCH_SIZE..MAX_BATCH_SIZE; returns the previous size. */
+export type SetBatchSizeInput = { batchSize: number | 'auto' } | number;
+/** Validated update: refuses sizes outside MIN_BATCH_SIZE..MAX_BATCH_SIZE; returns the size in use before. */
 export const setBatchSizeUpdate = defineUpdate<number, [SetBatchSizeInput]>('setBatchSize');
 
 /** Null when `input` is an acceptable setBatchSize input, else why not. */
 export function checkSetBatchSize(input: unknown): string | null {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return checkBatchSize(input);
   const unknown = Object.keys(input).find((k) => k !== 'batchSize');
-  if (unknown !== undefined) return `setBatchSize takes {"batchSize": N}: unknown field ${JSON.stringify(unknown)}`;
-  return checkBatchSize((input as { batchSize?: unknown }).batchSize);
+  if (unknown !== undefined)
+    return `setBatchSize takes {"batchSize": N} or {"batchSize": "auto"}: unknown field ${JSON.stringify(unknown)}`;
+  const n = (input as { batchSize?: unknown }).batchSize;
+  return n === 'auto' ? null : checkBatchSize(n);
 }
 
-export const batchSizeOf = (input: SetBatchSizeInput): number => (typeof input === 'number' ? input : input.batchSize);
+/** The pinned size, or null for "auto" (release to the tuner). */
+export const batchSizeOf = (input: SetBatchSizeInput): number | null =>
+  typeof input === 'number' ? input : input.batchSize === 'auto' ? null : input.batchSize;
 
 /**
  * How an update validator refuses: non-retryable, type InvalidUpdate, on one line (the CLI prints it
@@ -138,12 +168,14 @@ export function checkBackfillInput(input: unknown): string[] {
     'batchSize',
     'resumeFrom',
     'maxErrors',
+    'shards',
+    'tuning',
     'chunkBudgetMs',
     'continueAsNewAfterChunks',
     'carried',
   ];
   for (const key of Object.keys(i))
-    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 7).join(', ')})`);
+    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 9).join(', ')})`);
   const envProblem = checkEnvironmentName(i.environment);
   if (envProblem) problems.push(envProblem);
   for (const flag of ['dryRun', 'force'] as const) {
@@ -158,10 +190,14 @@ export function checkBackfillInput(input: unknown): string[] {
   positive('limit');
   positive('chunkBudgetMs');
   positive('continueAsNewAfterChunks');
+  if (i.shards !== undefined && !(typeof i.shards === 'number' && Number.isInteger(i.shards) && i.shards >= 1 && i.shards <= MAX_SHARDS)) {
+    problems.push(`"shards" must be a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(i.shards)}`);
+  }
   if (i.batchSize !== undefined) {
     const p = checkBatchSize(i.batchSize);
     if (p) problems.push(p.replace('batchSize', '"batchSize"'));
   }
+  if (i.tuning !== undefined) problems.push(...checkTuning(i.tuning));
   if (i.maxErrors !== undefined && (typeof i.maxErrors !== 'number' || !Number.isSafeInteger(i.maxErrors) || i.maxErrors < 0)) {
     problems.push(`"maxErrors" must be a whole number >= 0, got ${JSON.stringify(i.maxErrors)}`);
   }
@@ -169,6 +205,31 @@ export function checkBackfillInput(input: unknown): string[] {
     const p = checkResumeFrom(i.resumeFrom);
     if (p) problems.push(`"resumeFrom": ${p}`);
   }
+  return problems;
+}
+
+/** Problems with a backfill input's `tuning`, by the config's rules (config/schema.ts tuningSchema). */
+function checkTuning(t: unknown): string[] {
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return ['"tuning" must be an object such as {"targetSeconds": 1}'];
+  const o = t as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(o)) {
+    if (!['targetSeconds', 'minBatchSize', 'maxBatchSize', 'enabled'].includes(key)) problems.push(`"tuning": unknown field "${key}"`);
+  }
+  if (
+    o.targetSeconds !== undefined &&
+    !(typeof o.targetSeconds === 'number' && o.targetSeconds > 0 && o.targetSeconds <= MAX_TARGET_SECONDS)
+  ) {
+    problems.push(`"tuning.targetSeconds" must be a number > 0 and <= ${MAX_TARGET_SECONDS}, got ${JSON.stringify(o.targetSeconds)}`);
+  }
+  for (const key of ['minBatchSize', 'maxBatchSize'] as const) {
+    const p = o[key] === undefined ? null : checkBatchSize(o[key]);
+    if (p) problems.push(p.replace('batchSize', `"tuning.${key}"`));
+  }
+  if (typeof o.minBatchSize === 'number' && typeof o.maxBatchSize === 'number' && o.minBatchSize > o.maxBatchSize) {
+    problems.push('"tuning.maxBatchSize" must be at least "tuning.minBatchSize"');
+  }
+  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') problems.push('"tuning.enabled" must be true or false');
   return problems;
 }
 
@@ -214,7 +275,8 @@ export function checkGateDecision(d: unknown, openGate: string | null, approvers
 
 /** Why a decide request is refused, or null. */
 export function checkDecision(d: unknown): string | null {
-  if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'expected {"action": "retry"|"rollback"|"abort", "by": "...", "comment": "..."}';
+  if (typeof d !== 'object' || d === null || Array.isArray(d))
+    return 'expected {"action": "retry"|"rollback"|"abort", "by": "...", "comment": "..."}';
   const { action, by, comment } = d as Record<string, unknown>;
   if (action !== 'retry' && action !== 'rollback' && action !== 'abort') return '"action" must be retry, rollback or abort';
   return checkText('by', by, { max: MAX_NAME, singleLine: true }) ?? checkText('comment', comment);

@@ -33,12 +33,19 @@ export function resumeCommand(ctx: () => CliContext): Command {
     });
 }
 
+/** `<n|auto>`: a size to pin (the workflow judges its range), or `auto` to hand it back to the tuner. */
+function sizeOrAuto(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : nonNegativeInt(value);
+}
+
 export function setBatchSizeCommand(ctx: () => CliContext): Command {
   return new Command('set-batch-size')
-    .description('change the batch size of a running backfill from its next chunk (update setBatchSize, validated by the workflow)')
+    .description(
+      'pin the batch size of a running backfill from its next chunk, or `auto` to release it to the tuner (update setBatchSize, validated by the workflow)',
+    )
     .argument('<workflow-id>', 'e.g. plandb-dev-backfill')
-    .argument('<n>', 'artifacts per batch', nonNegativeInt)
-    .action(async (workflowId: string, n: number) => {
+    .argument('<n|auto>', 'artifacts per batch, or auto', sizeOrAuto)
+    .action(async (workflowId: string, n: number | 'auto') => {
       const handle = await runningBackfill(await ctx().temporal(), workflowId);
       let previous: number;
       try {
@@ -48,6 +55,6 @@ export function setBatchSizeCommand(ctx: () => CliContext): Command {
           throw new CliFailure(`${workflowId} refused batch size ${n}: ${err.cause?.message ?? err.message}`);
         throw err;
       }
-      console.log(`${workflowId}: batch size ${previous} -> ${n}`);
+      console.log(`${workflowId}: batch size ${previous} -> ${n === 'auto' ? 'auto (tuning)' : n}`);
     });
 }

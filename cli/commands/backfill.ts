@@ -6,7 +6,7 @@ import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
 import { printStarted, reconnectVia } from '../follow-workflow';
-import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom } from '../options';
+import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom, shardCount } from '../options';
 import { barDisplay, jsonLinesDisplay } from '../progress-display';
 import { reconnectTimeoutOption } from '../reconnect';
 import { renderBackfillProgress } from '../render-status';
@@ -21,6 +21,7 @@ export interface BackfillOptions {
   limit?: number;
   batchSize?: number;
   maxErrors?: number;
+  shards?: number;
   resumeFrom?: string;
   stateFile?: string;
   wait: boolean;
@@ -38,6 +39,8 @@ export function backfillInput(opts: BackfillOptions, defaults: Pick<BackfillConf
   if (opts.limit !== undefined) input.limit = opts.limit;
   input.batchSize = opts.batchSize ?? defaults.batchSize;
   if (opts.resumeFrom !== undefined) input.resumeFrom = opts.resumeFrom;
+  // Absent: the worker takes the environment's backfill.shards ("auto": the database server's cores).
+  if (opts.shards !== undefined) input.shards = opts.shards;
   input.maxErrors = opts.maxErrors ?? defaults.maxErrors;
   return input;
 }
@@ -51,6 +54,11 @@ export function backfillCommand(ctx: () => CliContext): Command {
     .option('--limit <n>', 'process at most N artifacts', positiveInt)
     .option('--batch-size <n>', "artifacts per batch (default: the environment's backfill.batchSize)", batchSize)
     .option('--max-errors <n>', "fail the run past this many errors (default: the environment's backfill.maxErrors)", nonNegativeInt)
+    .option(
+      '--shards <n>',
+      "split the range into N shards processed at once, by any workers (default: the environment's backfill.shards)",
+      shardCount,
+    )
     .option('--resume-from <run-id|artifact:id>', "continue from a previous run's checkpoint, or start after an artifact id", resumeFrom)
     .addOption(
       new Option('--state-file <path>', 'rewrite this JSON file (run id, status, cursor, counts, errors) on every update').conflicts(
@@ -91,7 +99,15 @@ export function backfillCommand(ctx: () => CliContext): Command {
         if (opts.stateFile) {
           await writeStateFile(
             opts.stateFile,
-            backfillState({ workflowId: handle.workflowId, environment: opts.env, mode, progress: last, failure, connected, now: new Date() }),
+            backfillState({
+              workflowId: handle.workflowId,
+              environment: opts.env,
+              mode,
+              progress: last,
+              failure,
+              connected,
+              now: new Date(),
+            }),
           );
         }
       };

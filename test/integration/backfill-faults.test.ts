@@ -9,28 +9,14 @@ import path from 'node:path';
 import { getRun } from '../../db/backfill-runs';
 import { projectRoot } from '../../platform/project-root';
 import type { BackfillResult } from '../../workflows/definitions';
-import { latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
-import { testConfig } from '../support/config';
+import { expectShardsMatchCommittedData, latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
+import { testConfig, withoutTuning } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
 
 const DEMO = { plans: 40, versions: 6, series: 30, bad: 12, seed: 5 };
 const INPUT = { batchSize: 3, chunkBudgetMs: 2000 };
-
-/** Every committed batch is whole: versions exist for exactly the valid artifacts at or below the cursor. */
-async function expectCursorMatchesCommittedData(db: TestDatabase, runId: string): Promise<void> {
-  const run = (await getRun(db.pool, runId))!;
-  const res = await db.pool.query(
-    `SELECT (SELECT count(*)::int FROM plan_versions WHERE source_artifact_id > $1) AS beyond,
-            (SELECT count(*)::int FROM plan_versions WHERE source_artifact_id <= $1) AS written,
-            (SELECT count(*)::int FROM plan_backfill_errors WHERE run_id = $2) AS rejected`,
-    [run.cursor, runId],
-  );
-  expect(res.rows[0].beyond).toBe(0);
-  expect(res.rows[0].written + res.rows[0].rejected).toBe(run.artifactsRead);
-  expect(res.rows[0].written).toBe(run.versionsWritten);
-}
 
 describe('backfill fault tolerance', () => {
   let reference: TestDatabase;
@@ -63,7 +49,7 @@ describe('backfill fault tolerance', () => {
       configPath,
       JSON.stringify({
         temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
-        environments: { dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } },
+        environments: withoutTuning({ dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } }),
       }),
     );
     // The real `plandb worker` (compiled: `npm test` builds first), in processes we can kill.
@@ -114,14 +100,14 @@ describe('backfill fault tolerance', () => {
         10_000,
         'the killed worker connections to close',
       );
-      await expectCursorMatchesCommittedData(db, running.runId);
+      await expectShardsMatchCommittedData(db, running.runId);
       const atKill = (await getRun(db.pool, running.runId))!;
       expect(atKill.artifactsRead).toBeLessThan(total);
 
       second = startWorkerProcess();
       const result = (await handle.result()) as BackfillResult;
       expect(result).toEqual(expect.objectContaining({ status: 'completed', runId: running.runId, artifactsRead: total }));
-      await expectCursorMatchesCommittedData(db, running.runId);
+      await expectShardsMatchCommittedData(db, running.runId);
       expect(await repositoryDigest(db.pool)).toEqual(referenceDigest);
     } finally {
       second?.kill('SIGTERM');
@@ -159,7 +145,7 @@ describe('backfill fault tolerance', () => {
       // At least one batch died mid-way and was retried.
       const dbErrors = await harness.metrics.writeErrorTotal.get();
       expect(dbErrors.values.find((v) => v.labels.reason === 'db_error')?.value ?? 0).toBeGreaterThan(0);
-      await expectCursorMatchesCommittedData(db, result.runId!);
+      await expectShardsMatchCommittedData(db, result.runId!);
       expect(await repositoryDigest(db.pool)).toEqual(referenceDigest);
     } finally {
       await harness.close();

@@ -1,9 +1,10 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getRun } from '../../db/backfill-runs';
+import { listShards } from '../../db/backfill-shards';
 import { SEEDABLE_REJECT_REASONS } from '../../transform/demo-payloads';
 import { progressQuery, setBatchSizeUpdate, pauseSignal, resumeSignal, BackfillResult } from '../../workflows/definitions';
-import { latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
+import { expectShardsMatchCommittedData, latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
@@ -144,10 +145,14 @@ describe('backfillRepository modes', () => {
     const err: unknown = await runBackfill(harness, { maxErrors: 3, batchSize: 50 }).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const message = (err as WorkflowFailedError).cause?.message ?? '';
-    expect(message).toContain(`${DEMO.bad} errors exceed maxErrors 3`);
+    // The shard that passed maxErrors stops the run; how many errors the other shards committed by then varies.
+    const counted = Number(/failed: (\d+) errors exceed maxErrors 3/.exec(message)?.[1]);
+    expect(counted).toBeGreaterThan(3);
     expect(message).toMatch(/first: artifact \d+ \(plan-\d+ v\d+\) \w+/);
     const run = await latestRun(db);
-    expect(run).toEqual(expect.objectContaining({ status: 'failed', errorsCount: DEMO.bad }));
+    expect(run).toEqual(expect.objectContaining({ status: 'failed' }));
+    expect(run!.errorsCount).toBeGreaterThanOrEqual(counted);
+    expect(run!.errorsCount).toBeLessThanOrEqual(DEMO.bad);
   });
 
   test('an invalid input fails at once naming the field', async () => {
@@ -191,10 +196,10 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
         return run && run.cursor > 0 ? run : null;
       });
       await handle.signal(pauseSignal, { by: 'test' });
-      const paused = await waitFor(async () => {
-        const run = await cursorOf(started.runId);
-        return run.status === 'paused' ? run : null;
-      });
+      await waitFor(async () => (await cursorOf(started.runId)).status === 'paused');
+      // The batches in flight when the pause landed commit; after that nothing moves.
+      await new Promise((r) => setTimeout(r, 1000));
+      const paused = await cursorOf(started.runId);
       await new Promise((r) => setTimeout(r, 1500));
       const later = await cursorOf(started.runId);
       expect(later.cursor).toBe(paused.cursor);
@@ -232,7 +237,7 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
       expect((await refusal(0)).message).toBe('batchSize must be a whole number from 1 to 50000, got 0');
       expect((await refusal({ batchSize: 50_001 })).message).toBe('batchSize must be a whole number from 1 to 50000, got 50001');
       expect((await refusal({ batchSize: '7' })).message).toBe('batchSize must be a whole number from 1 to 50000, got "7"');
-      expect((await refusal({ size: 7 })).message).toBe('setBatchSize takes {"batchSize": N}: unknown field "size"');
+      expect((await refusal({ size: 7 })).message).toBe('setBatchSize takes {"batchSize": N} or {"batchSize": "auto"}: unknown field "size"');
       expect(await handle.executeUpdate(setBatchSizeUpdate, { args: [{ batchSize: 3 }] })).toBe(2);
       expect((await handle.query(progressQuery)).batchSize).toBe(3);
       // A bare number, as running executions' callers and older clients send it.
@@ -243,9 +248,9 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
     });
   });
 
-  test('cancel stops after the current batch and records the run as cancelled', async () => {
+  test('cancel stops every shard after its current batch and records the run as cancelled', async () => {
     await harness.run(async () => {
-      const handle = await startBackfill(harness, { batchSize: 2 });
+      const handle = await startBackfill(harness, { batchSize: 2, shards: 3 });
       const started = await waitFor(async () => {
         const run = await latestRun(db);
         return run && run.cursor > 0 ? run : null;
@@ -259,11 +264,9 @@ describe('backfillRepository controls: pause, resume, cancel, setBatchSize', () 
       expect(run.finishedAt).not.toBeNull();
       await new Promise((r) => setTimeout(r, 500));
       expect((await cursorOf(started.runId)).cursor).toBe(run.cursor);
-      // What was committed is exactly the batches up to the cursor: nothing beyond it, nothing missing.
-      const beyond = await db.pool.query(`SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id > $1`, [run.cursor]);
-      expect(beyond.rows[0].n).toBe(0);
-      const upTo = await db.pool.query(`SELECT count(*)::int AS n FROM plan_versions WHERE source_artifact_id <= $1`, [run.cursor]);
-      expect(upTo.rows[0].n).toBe(run.artifactsRead);
+      // What was committed is exactly each shard's batches up to its cursor: nothing beyond, nothing missing.
+      expect((await listShards(db.pool, started.runId)).length).toBeGreaterThan(1);
+      await expectShardsMatchCommittedData(db, started.runId);
     });
   });
 });

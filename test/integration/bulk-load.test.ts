@@ -56,7 +56,9 @@ describe('bulk load: catalog', () => {
       ]),
     );
     let steps: Awaited<ReturnType<typeof finishBulkLoad>>['steps'] = [];
+    // Two shards, written one after the other, as the sharded workflow's chunks do.
     await backfillAll(db.pool, 7, {
+      shards: 2,
       afterCreate: async (runId) => {
         const prepared = await prepareBulkLoad(db.pool, runId);
         expect(prepared.prepared).toBe(true);

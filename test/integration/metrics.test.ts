@@ -50,6 +50,7 @@ const SPEC_METRICS: Record<string, { type: string; labels: string[] }> = {
   plan_migration_step_duration_seconds: { type: 'histogram', labels: ['environment', 'step'] },
   plan_db_maintenance_enabled: { type: 'gauge', labels: ['environment'] },
   plan_migration_running: { type: 'gauge', labels: ['environment'] },
+  plan_backfill_batch_size: { type: 'gauge', labels: ['environment'] },
 };
 
 async function scrape(url: string): Promise<{ contentType: string | null; exposition: Exposition }> {
@@ -153,6 +154,8 @@ describe('worker /metrics', () => {
       expect(valueOf(e, 'plan_migration_running', { environment: 'dev' })).toBe(0);
       expect(samplesOf(e, 'plan_backfill_running_cursor')).toEqual([]);
       expect(samplesOf(e, 'plan_migration_waiting_since_timestamp')).toEqual([]);
+      // One series per configured environment, from start-up on.
+      expect(samplesOf(e, 'plan_backfill_batch_size').map((s) => s.labels)).toEqual([{ environment: 'dev' }]);
 
       const byReason = await db.pool.query<{ reason: string; n: number }>(
         `SELECT reason, count(*)::int AS n FROM plan_backfill_errors WHERE run_id = $1 GROUP BY reason`,

@@ -17,7 +17,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { advanceRun, createRun, ZERO_COUNTERS } from '../../db/backfill-runs';
+import { advanceRun, ZERO_COUNTERS } from '../../db/backfill-runs';
+import { advanceShard, createShardedRun } from '../../db/backfill-shards';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server';
 import type { MigrationEvidence } from '../../model/migration';
@@ -320,27 +321,33 @@ describe('a real Prometheus over a real worker', () => {
 
     // A running run whose cursor moves, then stops. No worker runs now (harness.run has returned: no
     // activities and no reconciler), so the run row changes only when this test changes it, through the
-    // functions the backfill workflow's activities use: createRun starts the run, advanceRun commits a
-    // batch's checkpoint. The worker's /metrics reads the cursor from the database at scrape time, as for any
+    // functions the backfill workflow's activities use: createShardedRun starts the run, advanceShard and
+    // advanceRun commit a batch's checkpoint. The worker's /metrics reads the cursor from the database at scrape time, as for any
     // run; a run that nobody advances is the "no worker runs its activities" case the alert describes.
     const pool = f.dbs.pdev.pool;
-    const run = await createRun(pool, {
-      runId: uniqueWorkflowId('stall'),
-      environment: 'pdev',
-      workflowId: null,
-      mode: 'normal',
-      options: {},
-      cursor: 0,
-      upToId: 1_000_000,
-      artifactsTotal: 1_000_000,
-      limit: null,
-    });
+    const run = await createShardedRun(
+      pool,
+      {
+        runId: uniqueWorkflowId('stall'),
+        environment: 'pdev',
+        workflowId: null,
+        mode: 'normal',
+        options: {},
+        cursor: 0,
+        upToId: 1_000_000,
+        artifactsTotal: 1_000_000,
+        limit: null,
+      },
+      1,
+    );
     let cursor = 0;
     // A batch every 500 ms, for longer than the window: the rule sees a run running for the whole window.
     const movingUntil = Date.now() + WINDOW_MS + 5_000;
     while (Date.now() < movingUntil) {
       cursor += 10;
-      await advanceRun(pool, run.runId, cursor, { ...ZERO_COUNTERS, artifactsRead: 10 }, []);
+      const counts = { artifactsRead: 10, versionsWritten: 0, rowsWritten: 0, errorsCount: 0 };
+      await advanceShard(pool, run.runId, 0, { ...counts, cursor, done: false });
+      await advanceRun(pool, run.runId, { ...ZERO_COUNTERS, artifactsRead: 10 }, []);
       const states = await p.ruleStates();
       expect([cursor, states.get('PlanDbBackfillStalled'), states.get('PlanDbWorkerDown')]).toEqual([cursor, 'inactive', 'inactive']);
       await new Promise((r) => setTimeout(r, 500));

@@ -2,6 +2,7 @@
 import { WorkflowHandle } from '@temporalio/client';
 import { withClient } from '../../db/connection';
 import { getRun } from '../../db/backfill-runs';
+import { listShards } from '../../db/backfill-shards';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
 import type { DemoOptions } from '../../transform/demo-payloads';
@@ -48,4 +49,42 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
 export async function latestRun(db: TestDatabase) {
   const res = await db.pool.query(`SELECT run_id FROM plan_backfill_runs ORDER BY started_at DESC LIMIT 1`);
   return res.rows[0] ? getRun(db.pool, res.rows[0].run_id) : null;
+}
+
+/**
+ * Every committed batch is whole, shard by shard: versions and errors exist for exactly the artifacts in
+ * (afterId, cursor] of each shard, none beyond its cursor, and the run row is the sum of its shards. Read in
+ * one snapshot, so workers still writing cannot skew it.
+ */
+export async function expectShardsMatchCommittedData(db: TestDatabase, runId: string): Promise<void> {
+  await withClient(db.pool, async (c) => {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const run = (await getRun(c, runId))!;
+      const shards = await listShards(c, runId);
+      expect(shards.length).toBeGreaterThan(0);
+      for (const s of shards) {
+        const res = await c.query(
+          `SELECT (SELECT count(*)::int FROM plan_versions WHERE source_artifact_id > $1 AND source_artifact_id <= $2) AS beyond,
+                  (SELECT count(*)::int FROM plan_versions WHERE source_artifact_id > $3 AND source_artifact_id <= $1) AS written,
+                  (SELECT count(*)::int FROM plan_backfill_errors WHERE run_id = $4 AND artifact_id > $3 AND artifact_id <= $1) AS errors`,
+          [s.cursor, s.upToId, s.afterId, runId],
+        );
+        const r = res.rows[0];
+        expect({ shard: s.shard, beyond: r.beyond, read: r.written + r.errors }).toEqual({
+          shard: s.shard,
+          beyond: 0,
+          read: s.artifactsRead,
+        });
+      }
+      const sum = (key: 'artifactsRead' | 'versionsWritten' | 'errorsCount') => shards.reduce((n, s) => n + s[key], 0);
+      expect({ artifactsRead: sum('artifactsRead'), versionsWritten: sum('versionsWritten'), errorsCount: sum('errorsCount') }).toEqual({
+        artifactsRead: run.artifactsRead,
+        versionsWritten: run.versionsWritten,
+        errorsCount: run.errorsCount,
+      });
+    } finally {
+      await c.query('COMMIT');
+    }
+  });
 }

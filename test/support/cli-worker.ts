@@ -15,6 +15,8 @@ export interface CliWorker {
   events(event: string): Record<string, unknown>[];
   /** SIGINT (graceful shutdown), resolves when it has exited. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash: no shutdown code runs), resolves when it has exited. */
+  kill(): Promise<void>;
 }
 
 export async function startCliWorker(env: NodeJS.ProcessEnv): Promise<CliWorker> {
@@ -28,12 +30,13 @@ export async function startCliWorker(env: NodeJS.ProcessEnv): Promise<CliWorker>
       .split('\n')
       .filter((l) => l.includes(`"event":"${event}"`))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const stop = async () => {
+  const signal = (name: NodeJS.Signals) => async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
+      child.kill(name);
       await exited;
     }
   };
+  const stop = signal('SIGINT');
   try {
     const started = await waitFor(
       async () => {
@@ -43,7 +46,7 @@ export async function startCliWorker(env: NodeJS.ProcessEnv): Promise<CliWorker>
       60_000,
       'plandb worker to start',
     );
-    return { started, output: () => output, events, stop };
+    return { started, output: () => output, events, stop, kill: signal('SIGKILL') };
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../cli/main';
+import { withoutTuning } from './config';
 
 export interface CliRun {
   code: number;
@@ -52,6 +53,9 @@ export function writeCliConfig(
 ): { dir: string; configPath: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const configPath = path.join(dir, 'plandb.config.json');
-  fs.writeFileSync(configPath, JSON.stringify({ temporal, environments }));
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify({ temporal, environments: withoutTuning(environments as Record<string, Record<string, unknown>>) }),
+  );
   return { dir, configPath };
 }

@@ -6,7 +6,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { backfillState, writeStateFile } from '../../cli/backfill-state';
 import { backfillInput } from '../../cli/commands/backfill';
-import { batchSize, resumeFrom } from '../../cli/options';
+import { batchSize, resumeFrom, shardCount } from '../../cli/options';
 import { barPayload, formatEta, jsonLinesDisplay, progressKey } from '../../cli/progress-display';
 import { renderBackfillProgress, renderStatus, workflowSummary } from '../../cli/render-status';
 import type { BackfillProgress } from '../../workflows/definitions';
@@ -140,6 +140,26 @@ describe('live progress', () => {
     expect(renderBackfillProgress(held).split('\n').at(-1)).toBe('  throttled (query) for 12s: throttle query returned 1');
     expect(renderBackfillProgress({ ...progress, throttled: null })).toBe(renderBackfillProgress(progress));
   });
+
+  test('a run of several shards shows a line per shard; one shard shows none', () => {
+    const shard = (n: number, done: boolean) => ({
+      shard: n,
+      afterId: n * 100,
+      upToId: (n + 1) * 100,
+      cursor: done ? (n + 1) * 100 : n * 100 + 40,
+      artifactsTotal: 100,
+      artifactsRead: done ? 100 : 40,
+      rowsWritten: done ? 3000 : 1200,
+      done,
+      throttled: null,
+    });
+    const lines = renderBackfillProgress({ ...progress, shards: [shard(0, true), shard(1, false)] }).split('\n');
+    expect(lines.slice(-2)).toEqual([
+      '  shard 0: done, 100/100 artifacts, cursor 100 in (0, 100], 3000 rows',
+      '  shard 1: working, 40/100 artifacts, cursor 140 in (100, 200], 1200 rows',
+    ]);
+    expect(renderBackfillProgress({ ...progress, shards: [shard(0, false)] })).toBe(renderBackfillProgress(progress));
+  });
 });
 
 describe('status rendering', () => {
@@ -195,7 +215,12 @@ describe('status rendering', () => {
   });
 
   test('other workflow types show the basics only; a backfill that cannot answer says so', () => {
-    const closed = workflowSummary({ ...description, type: 'preflight', status: { code: 2, name: 'COMPLETED' }, closeTime: new Date('2026-03-01T10:01:00.000Z') } as WorkflowExecutionDescription);
+    const closed = workflowSummary({
+      ...description,
+      type: 'preflight',
+      status: { code: 2, name: 'COMPLETED' },
+      closeTime: new Date('2026-03-01T10:01:00.000Z'),
+    } as WorkflowExecutionDescription);
     const text = renderStatus(closed);
     expect(text).toMatch(/^plandb-staging-backfill \(preflight\): COMPLETED$/m);
     expect(text).toMatch(/started 2026-03-01T10:00:00.000Z, closed 2026-03-01T10:01:00.000Z/);
@@ -213,9 +238,29 @@ describe('backfill arguments', () => {
 
   test('flags win over the config', () => {
     expect(
-      backfillInput({ env: 'production', wait: true, force: true, limit: 5, batchSize: 50, maxErrors: 0, resumeFrom: 'artifact:42', stateFile: 's.json' }, defaults),
+      backfillInput(
+        {
+          env: 'production',
+          wait: true,
+          force: true,
+          limit: 5,
+          batchSize: 50,
+          maxErrors: 0,
+          resumeFrom: 'artifact:42',
+          stateFile: 's.json',
+        },
+        defaults,
+      ),
     ).toEqual({ environment: 'production', force: true, limit: 5, batchSize: 50, resumeFrom: 'artifact:42', maxErrors: 0 });
     expect(backfillInput({ env: 'dev', wait: false, dryRun: true }, defaults)).toMatchObject({ dryRun: true });
+  });
+
+  test('--shards takes 1..32 and goes into the input only when given', () => {
+    expect(shardCount('1')).toBe(1);
+    expect(shardCount('32')).toBe(32);
+    for (const bad of ['0', '33', '1.5', 'two']) expect(() => shardCount(bad)).toThrow(InvalidArgumentError);
+    expect(backfillInput({ env: 'dev', wait: true, shards: 4 }, defaults)).toMatchObject({ shards: 4 });
+    expect(backfillInput({ env: 'dev', wait: true }, defaults)).not.toHaveProperty('shards');
   });
 
   test('--batch-size takes 1..50000', () => {
@@ -226,6 +271,7 @@ describe('backfill arguments', () => {
 
   test('--resume-from takes a run id or artifact:<digits>', () => {
     for (const ok of ['artifact:0', 'artifact:123456', '0f8fad5b-d9cb-469f-a165-70867728950e']) expect(resumeFrom(ok)).toBe(ok);
-    for (const bad of ['bad id!', 'artifact:', 'artifact:12a', 'artifact:-1', 'run-1', '']) expect(() => resumeFrom(bad)).toThrow(InvalidArgumentError);
+    for (const bad of ['bad id!', 'artifact:', 'artifact:12a', 'artifact:-1', 'run-1', ''])
+      expect(() => resumeFrom(bad)).toThrow(InvalidArgumentError);
   });
 });

@@ -57,6 +57,8 @@ describe('plandb.config.example.json', () => {
       initialWaitMs: 1_000,
       maxWaitMs: 30_000,
     });
+    // Batches sized for about a second each, within 50..5000 artifacts.
+    expect(production.backfill.tuning).toEqual({ targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true });
     expect(production.spotCheck.required).toBe(true);
     expect(production.postCheckHours).toBe(24);
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../config/load';
+import type { TunerConfig } from '../../model/batch-tuner';
 
 let dir: string;
 let counter = 0;
@@ -65,14 +66,23 @@ describe('loadConfig: file and JSON errors', () => {
 
 describe('loadConfig: schema errors name the key', () => {
   it('rejects batchSize 0 and above 50000 with the dotted path first', () => {
-    expect(loadError(minimal({ backfill: { batchSize: 0 } })).issues).toEqual([
-      'environments.dev.backfill.batchSize: must be >= 1',
-    ]);
+    expect(loadError(minimal({ backfill: { batchSize: 0 } })).issues).toEqual(['environments.dev.backfill.batchSize: must be >= 1']);
     const error = loadError({
       environments: { staging: { databaseUrlEnv: 'S', backfill: { batchSize: 50001 } } },
     });
     expect(error.issues).toEqual(['environments.staging.backfill.batchSize: must be <= 50000']);
     expect(error.message).toContain('is invalid:\nenvironments.staging.backfill.batchSize: must be <= 50000');
+  });
+
+  it('takes backfill.shards as "auto" or 1..32, and names the key otherwise', () => {
+    expect(
+      loadConfig({ path: writeConfig(JSON.stringify(minimal({ backfill: { shards: 4 } }))), env: {} }).environments.dev.backfill.shards,
+    ).toBe(4);
+    for (const bad of [0, 33, 1.5, 'many']) {
+      expect(loadError(minimal({ backfill: { shards: bad } })).issues).toEqual([
+        'environments.dev.backfill.shards: must be "auto" or a whole number from 1 to 32',
+      ]);
+    }
   });
 
   it('requires approvers when approval is required', () => {
@@ -86,9 +96,7 @@ describe('loadConfig: schema errors name the key', () => {
 
   it('rejects a URL in databaseUrlEnv without echoing it', () => {
     const error = loadError({ environments: { production: { databaseUrlEnv: 'postgres://app:s3cret@db:5432/plans' } } });
-    expect(error.issues).toEqual([
-      'environments.production.databaseUrlEnv: must name an environment variable, not contain the URL',
-    ]);
+    expect(error.issues).toEqual(['environments.production.databaseUrlEnv: must name an environment variable, not contain the URL']);
     expect(error.message).not.toContain('s3cret');
   });
 
@@ -132,7 +140,11 @@ describe('loadConfig: schema errors name the key', () => {
       'environments.dev.backfill.throttle.maxWait: must be at least initialWait',
     ]);
     const config = loadConfig({
-      path: writeConfig(minimal({ backfill: { throttle: { query: 'SELECT 1', maxReplicationLagBytes: 1024, replicaUrlEnv: 'REPLICA_URL', maxWait: '1m' } } })),
+      path: writeConfig(
+        minimal({
+          backfill: { throttle: { query: 'SELECT 1', maxReplicationLagBytes: 1024, replicaUrlEnv: 'REPLICA_URL', maxWait: '1m' } },
+        }),
+      ),
       env: {},
     });
     expect(config.environments.dev.backfill.throttle).toMatchObject({
@@ -142,6 +154,39 @@ describe('loadConfig: schema errors name the key', () => {
       initialWaitMs: 1_000,
       maxWaitMs: 60_000,
     });
+  });
+
+  it('backfill.tuning: checks the target and the bounds, and that batchSize lies within them while tuning is on', () => {
+    expect(loadError(minimal({ backfill: { tuning: { target: 1 } } })).issues[0]).toMatch(
+      /^environments\.dev\.backfill\.tuning\.target: unknown key \(allowed: targetSeconds, minBatchSize, maxBatchSize, enabled\)/,
+    );
+    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.targetSeconds: must be > 0',
+      'environments.dev.backfill.tuning.minBatchSize: must be an integer',
+      'environments.dev.backfill.tuning.maxBatchSize: must be <= 50000',
+      'environments.dev.backfill.tuning.enabled: must be true or false (got string)',
+    ]);
+    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 61 } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.targetSeconds: must be <= 60',
+    ]);
+    // Only the bounds are reported: batchSize cannot be judged against bounds that are wrong.
+    expect(loadError(minimal({ backfill: { tuning: { minBatchSize: 1000, maxBatchSize: 100 } } })).issues).toEqual([
+      'environments.dev.backfill.tuning.maxBatchSize: must be at least minBatchSize',
+    ]);
+    const outside = 'must be within tuning.minBatchSize..tuning.maxBatchSize while tuning is enabled (or set tuning.enabled to false)';
+    expect(loadError(minimal({ backfill: { batchSize: 10 } })).issues).toEqual([`environments.dev.backfill.batchSize: ${outside}`]);
+    expect(loadError(minimal({ backfill: { batchSize: 600, tuning: { maxBatchSize: 550 } } })).issues).toEqual([
+      `environments.dev.backfill.batchSize: ${outside}`,
+    ]);
+    // Without tuning, batchSize is the size of every batch, as before tuning existed.
+    const untuned = loadConfig({ path: writeConfig(minimal({ backfill: { batchSize: 10, tuning: { enabled: false } } })), env: {} });
+    expect(untuned.environments.dev.backfill).toMatchObject({ batchSize: 10, tuning: { enabled: false, minBatchSize: 50 } });
+    const tuned = loadConfig({
+      path: writeConfig(minimal({ backfill: { batchSize: 20, tuning: { targetSeconds: 0.5, minBatchSize: 20, maxBatchSize: 20_000 } } })),
+      env: {},
+    });
+    const tuning: TunerConfig = tuned.environments.dev.backfill.tuning;
+    expect(tuning).toEqual({ targetSeconds: 0.5, minBatchSize: 20, maxBatchSize: 20_000, enabled: true });
   });
 
   it('reports every problem, one per line', () => {
@@ -194,13 +239,12 @@ describe('loadConfig: schema errors name the key', () => {
   });
 
   it('rejects settings that would be ignored by the chosen mode', () => {
-    expect(
-      loadError(minimal({ maintenance: { mode: 'db-flag', url: 'https://app/maint' }, backup: { s3RegionEnv: 'R' } }))
-        .issues,
-    ).toEqual([
-      'environments.dev.backup.s3RegionEnv: is only used with backup.s3Uri, which is not set',
-      'environments.dev.maintenance.url: is only used when mode is "http"',
-    ]);
+    expect(loadError(minimal({ maintenance: { mode: 'db-flag', url: 'https://app/maint' }, backup: { s3RegionEnv: 'R' } })).issues).toEqual(
+      [
+        'environments.dev.backup.s3RegionEnv: is only used with backup.s3Uri, which is not set',
+        'environments.dev.maintenance.url: is only used when mode is "http"',
+      ],
+    );
   });
 
   it('requires at least one environment and an object at the top', () => {
@@ -241,6 +285,8 @@ describe('loadConfig: defaults', () => {
               initialWaitMs: 1_000,
               maxWaitMs: 30_000,
             },
+            shards: 'auto',
+            tuning: { targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true },
           },
           verify: { sample: 'all', representativePlans: 3 },
           capacity: { maxRows: null, alertThreshold: null },

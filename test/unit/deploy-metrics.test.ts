@@ -61,6 +61,7 @@ describe('deploy/ files use only the metrics registry.ts defines', () => {
       'plan_backfill_artifacts_total',
       'plan_backfill_runs_total',
       'plan_backfill_last_success_timestamp_seconds',
+      'plan_backfill_batch_size',
       'plan_repository_rows',
       'plan_db_capacity_trim_total',
       'plan_db_last_trim_timestamp',

@@ -47,6 +47,8 @@ describe('metrics registry', () => {
       expect(samplesOf(e, 'plan_migration_step_duration_seconds_bucket', { environment, step: 'backup' }).map((s) => s.value)).toEqual(
         Array(16).fill(0),
       );
+      // 0 until the worker starts a batch of the environment: a panel shows "no batch yet", not a gap.
+      expect(valueOf(e, 'plan_backfill_batch_size', { environment })).toBe(0);
       expect(valueOf(e, 'plan_db_capacity_trim_total', { environment })).toBe(0);
       expect(valueOf(e, 'plan_db_capacity_trim_alerts_total', { environment })).toBe(0);
     }

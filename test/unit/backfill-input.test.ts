@@ -1,0 +1,39 @@
+import { batchSizeOf, checkBackfillInput, checkSetBatchSize } from '../../workflows/definitions';
+
+describe('backfillRepository input: shards and tuning', () => {
+  test('shards is a whole number from 1 to 32', () => {
+    expect(checkBackfillInput({ environment: 'dev', shards: 4 })).toEqual([]);
+    for (const bad of [0, 33, 2.5, '2']) {
+      expect(checkBackfillInput({ environment: 'dev', shards: bad })).toEqual([
+        `"shards" must be a whole number from 1 to 32, got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+
+  test('tuning takes the config keys by the config rules, naming the field at fault', () => {
+    expect(
+      checkBackfillInput({ environment: 'dev', tuning: { targetSeconds: 0.5, minBatchSize: 10, maxBatchSize: 900, enabled: true } }),
+    ).toEqual([]);
+    expect(checkBackfillInput({ environment: 'dev', tuning: 'fast' })).toEqual(['"tuning" must be an object such as {"targetSeconds": 1}']);
+    expect(checkBackfillInput({ environment: 'dev', tuning: { target: 1 } })).toEqual(['"tuning": unknown field "target"']);
+    expect(checkBackfillInput({ environment: 'dev', tuning: { targetSeconds: 61 } })).toEqual([
+      '"tuning.targetSeconds" must be a number > 0 and <= 60, got 61',
+    ]);
+    expect(checkBackfillInput({ environment: 'dev', tuning: { minBatchSize: 0 } })).toEqual([
+      '"tuning.minBatchSize" must be a whole number from 1 to 50000, got 0',
+    ]);
+    expect(checkBackfillInput({ environment: 'dev', tuning: { minBatchSize: 90, maxBatchSize: 10 } })).toEqual([
+      '"tuning.maxBatchSize" must be at least "tuning.minBatchSize"',
+    ]);
+    expect(checkBackfillInput({ environment: 'dev', tuning: { enabled: 'yes' } })).toEqual(['"tuning.enabled" must be true or false']);
+  });
+
+  test('setBatchSize pins N, releases with "auto", and refuses anything else', () => {
+    expect(checkSetBatchSize({ batchSize: 'auto' })).toBeNull();
+    expect(checkSetBatchSize({ batchSize: 200 })).toBeNull();
+    expect(checkSetBatchSize({ batchSize: 'AUTO' })).toBe('batchSize must be a whole number from 1 to 50000, got "AUTO"');
+    expect(batchSizeOf({ batchSize: 'auto' })).toBeNull();
+    expect(batchSizeOf({ batchSize: 200 })).toBe(200);
+    expect(batchSizeOf(25)).toBe(25);
+  });
+});
