@@ -5,6 +5,7 @@
  * must not reach a terminal or a log.
  */
 import { DEFAULT_BATCH_SIZE } from '../model/backfill';
+import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -174,6 +175,8 @@ export const verifySchema = z.strictObject({
     })
     .default('all'),
   representativePlans: z.number().int().min(3).default(3),
+  // Sessions (connections) walking the artifact id range at once; see db/verification.ts.
+  parallel: z.number().int().min(1).max(MAX_VERIFY_PARALLEL).default(DEFAULT_VERIFY_PARALLEL),
   httpBaseUrl: httpUrlSchema.optional(),
 });
 
