@@ -1,13 +1,13 @@
 /**
  * The measured backfill: `backfillRepository` (normal mode) through Temporal, executed by the real
  * worker in one or more child processes polling the same task queue, from the start request to the
- * workflow's result.
+ * workflow's result. One call is one run, with its own worker processes.
  */
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import type { BackfillInput, BackfillResult } from '../workflows/definitions';
+import { checkBackfillInput, type BackfillInput, type BackfillResult } from '../workflows/definitions';
 import { workflowIdFor } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { BENCH_ENVIRONMENT, BenchConfig } from './bench-config';
@@ -27,6 +27,29 @@ export interface WorkflowRunResult {
   /** Peak RSS of each worker process, in start order. */
   workersPeakRssMb: number[];
   cpuSeconds: CpuSeconds;
+  /** The shards asked for, or null when this build's backfill input has no `shards` (it then ran its own way). */
+  shards: number | null;
+}
+
+/** Which artifacts one run covers: all (after the repository's state decides the path), or a part. */
+export interface RunRange {
+  /** At most this many artifacts, from the start of the id range. */
+  limit?: number;
+  /** Start after this artifact id. */
+  afterArtifactId?: number;
+}
+
+/**
+ * The input with `shards`, which the backfill accepts once it runs shards (`checkBackfillInput` is the
+ * workflow's own validation, so the bench never sends a field the workflow would refuse). Typed as an
+ * extension of BackfillInput so this compiles whether or not BackfillInput declares `shards` yet.
+ */
+export function backfillInput(batchSize: number, shards: number, range: RunRange): BackfillInput & { shards?: number } {
+  const input: BackfillInput & { shards?: number } = { environment: BENCH_ENVIRONMENT, batchSize };
+  if (range.limit !== undefined) input.limit = range.limit;
+  if (range.afterArtifactId !== undefined) input.resumeFrom = `artifact:${range.afterArtifactId}`;
+  if (checkBackfillInput({ ...input, shards }).length === 0) input.shards = shards;
+  return input;
 }
 
 /** The run row's progress (the workflow's `progress` query only moves when a chunk activity returns). */
@@ -47,7 +70,9 @@ export async function runBackfillWorkflow(
     workerHeapMb: number | null;
     pool: pg.Pool;
     postmasterPid: number | null;
+    shards: number;
   },
+  range: RunRange,
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
   const { namespace, taskQueue } = bench.config.temporal;
@@ -58,7 +83,7 @@ export async function runBackfillWorkflow(
   const client = new Client({ connection, namespace });
 
   const workflowId = workflowIdFor(BENCH_ENVIRONMENT, 'backfill');
-  const input: BackfillInput = { environment: BENCH_ENVIRONMENT, batchSize: opts.batchSize };
+  const input = backfillInput(opts.batchSize, opts.shards, range);
   progress(`starting backfillRepository ${JSON.stringify(input)} as ${workflowId}`);
   const meter = startCpuMeter(
     opts.postmasterPid,
@@ -86,5 +111,14 @@ export async function runBackfillWorkflow(
 
   const workersPeakRssMb = await Promise.all(workers.map((w) => w.stop()));
   const history = await countHistoryEvents(client, workflowId, handle.firstExecutionRunId);
-  return { seconds, result, totalRows, historyEvents: history.events, runs: history.runs, workersPeakRssMb, cpuSeconds };
+  return {
+    seconds,
+    result,
+    totalRows,
+    historyEvents: history.events,
+    runs: history.runs,
+    workersPeakRssMb,
+    cpuSeconds,
+    shards: input.shards ?? null,
+  };
 }

@@ -284,7 +284,8 @@ export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOpti
   if (!(Number.isInteger(parallel) && parallel >= 1 && parallel <= MAX_VERIFY_PARALLEL))
     throw new RangeError(`parallel must be a whole number from 1 to ${MAX_VERIFY_PARALLEL}, got ${parallel}`);
   return withSnapshotSessions(pool, parallel, async (sessions) => {
-    if (!(await tableExists(sessions[0], 'plan_versions'))) throw new Error('the PlanRepository tables do not exist: apply the migrations first');
+    if (!(await tableExists(sessions[0], 'plan_versions')))
+      throw new Error('the PlanRepository tables do not exist: apply the migrations first');
     const parts = await idParts(sessions[0], parallel);
     const tallies = parts.map(() => new VerificationTally(sample, nativeSha256));
     const cursors = parts.map((p) => p.after);
@@ -296,11 +297,13 @@ export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOpti
     const failed = () => outcome.failure !== undefined;
     const onBatch = async (part: number, cursor: number) => {
       cursors[part] = cursor;
-      const sums = tallies.map((t) => t.progress()).reduce((a, b) => ({
-        artifactsRead: a.artifactsRead + b.artifactsRead,
-        versionsChecked: a.versionsChecked + b.versionsChecked,
-        mismatches: a.mismatches + b.mismatches,
-      }));
+      const sums = tallies
+        .map((t) => t.progress())
+        .reduce((a, b) => ({
+          artifactsRead: a.artifactsRead + b.artifactsRead,
+          versionsChecked: a.versionsChecked + b.versionsChecked,
+          mismatches: a.mismatches + b.mismatches,
+        }));
       try {
         await opts.onProgress?.({ cursors: [...cursors], ...sums });
       } catch (error) {

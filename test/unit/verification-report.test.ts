@@ -137,7 +137,8 @@ describe('VerificationTally', () => {
       const n = i + 1;
       const a = artifact(payload(n), { id: n, planId: `plan-${Math.ceil(n / 4)}`, version: n });
       if (n % 5 === 0) return [a, null] as const;
-      if (n % 7 === 0) return [artifact({ series: 'no' }, { id: n, planId: a.planId, version: n }), { storedChecksum: 'x', rows: null }] as const;
+      if (n % 7 === 0)
+        return [artifact({ series: 'no' }, { id: n, planId: a.planId, version: n }), { storedChecksum: 'x', rows: null }] as const;
       const side = stored(a);
       return [a, n % 2 === 0 ? { ...side, storedChecksum: 'stale' } : side] as const;
     });
