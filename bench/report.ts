@@ -35,16 +35,18 @@ export interface BaselineMeasurement {
 
 /** One measured workflow run (a scenario). */
 export interface WorkflowMeasurement {
+  /** From the start request to the workflow's result. */
   seconds: number;
-  /** Rows written by this run. */
+  /** Rows written by this run: versions + series + KPIs + events + plans. */
   totalRows: number;
+  /** Temporal history events over the run's whole continue-as-new chain. */
   historyEvents: number;
+  /** Executions in that chain. */
   runs: number;
-  workers: number;
-  /** The shards the run was asked for; null when the backfill of this build takes no `shards`. */
+  /** The shards the run was asked for; null when the backfill of this build takes no `shards` (it then ran its own way). */
   shards: number | null;
   cpuSeconds: CpuSeconds;
-  /** Peak RSS of each of this run's worker processes. */
+  /** Peak RSS of each of this run's worker processes, in start order. */
   workersPeakRssMb: number[];
   /** workflowHalfFilled: the unmeasured run that filled the first half of the artifacts before it. */
   fill?: { seconds: number; totalRows: number; artifacts: number };
@@ -107,7 +109,7 @@ function scenarioReport(w: WorkflowMeasurement, baselines: Record<BaselineName, 
       number
     >,
     shards: w.shards,
-    workers: w.workers,
+    workers: w.workersPeakRssMb.length,
     workersPeakRssMb: w.workersPeakRssMb.map((mb) => round(mb, 1)),
     historyEvents: w.historyEvents,
     historyEventsPerMillionRows: round(w.historyEvents / (w.totalRows / 1e6), 1),

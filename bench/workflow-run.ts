@@ -12,23 +12,15 @@ import { workflowIdFor } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { BENCH_ENVIRONMENT, BenchConfig } from './bench-config';
 import type { Cleanup } from './cleanup';
-import { CpuSeconds, startCpuMeter } from './cpu-usage';
+import { startCpuMeter } from './cpu-usage';
+import type { WorkflowMeasurement } from './report';
 import { countHistoryEvents } from './history';
 import { progress, secondsSince } from './log';
 import { WorkerProcess } from './worker-process';
 
-export interface WorkflowRunResult {
-  seconds: number;
+/** A run's measurement (bench/report.ts) and how it ended. */
+export interface WorkflowRunResult extends WorkflowMeasurement {
   result: BackfillResult;
-  /** versions + series + KPIs + events + plans written. */
-  totalRows: number;
-  historyEvents: number;
-  runs: number;
-  /** Peak RSS of each worker process, in start order. */
-  workersPeakRssMb: number[];
-  cpuSeconds: CpuSeconds;
-  /** The shards asked for, or null when this build's backfill input has no `shards` (it then ran its own way). */
-  shards: number | null;
 }
 
 /** Which artifacts one run covers: all (after the repository's state decides the path), or a part. */

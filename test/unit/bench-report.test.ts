@@ -18,7 +18,6 @@ const run = (seconds: number, totalRows: number, rss: number[], historyEvents = 
   totalRows,
   historyEvents,
   runs: 1,
-  workers: rss.length,
   shards: 2,
   cpuSeconds: CPU,
   workersPeakRssMb: rss,
