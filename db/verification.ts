@@ -209,7 +209,7 @@ async function walk(
     while (next) {
       const batch: BatchRow[] = await next;
       next = null;
-      // Another part failed: its error is the result, nothing more to read here.
+      // The part is done; or another one failed, and its error is the result: nothing more to read here.
       if (!batch.length || opts.stopped()) break;
       const cursor = batch[batch.length - 1].id;
       if (batch.length === batchSize) next = fetchAfter(cursor);
