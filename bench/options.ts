@@ -34,8 +34,8 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N] [--shards N]
-                              [--scenarios first,half] [--workers N] [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N]
-                              [--cancel-probes N]
+                              [--scenarios first,half] [--workers N] [--verify-batch N] [--seed N]
+                              [--cpu-prof DIR] [--worker-heap-mb N] [--cancel-probes N]
   --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
   --versions N      versions per plan (default 10): plans = artifacts / versions
   --series N        series rows per artifact (default 100)
