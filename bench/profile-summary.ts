@@ -36,7 +36,11 @@ export interface ProfileTotals {
   fileMs: Map<string, number>;
 }
 
-const shortUrl = (url: string): string => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '~/').replace(/^.*\/dist\//, '');
+const shortUrl = (url: string): string =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '~/')
+    .replace(/^.*\/dist\//, '');
 
 function frameKey(f: CallFrame): string {
   return f.url ? `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}` : f.functionName;

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { copyField } from '../../db/repository-writer';
 
 /** PostgreSQL's COPY text decoding of the escapes copyField writes. */
-const decode = (field: string): string => field.replace(/\\(.)/gs, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+const decode = (field: string): string =>
+  field.replace(/\\(.)/gs, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
 
 describe('copyField', () => {
   it('escapes backslash, tab, newline and carriage return, wherever they are', () => {

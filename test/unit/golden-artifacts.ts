@@ -116,7 +116,10 @@ export const HAND_INPUTS: GoldenInput[] = [
     'a non-zero number too small for a double in summary (lossless path for the whole document)',
     `{"series":${SERIES_OK},"summary":{"tiny":0.${ZEROS_300}${ZEROS_300}1,"big":12345678901234567890}}`,
   ),
-  hand('underflow in a series value', `{"series":[{"item":"a","location":"L","period":"P","metric":"m","value":0.${ZEROS_300}${ZEROS_300}1}]}`),
+  hand(
+    'underflow in a series value',
+    `{"series":[{"item":"a","location":"L","period":"P","metric":"m","value":0.${ZEROS_300}${ZEROS_300}1}]}`,
+  ),
   hand('overflow in a series value', '{"series":[{"item":"a","location":"L","period":"P","metric":"m","value":1e400}]}'),
   hand('payload not an object', '[1,2,3]'),
   hand('payload a string', '"just text"'),

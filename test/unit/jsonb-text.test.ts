@@ -42,8 +42,35 @@ describe('parseJsonbText', () => {
   /** What the lossless parse alone gives: the reference the JSON.parse fast path must match. */
   const lossless = (text: string): unknown => losslessParse(text, null, jsonNumberOf);
 
-  const EXACT = ['0', '-1', '0.1', '120.5', '123456789012345', '1234567890123456', '9007199254740991', '9007199254740992', '100000000000000000000', '0.000001', '5e-324', '1.7976931348623157e+308', '1e+21'];
-  const NOT_EXACT = ['-0', '-0.0', '1.50', '0.000', '9007199254740993', '12345678901234567', '1000000000000000000000', '0.0000001', '1e21', '1E5', '1.7976931348623157e308', '0.1000000000000000055511151231257827'];
+  const EXACT = [
+    '0',
+    '-1',
+    '0.1',
+    '120.5',
+    '123456789012345',
+    '1234567890123456',
+    '9007199254740991',
+    '9007199254740992',
+    '100000000000000000000',
+    '0.000001',
+    '5e-324',
+    '1.7976931348623157e+308',
+    '1e+21',
+  ];
+  const NOT_EXACT = [
+    '-0',
+    '-0.0',
+    '1.50',
+    '0.000',
+    '9007199254740993',
+    '12345678901234567',
+    '1000000000000000000000',
+    '0.0000001',
+    '1e21',
+    '1E5',
+    '1.7976931348623157e308',
+    '0.1000000000000000055511151231257827',
+  ];
 
   it.each(EXACT)('takes the JSON.parse path for %s, which a double spells the same', (n) => {
     expect(numbersAreExactDoubles(`{"a": [${n}]}`)).toBe(true);
@@ -72,14 +99,23 @@ describe('parseJsonbText', () => {
   });
 
   it('equals the lossless parse on any JSON text, numbers spelled in any way', () => {
-    const spelled = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }).map(String), fc.bigInt().map(String), fc.constantFrom('-0', '1.50', '0.000', '1e21', '9007199254740993'));
+    const spelled = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+      fc.bigInt().map(String),
+      fc.constantFrom('-0', '1.50', '0.000', '1e21', '9007199254740993'),
+    );
     const value = fc.letrec<{ v: string }>((tie) => ({
       v: fc.oneof(
         { depthSize: 'small' },
         spelled,
         fc.string().map((s) => JSON.stringify(s)),
         fc.array(tie('v')).map((xs) => `[${xs.join(', ')}]`),
-        fc.dictionary(fc.string(), tie('v')).map((o) => `{${Object.entries(o).map(([k, x]) => `${JSON.stringify(k)}: ${x}`).join(', ')}}`),
+        fc.dictionary(fc.string(), tie('v')).map(
+          (o) =>
+            `{${Object.entries(o)
+              .map(([k, x]) => `${JSON.stringify(k)}: ${x}`)
+              .join(', ')}}`,
+        ),
       ),
     })).v;
     fc.assert(

@@ -36,6 +36,8 @@ describe('profile-summary', () => {
     addProfile(t, profile);
     const text = formatTotals(t, 2);
     expect(text).toContain('sampled 42 ms, of which (idle) 10 ms: busy 32 ms');
-    expect(text).toMatch(/self time by function \(top 2\):\n +12 ms {2}parse ~\/lossless-json\/lib\/index\.js:1\n +12 ms {2}\(garbage collector\)/);
+    expect(text).toMatch(
+      /self time by function \(top 2\):\n +12 ms {2}parse ~\/lossless-json\/lib\/index\.js:1\n +12 ms {2}\(garbage collector\)/,
+    );
   });
 });
