@@ -8,6 +8,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import { getEnvironment, resolveDatabaseUrl } from '../config/environment';
 import { createPool } from '../db/connection';
+import { MAX_VERIFY_PARALLEL } from '../model/verify';
 import { legacyTableExists } from '../db/legacy-reader';
 import { compareRepresentativePlans, type RepresentativePlanReport } from '../db/representative-plans';
 import { tableExists } from '../db/server-info';
@@ -25,6 +26,8 @@ export interface VerifyInput {
   environment: string;
   /** Default: the environment's `verify.sample`. */
   sample?: VerifySample;
+  /** Sessions walking parts of the id range at once. Default: the environment's `verify.parallel`. */
+  parallel?: number;
   /** Default: the environment's `verify.representativePlans` (at least 3). */
   representativePlans?: number;
   /** Default: the environment's `verify.httpBaseUrl`; no HTTP checks when neither is set. */
@@ -62,6 +65,9 @@ function checkInput(input: VerifyInput): void {
       throw invalidInput((err as Error).message);
     }
   }
+  const p = input.parallel;
+  if (p !== undefined && !(Number.isInteger(p) && p >= 1 && p <= MAX_VERIFY_PARALLEL))
+    throw invalidInput(`parallel must be a whole number from 1 to ${MAX_VERIFY_PARALLEL}, got ${p}`);
   const n = input.representativePlans;
   if (n !== undefined && !(Number.isInteger(n) && n >= 3)) throw invalidInput(`representativePlans must be an integer >= 3, got ${n}`);
   if (input.httpBaseUrl !== undefined && !/^https?:\/\//.test(input.httpBaseUrl))
@@ -93,7 +99,7 @@ function problemsOf(report: VerificationReport, representative: RepresentativePl
 
 /** `env` holds the database URL variables (as the DatabaseRegistry's does), for `database`. */
 export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEnv = process.env) {
-  async function verifyOn(pool: pg.Pool, input: VerifyInput, where: string): Promise<VerifyResult> {
+  async function verifyOn(pool: pg.Pool, input: VerifyInput, where: string, parallel: number): Promise<VerifyResult> {
     const started = Date.now();
     const settings = getEnvironment(deps.config, input.environment).verify;
     if (!(await legacyTableExists(pool))) throw ApplicationFailure.nonRetryable(`${where} has no plan_artifacts table`, 'NoLegacyTable');
@@ -106,6 +112,7 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     return withHeartbeat(() => ({ phase: 'verify', ...last }), async () => {
       const report = await verifyRepository(pool, {
         sample: input.sample ?? settings.sample,
+        parallel,
         onProgress: (p) => {
           last = p;
           heartbeat({ phase: 'verify', ...p });
@@ -135,25 +142,29 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
   async function verify(input: VerifyInput): Promise<VerifyResult> {
     checkInput(input);
     const where = input.database ? `database ${input.database} of ${input.environment}` : input.environment;
+    // A half-built schema would pass or fail for the wrong reason: verify what the migrations define.
+    if (!input.database) await refuseDuringBulkLoad(deps, input.environment, 'verify');
+    const environment = getEnvironment(deps.config, input.environment);
+    const parallel = input.parallel ?? environment.verify.parallel;
+    const url = resolveDatabaseUrl(environment, input.environment, env);
+    // A pool of its own, exactly one connection per session: the shared one may be busy with other activities,
+    // and sessions of one snapshot must all get a connection.
+    const pool = createPool(input.database ? urlForDatabase(url, input.database) : url, {
+      max: parallel,
+      applicationName: `plandb-${input.environment}-verify`,
+    });
     let result: VerifyResult;
-    if (input.database) {
-      const url = resolveDatabaseUrl(getEnvironment(deps.config, input.environment), input.environment, env);
-      const pool = createPool(urlForDatabase(url, input.database), { max: 2, applicationName: `plandb-${input.environment}-verify` });
-      try {
-        result = await verifyOn(pool, input, where);
-      } catch (err) {
-        const missing = (err as { code?: string }).code === '3D000';
-        throw missing ? ApplicationFailure.nonRetryable(`${where} does not exist`, 'UnknownDatabase') : err;
-      } finally {
-        await pool.end();
-      }
-    } else {
-      // A half-built schema would pass or fail for the wrong reason: verify what the migrations define.
-      await refuseDuringBulkLoad(deps, input.environment, 'verify');
-      const pool = deps.databases.pool(input.environment);
-      result = await verifyOn(pool, input, where);
-      if (input.workflowId)
-        result.reportId = await saveVerifyReport(pool, { environment: input.environment, workflowId: input.workflowId, passed: result.passed, report: result });
+    try {
+      result = await verifyOn(pool, input, where, parallel);
+    } catch (err) {
+      const missing = input.database !== undefined && (err as { code?: string }).code === '3D000';
+      throw missing ? ApplicationFailure.nonRetryable(`${where} does not exist`, 'UnknownDatabase') : err;
+    } finally {
+      await pool.end();
+    }
+    if (!input.database && input.workflowId) {
+      const report = { environment: input.environment, workflowId: input.workflowId, passed: result.passed, report: result };
+      result.reportId = await saveVerifyReport(deps.databases.pool(input.environment), report);
     }
     deps.logger.info({
       event: 'verify',

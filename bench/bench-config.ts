@@ -21,7 +21,9 @@ export interface BenchConfig {
  * Writes a temporal.toml with an empty default profile into `dir` for it.
  */
 export function devServerEnv(address: string, namespace: string, dir: string): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') || name === 'TEMPORAL_CLI_PATH'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') || name === 'TEMPORAL_CLI_PATH'),
+  );
   // Not an empty file: @temporalio/envconfig 1.24 throws on a file without a [profile] table.
   const configFile = path.join(dir, 'temporal.toml');
   fs.writeFileSync(configFile, '[profile.default]\n');
@@ -41,7 +43,8 @@ export function writeBenchConfig(
       [BENCH_ENVIRONMENT]: {
         databaseUrlEnv: URL_VARIABLE,
         backup: { enabled: false, dir: path.join(dir, 'backups') },
-        backfill: { mode: 'normal', batchSize: opts.batchSize },
+        // The tuner starts from --batch-size, whatever it is: its bounds widen to take it.
+        backfill: { mode: 'normal', batchSize: opts.batchSize, tuning: tuningAround(opts.batchSize) },
       },
     },
   };
@@ -56,4 +59,9 @@ export function writeBenchConfig(
     PLANDB_TEMPORAL_METRICS_ADDRESS: '127.0.0.1:0',
   };
   return { config: loadConfig({ path: file, env: childEnv }), childEnv };
+}
+
+/** backfill.tuning bounds that admit `batchSize` as the starting size (the defaults otherwise). */
+export function tuningAround(batchSize: number): { minBatchSize: number; maxBatchSize: number } {
+  return { minBatchSize: Math.min(50, batchSize), maxBatchSize: Math.max(5000, batchSize) };
 }

@@ -37,7 +37,13 @@ function quantile(xs: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-export async function probeCancelLatency(bench: BenchConfig, pool: pg.Pool, probes: number, batchSize: number, cleanup: Cleanup): Promise<CancelProbes> {
+export async function probeCancelLatency(
+  bench: BenchConfig,
+  pool: pg.Pool,
+  probes: number,
+  batchSize: number,
+  cleanup: Cleanup,
+): Promise<CancelProbes> {
   const { namespace, taskQueue } = bench.config.temporal;
   const worker = await WorkerProcess.start({ env: bench.childEnv, cpuProfDir: null, heapMb: null }, cleanup);
   const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
@@ -71,7 +77,9 @@ export async function probeCancelLatency(bench: BenchConfig, pool: pg.Pool, prob
       const after = (await runRow(pool, workflowId))!.artifacts_read - atRequest;
       seconds.push(Number(took.toFixed(3)));
       maxAfter = Math.max(maxAfter, after);
-      progress(`cancel probe ${i + 1}/${probes}: run cancelled ${took.toFixed(2)}s after the request, ${after} artifacts committed after it`);
+      progress(
+        `cancel probe ${i + 1}/${probes}: run cancelled ${took.toFixed(2)}s after the request, ${after} artifacts committed after it`,
+      );
     }
   } finally {
     await connection.close();

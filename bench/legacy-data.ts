@@ -24,7 +24,8 @@ export async function generateLegacyTable(pool: pg.Pool, opts: LegacyDataOptions
   const total = opts.plans * opts.versions;
   progress(`generating ${total} legacy artifacts (${opts.plans} plans x ${opts.versions} versions, ${opts.series} series rows each)`);
   const result = await seedDemo(pool, { plans: opts.plans, versions: opts.versions, series: opts.series, seed: opts.seed });
-  if (result.existing) throw new Error(`plan_artifacts already held ${result.existing} of the generated rows: the bench needs an empty database`);
+  if (result.existing)
+    throw new Error(`plan_artifacts already held ${result.existing} of the generated rows: the bench needs an empty database`);
   await pool.query('VACUUM (ANALYZE) plan_artifacts');
   const seconds = secondsSince(started);
   progress(`generated ${result.inserted} artifacts in ${seconds.toFixed(1)}s`);

@@ -1,7 +1,7 @@
 /**
  * The benchmark itself (started by bench/run.ts): SPEC §11 in one run. Generates the legacy table, measures the set-based SQL baselines,
- * the backfillRepository workflow through Temporal (workers in child processes) and a full checksum
- * verification, and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
+ * the backfillRepository workflow scenarios through Temporal (workers in child processes, bench/scenarios.ts) and a full
+ * checksum verification with one session and with --shards sessions, and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
  * when everything ran, whether or not the bar was met; non-zero on errors (2 for bad flags). Stops
  * everything it started on exit, on SIGINT/SIGTERM, and when the launcher goes away.
  */
@@ -16,8 +16,18 @@ import { Cleanup } from './cleanup';
 import { localPostmasterPid, startCpuMeter } from './cpu-usage';
 import { generateLegacyTable } from './legacy-data';
 import { progress } from './log';
-import { parseOptions, UsageError, USAGE, BenchOptions } from './options';
-import { buildReport, type BaselineMeasurement, type BaselineName, type BenchMessage, type LauncherMessage } from './report';
+import { parseOptions, UsageError, USAGE, BenchOptions, type ScenarioName } from './options';
+import {
+  buildReport,
+  summaryLines,
+  type BaselineMeasurement,
+  type BaselineName,
+  type BenchMessage,
+  type LauncherMessage,
+  type VerifyMeasurement,
+  type WorkflowMeasurement,
+} from './report';
+import { SCENARIOS, type ScenarioContext } from './scenarios';
 import { countRows, createRepositoryCopy, CopyShape, dropSchema, migrateToHead, REPOSITORY_TABLES, RepositoryTable } from './schema';
 import { startDatabase, startTemporal } from './services';
 import { runBackfillWorkflow } from './workflow-run';
@@ -51,6 +61,44 @@ async function measureBaseline(
   return result;
 }
 
+/** The full pass over the complete repository with `sessions` parallel sessions (verify.parallel). */
+async function measureVerify(pool: pg.Pool, postmasterPid: number | null, sessions: number, batchSize: number): Promise<VerifyMeasurement> {
+  progress(`verify, ${sessions} session(s): legacy vs read-back checksums of every version, and table counts`);
+  const cpu = startCpuMeter(postmasterPid);
+  let batches = 0;
+  const report = await verifyRepository(pool, {
+    batchSize,
+    parallel: sessions,
+    onProgress: (p) => {
+      if (++batches % 20 === 0) progress(`verify: ${p.versionsChecked} versions, ${p.mismatches} mismatches`);
+    },
+  });
+  const verify = {
+    sessions,
+    seconds: report.seconds,
+    versions: report.versionsChecked,
+    mismatches: report.mismatches,
+    cpuSeconds: cpu.stop(),
+  };
+  progress(`verify, ${sessions} session(s): ${verify.versions} versions, ${verify.mismatches} mismatches in ${verify.seconds.toFixed(2)}s`);
+  const problems = verificationProblems(report);
+  if (problems.length) progress(`verify: ${problems.join('; ')}`);
+  return verify;
+}
+
+/** A scenario ends with the whole legacy table in the repository: the rows the baselines wrote. */
+async function checkRepositoryComplete(pool: pg.Pool, scenario: ScenarioName, baseline: Record<RepositoryTable, number>): Promise<void> {
+  const written = await countRows(pool, 'public');
+  if (written.plan_series !== baseline.plan_series) {
+    throw new Error(
+      `unfair comparison: after ${scenario} the repository holds ${written.plan_series} series rows, the baseline wrote ${baseline.plan_series}`,
+    );
+  }
+  for (const table of REPOSITORY_TABLES) {
+    if (written[table] !== baseline[table]) progress(`warning: ${scenario}: ${table}: ${written[table]} rows, baseline ${baseline[table]}`);
+  }
+}
+
 async function bench(opts: BenchOptions, cleanup: Cleanup) {
   const [database, temporal] = await Promise.all([startDatabase(cleanup), startTemporal(cleanup)]);
   // Room for the sqlRepositoryN sessions.
@@ -73,43 +121,44 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     }
   }
 
-  // 2. The backfillRepository workflow on the same data, into the real repository tables.
+  // 2. The backfillRepository workflow scenarios on the same data, into the real repository tables.
   const benchConfig = writeBenchConfig(
     { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize },
     cleanup,
   );
-  const workflowOptions = { batchSize: opts.batchSize, workers: opts.workers, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, pool, postmasterPid };
-  const workflow = await runBackfillWorkflow(benchConfig, workflowOptions, cleanup);
-  if (workflow.result.status !== 'completed') throw new Error(`the backfill ended ${workflow.result.status}, not completed`);
-  const written = await countRows(pool, 'public');
-  if (written.plan_series !== sqlRepository1.rows.plan_series) {
-    throw new Error(`unfair comparison: the workflow wrote ${written.plan_series} series rows, the baseline ${sqlRepository1.rows.plan_series}`);
-  }
-  for (const table of REPOSITORY_TABLES) {
-    if (written[table] !== sqlRepository1.rows[table]) {
-      progress(`warning: ${table}: workflow ${written[table]} rows, baseline ${sqlRepository1.rows[table]}`);
-    }
-  }
-  await checkpoint(pool);
-
-  // 3. The verify activity's full pass (db/verification.ts) over what the workflow wrote.
-  progress('verify: legacy vs read-back checksums of every version, and table counts');
-  const verifyCpu = startCpuMeter(postmasterPid);
-  const verifyReport = await verifyRepository(pool, {
-    batchSize: opts.verifyBatch,
-    onProgress: (p) => {
-      if ((p.artifactsRead / opts.verifyBatch) % 10 === 0) progress(`verify: ${p.versionsChecked} versions, ${p.mismatches} mismatches`);
-    },
-  });
-  const verify = {
-    seconds: verifyReport.seconds,
-    versions: verifyReport.versionsChecked,
-    mismatches: verifyReport.mismatches,
-    cpuSeconds: verifyCpu.stop(),
+  const context: ScenarioContext = {
+    pool,
+    artifacts: legacy.artifacts,
+    run: (range) =>
+      runBackfillWorkflow(
+        benchConfig,
+        {
+          batchSize: opts.batchSize,
+          workers: opts.workers,
+          cpuProfDir: opts.cpuProfDir,
+          workerHeapMb: opts.workerHeapMb,
+          pool,
+          postmasterPid,
+          shards: opts.shards,
+        },
+        range,
+        cleanup,
+      ),
   };
-  progress(`verify: ${verify.versions} versions, ${verify.mismatches} mismatches in ${verify.seconds.toFixed(2)}s`);
-  const problems = verificationProblems(verifyReport);
-  if (problems.length) progress(`verify: ${problems.join('; ')}`);
+  const scenarios: Partial<Record<ScenarioName, WorkflowMeasurement>> = {};
+  for (const name of opts.scenarios) {
+    progress(`${name}: ${SCENARIOS[name].what}`);
+    scenarios[name] = await SCENARIOS[name].measure(context);
+    await checkRepositoryComplete(pool, name, sqlRepository1.rows);
+    await checkpoint(pool);
+  }
+  const written = await countRows(pool, 'public');
+
+  // 3. The verify activity's full pass (db/verification.ts) over the complete repository: one session, then --shards.
+  const verify = {
+    serial: await measureVerify(pool, postmasterPid, 1, opts.verifyBatch),
+    parallel: await measureVerify(pool, postmasterPid, opts.shards, opts.verifyBatch),
+  };
 
   // 4. Cancel latency: force runs cancelled mid-chunk (last: they rewrite the repository).
   const cancel = opts.cancelProbes ? await probeCancelLatency(benchConfig, pool, opts.cancelProbes, opts.batchSize, cleanup) : null;
@@ -122,19 +171,10 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     batchSize: opts.batchSize,
     workerHeapMb: opts.workerHeapMb,
     seriesRows: written.plan_series,
-    totalRows: workflow.totalRows,
     rowsByTable: written,
     generateSeconds: legacy.seconds,
     baselines: { sqlRepository1, sqlRepositoryN, sqlPrimaryKeysOnly1 },
-    workflow: {
-      seconds: workflow.seconds,
-      totalRows: workflow.totalRows,
-      historyEvents: workflow.historyEvents,
-      runs: workflow.runs,
-      workers: opts.workers,
-      cpuSeconds: workflow.cpuSeconds,
-    },
-    workersPeakRssMb: workflow.workersPeakRssMb,
+    scenarios,
     verify,
     cancel,
     database: database.source,
@@ -170,6 +210,7 @@ async function main(): Promise<number> {
   process.on('disconnect', () => cleanup.interrupt('launcher gone', 1));
   try {
     const report = await bench(opts, cleanup);
+    for (const line of summaryLines(report)) progress(line);
     await deliver(report);
     return 0;
   } catch (err) {

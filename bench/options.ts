@@ -1,6 +1,12 @@
 /** `npm run bench -- [flags]`: what to generate and how to run the workflow. */
 import { parseArgs } from 'node:util';
+import { MAX_VERIFY_PARALLEL } from '../model/verify';
 import { DEFAULT_BATCH_SIZE, checkBatchSize } from '../workflows/definitions';
+
+/** The workflow scenarios, by their --scenarios name: a first load into an empty repository, a normal run over a half-filled one. */
+export const SCENARIO_FLAGS = { first: 'workflowFirstLoad', half: 'workflowHalfFilled' } as const;
+export type ScenarioFlag = keyof typeof SCENARIO_FLAGS;
+export type ScenarioName = (typeof SCENARIO_FLAGS)[ScenarioFlag];
 
 export interface BenchOptions {
   /** Legacy artifacts = plans x versions. */
@@ -10,8 +16,10 @@ export interface BenchOptions {
   /** Series rows per artifact. */
   series: number;
   batchSize: number;
-  /** Parallel sessions of the sqlRepositoryN baseline, each on a disjoint id range of plan_artifacts. */
+  /** Parallel sessions of the sqlRepositoryN baseline, the workflow's shards and the parallel verify's sessions. */
   shards: number;
+  /** The workflow scenarios to run, in the order they run. */
+  scenarios: ScenarioName[];
   /** Worker processes polling the task queue during the workflow phase. */
   workers: number;
   /** Artifacts per batch of the verify pass (db/verification.ts). */
@@ -26,14 +34,17 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N] [--shards N]
-                              [--workers N] [--verify-batch N] [--seed N] [--cpu-prof DIR] [--worker-heap-mb N]
-                              [--cancel-probes N]
+                              [--scenarios first,half] [--workers N] [--verify-batch N] [--seed N]
+                              [--cpu-prof DIR] [--worker-heap-mb N] [--cancel-probes N]
   --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
   --versions N      versions per plan (default 10): plans = artifacts / versions
   --series N        series rows per artifact (default 100)
   --batch-size N    backfill batch size (default ${DEFAULT_BATCH_SIZE}, the workflow's default)
-  --shards N        parallel sessions of the sqlRepositoryN baseline, each on a disjoint id range of the
-                    legacy table (default 2)
+  --shards N        parallel sessions of the sqlRepositoryN baseline (each on a disjoint id range of the
+                    legacy table), the workflow's shards and the parallel verify's sessions (default 2)
+  --scenarios LIST  workflow scenarios to run, comma-separated (default first,half): first = a first load
+                    into an empty repository (workflowFirstLoad), half = a normal run over the second half
+                    of the artifacts into a repository holding the first half (workflowHalfFilled)
   --workers N       worker processes polling the task queue during the workflow phase (default 1)
   --verify-batch N  artifacts per batch of the verify pass (default 500)
   --seed N          demo generator seed (default 1)
@@ -52,6 +63,16 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
   return n;
 }
 
+function parseScenarios(text: string | undefined): ScenarioName[] {
+  if (text === undefined) return Object.values(SCENARIO_FLAGS);
+  const flags = text.split(',').map((s) => s.trim());
+  const known = Object.keys(SCENARIO_FLAGS);
+  const unknown = flags.filter((f) => !known.includes(f));
+  if (unknown.length || !text.trim()) throw new UsageError(`--scenarios must list some of ${known.join(', ')}, got "${text}"`);
+  // Always first, then half: the first load's verify and history do not depend on what the user typed first.
+  return (known as ScenarioFlag[]).filter((f) => flags.includes(f)).map((f) => SCENARIO_FLAGS[f]);
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
   let values: Record<string, string | undefined>;
   try {
@@ -65,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         series: { type: 'string' },
         'batch-size': { type: 'string' },
         shards: { type: 'string' },
+        scenarios: { type: 'string' },
         workers: { type: 'string' },
         'verify-batch': { type: 'string' },
         seed: { type: 'string' },
@@ -79,6 +101,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   const artifacts = positiveInt('artifacts', values.artifacts, 20_000);
   const versions = positiveInt('versions', values.versions, Math.min(10, artifacts));
   if (artifacts % versions !== 0) throw new UsageError(`--artifacts (${artifacts}) must be a multiple of --versions (${versions})`);
+  const shards = positiveInt('shards', values.shards, 2);
+  if (shards > MAX_VERIFY_PARALLEL)
+    throw new UsageError(`--shards must be at most ${MAX_VERIFY_PARALLEL} (the parallel verify's limit), got ${shards}`);
   const batchSize = positiveInt('batch-size', values['batch-size'], DEFAULT_BATCH_SIZE);
   const problem = checkBatchSize(batchSize);
   if (problem) throw new UsageError(`--batch-size: ${problem}`);
@@ -88,7 +113,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     versions,
     series: positiveInt('series', values.series, 100),
     batchSize,
-    shards: positiveInt('shards', values.shards, 2),
+    shards,
+    scenarios: parseScenarios(values.scenarios),
     workers: positiveInt('workers', values.workers, 1),
     verifyBatch: positiveInt('verify-batch', values['verify-batch'], 500),
     cpuProfDir: values['cpu-prof'] ?? null,

@@ -36,6 +36,7 @@ import { devServerEnv } from './bench-config';
 import { Cleanup } from './cleanup';
 import { progress } from './log';
 import { WorkerProcess } from './worker-process';
+import { tuningAround } from './bench-config';
 
 const ENV = 'soak';
 const TASK_QUEUE = 'plandb-soak';
@@ -135,10 +136,13 @@ async function main(): Promise<void> {
         backup: { dir: path.join(scratch, 'backups') },
         maintenance: { mode: 'db-flag' },
         approval: { required: true, approvers: ['soak'], timeout: '1h' },
-        backfill: { batchSize: opts.batchSize, resume: true },
+        backfill: { batchSize: opts.batchSize, resume: true, tuning: tuningAround(opts.batchSize) },
         spotCheck: { required: true },
       },
-      reference: { databaseUrlEnv: 'PLANDB_SOAK_REFERENCE_URL', backfill: { batchSize: opts.batchSize } },
+      reference: {
+        databaseUrlEnv: 'PLANDB_SOAK_REFERENCE_URL',
+        backfill: { batchSize: opts.batchSize, tuning: tuningAround(opts.batchSize) },
+      },
     };
     fs.writeFileSync(configPath, JSON.stringify({ temporal: { address, taskQueue: TASK_QUEUE }, environments }));
     const env = {
@@ -167,7 +171,14 @@ async function main(): Promise<void> {
       namespace: 'default',
       taskQueue: 'plandb-soak-reference',
       workflowBundlePath: undefined,
-      deps: { config, databases, metrics: createMetrics(), logger: pino({ level: 'error' }), env, workflowLiveness: temporalLiveness(client.workflow) },
+      deps: {
+        config,
+        databases,
+        metrics: createMetrics(),
+        logger: pino({ level: 'error' }),
+        env,
+        workflowLiveness: temporalLiveness(client.workflow),
+      },
     });
     await refWorker.runUntil(
       client.workflow.execute('backfillRepository', {
@@ -196,14 +207,20 @@ async function main(): Promise<void> {
     const backfillNow = async () =>
       (
         await soakPool
-          .query<{ status: string; artifacts_read: number }>(`SELECT status, artifacts_read FROM plan_backfill_runs WHERE mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`)
+          .query<{ status: string; artifacts_read: number }>(
+            `SELECT status, artifacts_read FROM plan_backfill_runs WHERE mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`,
+          )
           .catch(() => ({ rows: [] }))
       ).rows[0] ?? null;
     const timeline: { fault: FaultKind; atSeconds: number; backfill: string }[] = [];
     const inject = async (kind: FaultKind) => {
       faults[kind]++;
       const run = await backfillNow();
-      timeline.push({ fault: kind, atSeconds: Math.round((Date.now() - started) / 100) / 10, backfill: run ? `${run.status} at ${run.artifacts_read}` : 'not started' });
+      timeline.push({
+        fault: kind,
+        atSeconds: Math.round((Date.now() - started) / 100) / 10,
+        backfill: run ? `${run.status} at ${run.artifacts_read}` : 'not started',
+      });
       progress(`fault ${timeline.length}: ${kind} (backfill ${timeline.at(-1)!.backfill})`);
       if (kind === 'kill-worker') {
         process.kill(worker.pid, 'SIGKILL');
@@ -232,15 +249,21 @@ async function main(): Promise<void> {
         },
         900_000,
       );
-      await patiently(`approve ${gate}`, () => handle.executeUpdate(approveUpdate, { args: [{ gate, approver: 'soak', comment: 'soak' }] }));
+      await patiently(`approve ${gate}`, () =>
+        handle.executeUpdate(approveUpdate, { args: [{ gate, approver: 'soak', comment: 'soak' }] }),
+      );
       progress(`approved ${gate}`);
     };
     await approve('start');
     // Faults while the backfill runs, until it is done or the budget is spent (the steps before it
     // have their own retries; a killed worker there costs a heartbeat timeout, not data).
-    await patiently('the backfill to start', async () => {
-      if ((await backfillNow())?.status !== 'running') throw new Error('backfill not running yet');
-    }, 600_000);
+    await patiently(
+      'the backfill to start',
+      async () => {
+        if ((await backfillNow())?.status !== 'running') throw new Error('backfill not running yet');
+      },
+      600_000,
+    );
     for (let n = 0; n < opts.faults; n++) {
       await sleep(1500 + rand() * 2500);
       if ((await backfillNow())?.status === 'completed') break;
@@ -254,7 +277,9 @@ async function main(): Promise<void> {
     const verify = evidence.steps.filter((s) => s.name === 'verify').at(-1);
     const digest = await repositoryDigest(soakPool);
     const maintenance = await getMaintenance(soakPool);
-    const openRuns = (await soakPool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plan_backfill_runs WHERE status IN ('running', 'paused')`)).rows[0].n;
+    const openRuns = (
+      await soakPool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plan_backfill_runs WHERE status IN ('running', 'paused')`)
+    ).rows[0].n;
     const lostChunks = await lostChunkAttempts(client, workflowIdFor(ENV, 'backfill'));
     const checks = {
       migrationCompleted: evidence.status === 'completed',

@@ -1,32 +1,42 @@
 /**
  * The measured backfill: `backfillRepository` (normal mode) through Temporal, executed by the real
  * worker in one or more child processes polling the same task queue, from the start request to the
- * workflow's result.
+ * workflow's result. One call is one run, with its own worker processes.
  */
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import type { BackfillInput, BackfillResult } from '../workflows/definitions';
+import { type BackfillInput, type BackfillResult } from '../workflows/definitions';
 import { workflowIdFor } from '../model/ids';
 import { PLAN_DB_ENVIRONMENT } from '../workflows/search-attributes';
 import { BENCH_ENVIRONMENT, BenchConfig } from './bench-config';
 import type { Cleanup } from './cleanup';
-import { CpuSeconds, startCpuMeter } from './cpu-usage';
+import { startCpuMeter } from './cpu-usage';
+import type { WorkflowMeasurement } from './report';
 import { countHistoryEvents } from './history';
 import { progress, secondsSince } from './log';
 import { WorkerProcess } from './worker-process';
 
-export interface WorkflowRunResult {
-  seconds: number;
+/** A run's measurement (bench/report.ts) and how it ended. */
+export interface WorkflowRunResult extends WorkflowMeasurement {
   result: BackfillResult;
-  /** versions + series + KPIs + events + plans written. */
-  totalRows: number;
-  historyEvents: number;
-  runs: number;
-  /** Peak RSS of each worker process, in start order. */
-  workersPeakRssMb: number[];
-  cpuSeconds: CpuSeconds;
+}
+
+/** Which artifacts one run covers: all (after the repository's state decides the path), or a part. */
+export interface RunRange {
+  /** At most this many artifacts, from the start of the id range. */
+  limit?: number;
+  /** Start after this artifact id. */
+  afterArtifactId?: number;
+}
+
+/** The backfill input of a bench run: its batch size, shard count and range. */
+export function backfillInput(batchSize: number, shards: number, range: RunRange): BackfillInput {
+  const input: BackfillInput = { environment: BENCH_ENVIRONMENT, batchSize, shards };
+  if (range.limit !== undefined) input.limit = range.limit;
+  if (range.afterArtifactId !== undefined) input.resumeFrom = `artifact:${range.afterArtifactId}`;
+  return input;
 }
 
 /** The run row's progress (the workflow's `progress` query only moves when a chunk activity returns). */
@@ -47,7 +57,9 @@ export async function runBackfillWorkflow(
     workerHeapMb: number | null;
     pool: pg.Pool;
     postmasterPid: number | null;
+    shards: number;
   },
+  range: RunRange,
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
   const { namespace, taskQueue } = bench.config.temporal;
@@ -58,7 +70,7 @@ export async function runBackfillWorkflow(
   const client = new Client({ connection, namespace });
 
   const workflowId = workflowIdFor(BENCH_ENVIRONMENT, 'backfill');
-  const input: BackfillInput = { environment: BENCH_ENVIRONMENT, batchSize: opts.batchSize };
+  const input = backfillInput(opts.batchSize, opts.shards, range);
   progress(`starting backfillRepository ${JSON.stringify(input)} as ${workflowId}`);
   const meter = startCpuMeter(
     opts.postmasterPid,
@@ -86,5 +98,14 @@ export async function runBackfillWorkflow(
 
   const workersPeakRssMb = await Promise.all(workers.map((w) => w.stop()));
   const history = await countHistoryEvents(client, workflowId, handle.firstExecutionRunId);
-  return { seconds, result, totalRows, historyEvents: history.events, runs: history.runs, workersPeakRssMb, cpuSeconds };
+  return {
+    seconds,
+    result,
+    totalRows,
+    historyEvents: history.events,
+    runs: history.runs,
+    workersPeakRssMb,
+    cpuSeconds,
+    shards: input.shards ?? null,
+  };
 }

@@ -7,6 +7,7 @@
 import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
+import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -225,6 +226,8 @@ export const verifySchema = z.strictObject({
     })
     .default('all'),
   representativePlans: z.number().int().min(3).default(3),
+  // Sessions (connections) walking the artifact id range at once; see db/verification.ts.
+  parallel: z.number().int().min(1).max(MAX_VERIFY_PARALLEL).default(DEFAULT_VERIFY_PARALLEL),
   httpBaseUrl: httpUrlSchema.optional(),
 });
 

@@ -23,12 +23,54 @@ export interface WriteCounts {
   events: number;
 }
 
-/** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+
+/**
+ * COPY text format: backslash, tab, newline and carriage return escaped; null is \N. Most fields need
+ * no escape, and testing for one is about 4x cheaper than a replace that finds none.
+ */
 export function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
   if (typeof value === 'number') return String(value);
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  if (!COPY_SPECIAL.test(value)) return value;
+  return value.replace(COPY_SPECIALS, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
+
+type CopyRender = (v: NormalizedVersion, key: string) => { text: string; count: number };
+
+const KPI_COLUMNS = ['plan_id', 'version', 'name', 'value', 'unit'];
+const SERIES_COLUMNS = ['plan_id', 'version', 'item', 'location', 'period', 'metric', 'value'];
+const EVENT_COLUMNS = ['plan_id', 'version', 'seq', 'at', 'type', 'actor', 'detail'];
+
+/** The COPY key prefix of a version's child rows: plan_id and version, each followed by a tab. */
+export function copyKey(v: NormalizedVersion): string {
+  return `${copyField(v.planId)}\t${v.version}\t`;
+}
+
+/** One version's plan_kpis lines (columns KPI_COLUMNS after the key). */
+export const kpiCopyText: CopyRender = (v, key) => {
+  let text = '';
+  for (const k of v.kpis) text += `${key}${copyField(k.name)}\t${k.value}\t${copyField(k.unit)}\n`;
+  return { text, count: v.kpis.length };
+};
+
+/** One version's plan_series lines. */
+export const seriesCopyText: CopyRender = (v, key) => {
+  let text = '';
+  for (const r of v.series)
+    text += `${key}${copyField(r.item)}\t${copyField(r.location)}\t${copyField(r.period)}\t${copyField(r.metric)}\t${r.value}\n`;
+  return { text, count: v.series.length };
+};
+
+/** One version's plan_events lines. */
+export const eventCopyText: CopyRender = (v, key) => {
+  let text = '';
+  for (const e of v.events) {
+    text += `${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(jsonText(e.detail))}\n`;
+  }
+  return { text, count: v.events.length };
+};
 
 /** COPY text is handed to PostgreSQL in pieces of about this size, generated as it consumes them. */
 const COPY_CHUNK_CHARS = 64 * 1024;
@@ -42,13 +84,13 @@ async function copyChildren(
   table: string,
   columns: string[],
   rows: VersionToWrite[],
-  render: (v: NormalizedVersion, key: string) => { text: string; count: number },
+  render: CopyRender,
 ): Promise<number> {
   let count = 0;
   const chunks = function* () {
     let buffer = '';
     for (const { version } of rows) {
-      const out = render(version, `${copyField(version.planId)}\t${version.version}\t`);
+      const out = render(version, copyKey(version));
       buffer += out.text;
       count += out.count;
       if (buffer.length >= COPY_CHUNK_CHARS) {
@@ -134,36 +176,9 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
     ],
   );
 
-  counts.kpis = await copyChildren(client, 'plan_kpis', ['plan_id', 'version', 'name', 'value', 'unit'], rows, (v, key) => {
-    let text = '';
-    for (const k of v.kpis) text += `${key}${copyField(k.name)}\t${k.value}\t${copyField(k.unit)}\n`;
-    return { text, count: v.kpis.length };
-  });
-  counts.series = await copyChildren(
-    client,
-    'plan_series',
-    ['plan_id', 'version', 'item', 'location', 'period', 'metric', 'value'],
-    rows,
-    (v, key) => {
-      let text = '';
-      for (const r of v.series)
-        text += `${key}${copyField(r.item)}\t${copyField(r.location)}\t${copyField(r.period)}\t${copyField(r.metric)}\t${r.value}\n`;
-      return { text, count: v.series.length };
-    },
-  );
-  counts.events = await copyChildren(
-    client,
-    'plan_events',
-    ['plan_id', 'version', 'seq', 'at', 'type', 'actor', 'detail'],
-    rows,
-    (v, key) => {
-      let text = '';
-      for (const e of v.events) {
-        text += `${key}${e.seq}\t${e.at}\t${copyField(e.type)}\t${copyField(e.actor)}\t${copyField(jsonText(e.detail))}\n`;
-      }
-      return { text, count: v.events.length };
-    },
-  );
+  counts.kpis = await copyChildren(client, 'plan_kpis', KPI_COLUMNS, rows, kpiCopyText);
+  counts.series = await copyChildren(client, 'plan_series', SERIES_COLUMNS, rows, seriesCopyText);
+  counts.events = await copyChildren(client, 'plan_events', EVENT_COLUMNS, rows, eventCopyText);
   return counts;
 }
 

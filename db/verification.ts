@@ -6,8 +6,13 @@
  * One statement per batch walks the artifacts by id (keyset) and joins what the repository holds for each
  * key, children included for the sampled versions; the next batch is already in flight while this one is
  * transformed and hashed, so PostgreSQL and this process work at the same time. Memory stays flat: two
- * batches, the listed findings and the set of plan ids. Everything runs in one REPEATABLE READ READ ONLY
- * transaction, so the walk, the counts and the anti-join see the same snapshot.
+ * batches per session, the listed findings and the set of plan ids.
+ *
+ * With `parallel` N > 1 the id range is cut into N parts of (nearly) equal artifact counts, each walked by
+ * its own session; the counts and the anti-joins then go to whichever session is free first. Every session
+ * runs REPEATABLE READ READ ONLY in the same snapshot (the first exports it, the others import it, as
+ * pg_dump -j does), so the walk, the counts and the anti-join see one state of the database, and the parts'
+ * tallies merged in id order give exactly the report of one serial walk.
  */
 import { nativeSha256 } from './native-hash';
 import { createHash } from 'node:crypto';
@@ -25,13 +30,17 @@ import {
 import { withClient } from './connection';
 import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 import { childrenSql, toRepositoryRows, type KpiTuple, type SeriesTuple } from './repository-reader';
-import { repositoryCounts } from './repository-stats';
+import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
+import { REPOSITORY_TABLES, type RepositoryCounts } from '../model/tables';
+import { repositoryTableCount } from './repository-stats';
+import { tableExists } from './server-info';
 
 const DEFAULT_VERIFY_BATCH = 500;
 
 export interface VerificationProgress {
-  /** Last artifact id verified. */
-  cursor: number;
+  /** Last artifact id verified in each part of the id range, in id order (the part's lower bound before its first batch). */
+  cursors: number[];
+  /** Sums over the parts. */
   artifactsRead: number;
   versionsChecked: number;
   mismatches: number;
@@ -42,7 +51,9 @@ export interface VerifyRepositoryOptions {
   sample?: VerifySample;
   /** Artifacts per batch. */
   batchSize?: number;
-  /** Awaited after each batch: an activity heartbeats here, and may throw to stop. */
+  /** Sessions walking parts of the id range at once (default DEFAULT_VERIFY_PARALLEL); the pool must hold that many connections. */
+  parallel?: number;
+  /** Awaited after each batch of any part: an activity heartbeats here, and may throw to stop every part. */
   onProgress?: (progress: VerificationProgress) => void | Promise<void>;
 }
 
@@ -91,7 +102,7 @@ interface BatchRow extends LegacyPayloadColumns {
 const children = childrenSql('a.plan_id', 'a.version');
 // The LIMIT sits in the CTE so the child subqueries run for this batch's rows only.
 const BATCH_SQL = `
-WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts WHERE id > $1 ORDER BY id LIMIT $2)
+WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts WHERE id > $1 AND id <= $4 ORDER BY id LIMIT $2)
 SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, v.name, v.status, v.run_id, v.summary::text AS summary, v.source_checksum,
        CASE WHEN v.sampled THEN ${children.kpis} END AS kpis,
        CASE WHEN v.sampled THEN ${children.series} END AS series,
@@ -160,27 +171,53 @@ async function inconsistentPlans(db: pg.PoolClient): Promise<Listed<PlanRowIncon
   };
 }
 
+/** Artifact ids (after, upTo] of one part of the walk. */
+interface IdPart {
+  after: number;
+  upTo: number;
+}
+
+/**
+ * `parts` consecutive id ranges of (nearly) equal artifact counts, covering every id; fewer when there are
+ * fewer artifacts. Bounds are the ids at ranks ⌊k·count/parts⌋: one count and one index-order pass.
+ */
+async function idParts(client: pg.PoolClient, parts: number): Promise<IdPart[]> {
+  const whole: IdPart = { after: 0, upTo: Number.MAX_SAFE_INTEGER };
+  if (parts === 1) return [whole];
+  const total = (await client.query<{ n: number }>('SELECT count(*)::int8 AS n FROM plan_artifacts')).rows[0].n;
+  const ranks = [...new Set(Array.from({ length: parts - 1 }, (_, k) => Math.floor(((k + 1) * total) / parts)))].filter((r) => r > 0);
+  const res = await client.query<{ id: number }>(
+    `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM plan_artifacts) t WHERE rank = ANY($1::int8[]) ORDER BY id`,
+    [ranks],
+  );
+  const bounds = res.rows.map((r) => r.id);
+  return [...bounds, whole.upTo].map((upTo, i) => ({ after: i === 0 ? whole.after : bounds[i - 1], upTo }));
+}
+
 async function walk(
   client: pg.PoolClient,
+  part: IdPart,
   tally: VerificationTally,
   threshold: number | null,
-  opts: VerifyRepositoryOptions,
+  opts: { batchSize: number; onBatch: (cursor: number) => Promise<void>; stopped: () => boolean },
 ): Promise<void> {
-  const batchSize = opts.batchSize ?? DEFAULT_VERIFY_BATCH;
-  const fetchAfter = (cursor: number) => client.query<BatchRow>(BATCH_SQL, [cursor, batchSize, threshold]).then((res) => res.rows);
-  let next: Promise<BatchRow[]> | null = fetchAfter(0);
+  const { batchSize } = opts;
+  const fetchAfter = (cursor: number) =>
+    client.query<BatchRow>(BATCH_SQL, [cursor, batchSize, threshold, part.upTo]).then((res) => res.rows);
+  let next: Promise<BatchRow[]> | null = fetchAfter(part.after);
   try {
     while (next) {
       const batch: BatchRow[] = await next;
       next = null;
-      if (!batch.length) break;
+      // The part is done; or another one failed, and its error is the result: nothing more to read here.
+      if (!batch.length || opts.stopped()) break;
       const cursor = batch[batch.length - 1].id;
       if (batch.length === batchSize) next = fetchAfter(cursor);
       for (let i = 0; i < batch.length; i++) {
         tally.add(artifactOf(batch[i]), repositorySide(batch[i]));
         if (i % 32 === 31) await yieldToIo();
       }
-      await opts.onProgress?.({ cursor, ...tally.progress() });
+      await opts.onBatch(cursor);
     }
   } finally {
     // Never hand back a connection with a query still in flight.
@@ -188,20 +225,113 @@ async function walk(
   }
 }
 
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9A-F]+)?$/i;
+
+/**
+ * `n` pooled sessions, each in a REPEATABLE READ READ ONLY transaction of the same snapshot (exported by the
+ * first, imported by the others); committed when `fn` returns, discarded with their connections when it throws.
+ */
+async function withSnapshotSessions<T>(pool: pg.Pool, n: number, fn: (sessions: pg.PoolClient[]) => Promise<T>): Promise<T> {
+  // Fewer connections would leave the first sessions holding theirs while the rest wait for them forever.
+  const max = pool.options.max ?? 10;
+  if (max < n) throw new RangeError(`verify with ${n} parallel sessions needs a pool of at least ${n} connections, this one holds ${max}`);
+  let snapshot: string | null = null;
+  const join = (sessions: pg.PoolClient[]): Promise<T> =>
+    withClient(pool, async (client) => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      if (snapshot === null) {
+        if (n > 1) snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
+      } else {
+        // SET TRANSACTION SNAPSHOT takes no parameters; the id comes from the server and is checked anyway.
+        if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
+        await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+      }
+      const all = [...sessions, client];
+      const result = await (all.length === n ? fn(all) : join(all));
+      await client.query('COMMIT');
+      return result;
+    });
+  return join([]);
+}
+
+type Final = {
+  counts: Partial<RepositoryCounts>;
+  withoutArtifact?: Listed<{ planId: string; version: number }>;
+  plansInconsistent?: Listed<PlanRowInconsistency>;
+};
+
+/** The database-side findings, one statement each, so free sessions can share them out. */
+function finalQueries(final: Final): ((client: pg.PoolClient) => Promise<void>)[] {
+  return [
+    ...REPOSITORY_TABLES.map((table) => async (client: pg.PoolClient) => {
+      final.counts[table] = await repositoryTableCount(client, table);
+    }),
+    async (client) => {
+      final.withoutArtifact = await versionsWithoutArtifact(client);
+    },
+    async (client) => {
+      final.plansInconsistent = await inconsistentPlans(client);
+    },
+  ];
+}
+
 /** Verifies the whole repository (or a sample of its versions) against the legacy table; see the module comment. */
 export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOptions = {}): Promise<VerificationReport> {
   const started = process.hrtime.bigint();
   const sample = opts.sample ?? 'all';
   const threshold = sampleThreshold(sample);
-  const tally = new VerificationTally(sample, nativeSha256);
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await walk(client, tally, threshold, opts);
-    const actual = await repositoryCounts(client);
-    if (!actual) throw new Error('the PlanRepository tables do not exist: apply the migrations first');
-    const withoutArtifact = await versionsWithoutArtifact(client);
-    const plansInconsistent = await inconsistentPlans(client);
-    await client.query('COMMIT');
-    return tally.finish({ actual, withoutArtifact, plansInconsistent, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+  const parallel = opts.parallel ?? DEFAULT_VERIFY_PARALLEL;
+  if (!(Number.isInteger(parallel) && parallel >= 1 && parallel <= MAX_VERIFY_PARALLEL))
+    throw new RangeError(`parallel must be a whole number from 1 to ${MAX_VERIFY_PARALLEL}, got ${parallel}`);
+  return withSnapshotSessions(pool, parallel, async (sessions) => {
+    if (!(await tableExists(sessions[0], 'plan_versions')))
+      throw new Error('the PlanRepository tables do not exist: apply the migrations first');
+    const parts = await idParts(sessions[0], parallel);
+    const tallies = parts.map(() => new VerificationTally(sample, nativeSha256));
+    const cursors = parts.map((p) => p.after);
+    const final: Final = { counts: {} };
+    const queries = finalQueries(final);
+    const batchSize = opts.batchSize ?? DEFAULT_VERIFY_BATCH;
+    // The first error (a cancel thrown by onProgress, a lost connection) stops every session and is the result.
+    const outcome: { failure?: { error: unknown } } = {};
+    const failed = () => outcome.failure !== undefined;
+    const onBatch = async (part: number, cursor: number) => {
+      cursors[part] = cursor;
+      const sums = tallies
+        .map((t) => t.progress())
+        .reduce((a, b) => ({
+          artifactsRead: a.artifactsRead + b.artifactsRead,
+          versionsChecked: a.versionsChecked + b.versionsChecked,
+          mismatches: a.mismatches + b.mismatches,
+        }));
+      try {
+        await opts.onProgress?.({ cursors: [...cursors], ...sums });
+      } catch (error) {
+        // At once, not after this part's fetch ahead has come back: the other parts stop at their next batch.
+        outcome.failure ??= { error };
+        throw error;
+      }
+    };
+    await Promise.all(
+      sessions.map(async (client, i) => {
+        try {
+          if (i < parts.length) {
+            await walk(client, parts[i], tallies[i], threshold, { batchSize, onBatch: (c) => onBatch(i, c), stopped: failed });
+          }
+          for (let query = queries.shift(); query && !failed(); query = queries.shift()) await query(client);
+        } catch (error) {
+          outcome.failure ??= { error };
+        }
+      }),
+    );
+    if (outcome.failure) throw outcome.failure.error;
+    const [tally, ...later] = tallies;
+    for (const t of later) tally.append(t);
+    return tally.finish({
+      actual: final.counts as RepositoryCounts,
+      withoutArtifact: final.withoutArtifact!,
+      plansInconsistent: final.plansInconsistent!,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    });
   });
 }

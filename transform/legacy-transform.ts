@@ -208,13 +208,16 @@ function checkJson(value: unknown, label: string, notJson: RejectReason, detail:
   reject(notJson, `${at} is not a JSON value`, detail(defect.path));
 }
 
-/** Sorts `items`; the first pair that compares equal is reported with both original indexes. */
-function sortUnique<T>(items: T[], compare: (a: T, b: T) => number, onDuplicate: (first: number, dup: number) => never): T[] {
+/**
+ * Sorts a copy of `items` (distinct objects); the first pair that compares equal is reported with both
+ * original indexes. Sorting the items themselves rather than their indexes keeps the comparator direct;
+ * the indexes are looked up only for a duplicate.
+ */
+function sortUnique<T extends object>(items: T[], compare: (a: T, b: T) => number, onDuplicate: (first: number, dup: number) => never): T[] {
   // Array.prototype.sort is stable, so among equal keys the earlier document index comes first.
-  const order = items.map((_, i) => i).sort((a, b) => compare(items[a], items[b]));
-  const sorted = order.map((i) => items[i]);
+  const sorted = items.slice().sort(compare);
   for (let k = 1; k < sorted.length; k++) {
-    if (compare(sorted[k - 1], sorted[k]) === 0) onDuplicate(order[k - 1], order[k]);
+    if (compare(sorted[k - 1], sorted[k]) === 0) onDuplicate(items.indexOf(sorted[k - 1]), items.indexOf(sorted[k]));
   }
   return sorted;
 }
@@ -226,7 +229,15 @@ function normalizeSummary(raw: unknown): JsonObject {
   return raw as JsonObject;
 }
 
-const SERIES_KEY_FIELDS = ['item', 'location', 'period', 'metric'] as const;
+/** The value of key field `field` of series[index], which must be a storable string (checked in key order). */
+function seriesKeyField(v: unknown, index: number, field: 'item' | 'location' | 'period' | 'metric'): string {
+  if (typeof v !== 'string') {
+    const got = describe(v);
+    reject('series_missing_field', `series[${index}].${field} is missing or not a string (got ${got})`, { index, field, got });
+  }
+  if (hasNul(v)) rejectNul(`series[${index}].${field}`, { index, field });
+  return v;
+}
 
 function normalizeSeries(planId: string, raw: unknown): NormalizedSeries[] {
   if (!Array.isArray(raw)) {
@@ -236,16 +247,12 @@ function normalizeSeries(planId: string, raw: unknown): NormalizedSeries[] {
     if (!isPlainObject(entry)) {
       reject('series_missing_field', `series[${index}] is ${describe(entry)}, not an object`, { index, got: describe(entry) });
     }
-    for (const field of SERIES_KEY_FIELDS) {
-      if (typeof entry[field] !== 'string') {
-        const got = describe(entry[field]);
-        reject('series_missing_field', `series[${index}].${field} is missing or not a string (got ${got})`, { index, field, got });
-      }
-      if (hasNul(entry[field] as string)) rejectNul(`series[${index}].${field}`, { index, field });
-    }
+    const item = seriesKeyField(entry.item, index, 'item');
+    const location = seriesKeyField(entry.location, index, 'location');
+    const period = seriesKeyField(entry.period, index, 'period');
+    const metric = seriesKeyField(entry.metric, index, 'metric');
     const value = float8(entry.value);
     if (typeof value !== 'number') rejectNumber(value, entry.value, `series[${index}].value`, { index });
-    const { item, location, period, metric } = entry as Record<(typeof SERIES_KEY_FIELDS)[number], string>;
     if (mayExceedKeyBudget(planId.length + item.length + location.length + period.length + metric.length)) {
       checkKeySize('plan_series', `series[${index}]`, { plan_id: planId, item, location, period, metric }, { index });
     }

@@ -99,6 +99,11 @@ class Listing<T> {
     this.count++;
     if (this.first.length < LISTED_FINDINGS) this.first.push(item);
   }
+  /** Appends `later`'s findings, as if its items had been added after this one's. */
+  append(later: Listing<T>): void {
+    this.count += later.count;
+    this.first.push(...later.first.slice(0, LISTED_FINDINGS - this.first.length));
+  }
 }
 
 /** Adds up a verification pass artifact by artifact; memory is bounded by the listed findings and the plan ids. */
@@ -159,6 +164,24 @@ export class VerificationTally {
       differs,
       differences: listed && differs.includes('readBack') ? diffVersions(v, readBackVersion, DIFFERENCES_PER_MISMATCH) : [],
     });
+  }
+
+  /**
+   * Takes in the tally of the artifacts that follow this tally's (the next part of the id range), so
+   * that parts tallied apart and merged in id order give exactly the report of one walk: same counts,
+   * same listed findings in the same order.
+   */
+  append(later: VerificationTally): void {
+    if (later.sample !== this.sample) throw new Error(`cannot merge a tally of sample ${later.sample} into one of sample ${this.sample}`);
+    this.artifactsRead += later.artifactsRead;
+    this.versionsChecked += later.versionsChecked;
+    this.matches += later.matches;
+    this.mismatches.append(later.mismatches);
+    this.missing.append(later.missing);
+    this.extra.append(later.extra);
+    for (const [reason, n] of Object.entries(later.rejected)) this.rejected[reason] = (this.rejected[reason] ?? 0) + n;
+    for (const planId of later.plans) this.plans.add(planId);
+    for (const key of Object.keys(this.expected) as (keyof typeof this.expected)[]) this.expected[key] += later.expected[key];
   }
 
   /** The report, given what only the database can tell: actual counts, keys without an artifact, `plans` rows. */

@@ -233,6 +233,12 @@ describe('loadConfig: schema errors name the key', () => {
         'environments.dev.verify.sample: must be "all" or a fraction of versions (0 < x <= 1)',
       ]);
     }
+    for (const parallel of [0, 1.5, 33, '2']) {
+      expect(loadError(minimal({ verify: { parallel } })).issues).toEqual([
+        expect.stringMatching(/^environments\.dev\.verify\.parallel: must be /),
+      ]);
+    }
+    expect(loadConfig({ path: writeConfig(minimal({ verify: { parallel: 32 } })), env: {} }).environments.dev.verify.parallel).toBe(32);
     expect(loadError(minimal({ approval: { timeout: '400d' } })).issues).toEqual([
       'environments.dev.approval.timeout: must be at most 365d',
     ]);
@@ -288,7 +294,7 @@ describe('loadConfig: defaults', () => {
             shards: 'auto',
             tuning: { targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true },
           },
-          verify: { sample: 'all', representativePlans: 3 },
+          verify: { sample: 'all', representativePlans: 3, parallel: 2 },
           capacity: { maxRows: null, alertThreshold: null },
           spotCheck: { required: false },
           postCheckHours: 0,

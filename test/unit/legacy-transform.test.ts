@@ -510,3 +510,16 @@ describe('transformArtifact: rejects', () => {
     expect(accepted(payload).version.summary).toEqual({ a: 1 });
   });
 });
+
+describe('transformArtifact: duplicate keys among several', () => {
+  it('reports the first equal pair in key order, with the earlier document index as firstIndex', () => {
+    // Sorted: B@1, B@3, C@0, C@2: the B pair is found first.
+    const r = rejected(withSeries(seriesRow({ item: 'C' }), seriesRow({ item: 'B' }), seriesRow({ item: 'C' }), seriesRow({ item: 'B' })));
+    expect(r).toMatchObject({ reason: 'duplicate_series_key', detail: { index: 3, firstIndex: 1, item: 'B' } });
+  });
+
+  it('reports the first two of three equal KPI names', () => {
+    const r = rejected(withKpis([{ name: 'x', value: 1 }, { name: 'a', value: 2 }, { name: 'x', value: 3 }, { name: 'x', value: 4 }]));
+    expect(r).toMatchObject({ reason: 'duplicate_kpi', detail: { index: 2, firstIndex: 0, name: 'x' } });
+  });
+});

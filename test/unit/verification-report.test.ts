@@ -130,4 +130,33 @@ describe('VerificationTally', () => {
       `plan_events: 0 rows, expected ${LISTED_FINDINGS + 5}`,
     ]);
   });
+
+  test('parts tallied apart and appended in id order report exactly what one tally of all artifacts does', () => {
+    // Findings of every kind, more than are listed, and plans whose versions fall on both sides of a cut.
+    const inputs = Array.from({ length: 4 * LISTED_FINDINGS }, (_, i) => {
+      const n = i + 1;
+      const a = artifact(payload(n), { id: n, planId: `plan-${Math.ceil(n / 4)}`, version: n });
+      if (n % 5 === 0) return [a, null] as const;
+      if (n % 7 === 0)
+        return [artifact({ series: 'no' }, { id: n, planId: a.planId, version: n }), { storedChecksum: 'x', rows: null }] as const;
+      const side = stored(a);
+      return [a, n % 2 === 0 ? { ...side, storedChecksum: 'stale' } : side] as const;
+    });
+    const tallyOf = (slice: typeof inputs) => {
+      const tally = new VerificationTally('all', nativeSha256);
+      for (const [a, side] of slice) tally.add(a, side);
+      return tally;
+    };
+    const serial = finish(tallyOf(inputs));
+    expect(serial.mismatches).toBeGreaterThan(LISTED_FINDINGS);
+    expect(serial.firstMismatches).toHaveLength(LISTED_FINDINGS);
+    expect(serial).toEqual(expect.objectContaining({ missingInRepository: 40, extraInRepository: 28 - 5 }));
+    for (const cuts of [[1], [10, 11], [LISTED_FINDINGS - 3, 2 * LISTED_FINDINGS], [37, 60, 99, 120, 199]]) {
+      const bounds = [0, ...cuts, inputs.length];
+      const [first, ...rest] = bounds.slice(1).map((end, k) => tallyOf(inputs.slice(bounds[k], end)));
+      for (const t of rest) first.append(t);
+      expect(finish(first)).toEqual(serial);
+    }
+    expect(() => tallyOf([]).append(new VerificationTally(0.5, nativeSha256))).toThrow(/sample/);
+  });
 });
