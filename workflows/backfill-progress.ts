@@ -66,6 +66,7 @@ export function renderBackfillDetails(p: BackfillProgress): string {
     '',
     `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`} · batch size ${p.batchSize}`,
     ...(p.throttled ? ['', `**throttled (${p.throttled.reason})** for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
+    ...(p.bulkLoad ? ['', `${p.bulkLoad.chosen ? '**bulk path**' : 'per-batch path'}: ${p.bulkLoad.reason}`] : []),
     ...shardLines(p),
   ].join('\n');
 }

@@ -12,6 +12,8 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -51,6 +53,14 @@ const DEFAULT_CHUNK_BUDGET_MS = 10_000;
 const control = proxyActivities<PlandbActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+});
+
+// The bulk load's key and index build can take hours on a large first load: it heartbeats per step and
+// every few seconds within one; its data failures are non-retryable, anything else resumes from the catalog.
+const bulk = proxyActivities<PlandbActivities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 const chunks = proxyActivities<PlandbActivities>({
@@ -111,6 +121,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       }),
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
       batchSizePinned: pinnedBatchSize !== null,
+      bulkLoad: bulkLoadReason === null ? null : { chosen: bulkLoad, reason: bulkLoadReason },
     };
   };
   const show = (step: string) => {
@@ -160,6 +171,10 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   let closedAs: RunStatus | null = null;
   let failure: unknown = null;
   let loops: Promise<void> | null = null;
+  // The first load's bulk path (activities/bulk-load.ts): chosen at the start, kept through continue-as-new.
+  let bulkLoad = carried?.bulkLoad ?? false;
+  let bulkLoadReason: string | null = carried?.bulkLoadReason ?? null;
+  let bulkRunId: string | null = carried?.runId ?? null;
 
   try {
     const started = carried
@@ -181,7 +196,30 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           // Runs started before shards report none: one.
           .then((run) => ({ run, shards: run.shards ?? 1 }));
     const runId = started.run.runId;
+    bulkRunId = runId;
     latest = started.run;
+    // Executions recorded before the bulk path existed did not ask (their histories must replay).
+    if (!carried && mode !== 'dry-run' && patched('bulk-load-path')) {
+      let check = await control.checkBulkLoad({ environment, runId });
+      if (check.pendingRunId !== null && check.pendingRunId !== runId) {
+        // An earlier run's bulk load was left unfinished (its workflow died): give the schema its keys first.
+        show('bulk-build');
+        await bulk.finishBulkLoad({ environment, runId });
+        check = await control.checkBulkLoad({ environment, runId });
+      }
+      bulkLoadReason = check.reason;
+      if (check.eligible) {
+        bulkLoad = await control.prepareBulkLoad({ environment, runId }).then(
+          () => true,
+          (err: unknown) => {
+            // The repository filled up between the check and the prepare: the per-batch path it is.
+            if (failureType(err) !== 'BulkLoadRefused') throw err;
+            bulkLoadReason = failureMessage(err);
+            return false;
+          },
+        );
+      }
+    }
     // The run row's status as this workflow last set it: shards start chunks only while it is running.
     let runPaused = latest.status === 'paused';
     for (let i = 0; i < started.shards; i++) shards.set(i, { state: null, hold: holdOf(i) });
@@ -289,12 +327,19 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           chunks: chunkCount,
           continuedAsNew: continuedAsNew + 1,
           shards: shards.size,
+          ...(bulkLoad && { bulkLoad }),
+          ...(bulkLoadReason !== null && { bulkLoadReason }),
           ...(hold0 && { throttle: hold0 }),
           ...(Object.keys(throttles).length && { throttles }),
           ...(tuners.size && { tuners: Object.fromEntries([...tuners.entries()].map(([n, t]) => [String(n), t])) }),
           ...(pinnedBatchSize !== null && { pinnedBatchSize }),
         },
       });
+    }
+    if (bulkLoad) {
+      // A completed run always leaves the schema the migrations define.
+      show('bulk-build');
+      await bulk.finishBulkLoad({ environment, runId });
     }
     await setStatus(runId, 'completed');
     return progress();
@@ -313,8 +358,27 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       // too: that execution hands the run on.)
       await setStatus(open, 'failed', undefined, `workflow failed: ${failureMessage(err)}`);
     }
+    if (bulkLoad && bulkRunId && !(err instanceof ContinueAsNew)) {
+      // Whatever ended the run, the repository gets its keys back, once no chunk writes any more. A build
+      // that fails stays pending (bulkLoadState 'building') and the next start finishes it first.
+      const runId = bulkRunId;
+      await CancellationScope.nonCancellable(async () => {
+        await loops?.catch(() => undefined);
+        await bulk.finishBulkLoad({ environment, runId }).catch((e: unknown) => {
+          log.error('bulk load build failed after the run ended', { environment, runId, error: failureMessage(e) });
+        });
+      });
+    }
     throw err;
   }
+}
+
+/** The type of an ApplicationFailure, or of the one an activity failure carries. */
+function failureType(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+  }
+  return undefined;
 }
 
 function shardProgress(s: BackfillShard, hold: ThrottleHold | null): ShardProgress {

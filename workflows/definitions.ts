@@ -57,6 +57,10 @@ export interface BackfillCarriedState {
   tuners?: Record<string, TunerState>;
   /** The operator's pin (setBatchSize), null when released. */
   pinnedBatchSize?: number | null;
+  /** The run loads on the bulk path: its keys are built when the shards are done. */
+  bulkLoad?: boolean;
+  /** Why the bulk path was or was not taken. */
+  bulkLoadReason?: string;
 }
 
 /** One shard in `progress`: where its cursor is in its part of the range. */
@@ -93,6 +97,8 @@ export interface BackfillProgress extends RunCounters {
   shards?: ShardProgress[];
   /** The batch size is the operator's (setBatchSize), not the tuner's (absent from older executions). */
   batchSizePinned?: boolean;
+  /** Whether the run loads on the first load's bulk path, and why (null: not asked: a dry run, an older execution). */
+  bulkLoad?: { chosen: boolean; reason: string } | null;
 }
 
 export type BackfillResult = BackfillProgress;
