@@ -100,7 +100,7 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
         ['backfill', '--env', 'dev', '--no-wait', '--state-file', 's.json'],
         /option '--state-file <path>' cannot be used with option '--no-wait'/,
       ],
-      [['set-batch-size', 'plandb-dev-backfill', 'many'], /value 'many' is invalid for argument 'n'/],
+      [['set-batch-size', 'plandb-dev-backfill', 'many'], /value 'many' is invalid for argument 'n\|auto'/],
       [['backfill', '--env', 'dev', '--reconnect-timeout', '5 minutes'], /expected a duration like 90s, 5m or 1h, got "5 minutes"/],
       [['backfill', '--env', 'dev', '--reconnect-timeout', '2d'], /expected a duration of at most 24h, got "2d"/],
     ])('plandb %j', async (args, message) => {
@@ -156,7 +156,8 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
 
   test('a run that fails exits 1 naming the error count; the state file says failed and why', async () => {
     const stateFile = path.join(dir, 'failed.json');
-    const run = await harness.run(() => cli('backfill', '--env', 'dev', '--dry-run', '--max-errors', '0', '--state-file', stateFile));
+    // One shard: its first batch holds all 3 bad documents, so the count in the message is exact.
+    const run = await harness.run(() => cli('backfill', '--env', 'dev', '--dry-run', '--max-errors', '0', '--shards', '1', '--state-file', stateFile));
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/plandb-dev-backfill failed: backfill run \S+ failed: 3 errors exceed maxErrors 0/);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ status: 'failed', mode: 'dry-run', errorsCount: 3 });
@@ -215,10 +216,13 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
 
       const paused = await cli('pause', id, '--by', 'alice', '--reason', 'load test');
       expect(paused.code).toBe(0);
-      const first = await until(async () => {
+      await until(async () => {
         const s = await status(id);
         return s.progress?.status === 'paused' && s;
       }, 'the run to pause');
+      // Each shard commits the batch it was writing when the pause landed; after that nothing moves.
+      await sleep(1000);
+      const first = await status(id);
       const before = await latestRun(large);
       await sleep(1500);
       const after = await latestRun(large);
