@@ -80,7 +80,11 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
       doomed: { databaseUrlEnv: 'PLANDB_CLI_BF_DOOMED_URL' },
     };
     harness = await createTemporalHarness(testConfig(environments), process.env);
-    ({ dir, configPath } = writeCliConfig('plandb-cli-bf-', { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue }, environments));
+    ({ dir, configPath } = writeCliConfig(
+      'plandb-cli-bf-',
+      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue },
+      environments,
+    ));
   });
 
   afterAll(async () => {
@@ -157,7 +161,9 @@ describe('plandb backfill, pause, resume, set-batch-size, status', () => {
   test('a run that fails exits 1 naming the error count; the state file says failed and why', async () => {
     const stateFile = path.join(dir, 'failed.json');
     // One shard: its first batch holds all 3 bad documents, so the count in the message is exact.
-    const run = await harness.run(() => cli('backfill', '--env', 'dev', '--dry-run', '--max-errors', '0', '--shards', '1', '--state-file', stateFile));
+    const run = await harness.run(() =>
+      cli('backfill', '--env', 'dev', '--dry-run', '--max-errors', '0', '--shards', '1', '--state-file', stateFile),
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/plandb-dev-backfill failed: backfill run \S+ failed: 3 errors exceed maxErrors 0/);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ status: 'failed', mode: 'dry-run', errorsCount: 3 });
