@@ -122,12 +122,16 @@ async function main(): Promise<void> {
         const backfill = await client.workflow.start('backfillRepository', {
           workflowId: 'record-backfill',
           taskQueue,
-          args: [{ environment: 'dev', batchSize: 2, chunkBudgetMs: 1, continueAsNewAfterChunks: 8 }],
+          // Two shards, tuning off so the tiny batches stay tiny (several chunks, then continue-as-new).
+          args: [
+            { environment: 'dev', batchSize: 2, shards: 2, tuning: { enabled: false }, chunkBudgetMs: 1, continueAsNewAfterChunks: 8 },
+          ],
         });
         await backfill.signal(pauseSignal, { by: 'recorder' });
         await new Promise((r) => setTimeout(r, 500));
         await backfill.signal(resumeSignal, { by: 'recorder' });
         await backfill.executeUpdate(setBatchSizeUpdate, { args: [3] });
+        await backfill.executeUpdate(setBatchSizeUpdate, { args: [{ batchSize: 'auto' }] });
         await backfill.result();
         // The first execution (ended by continue-as-new, with the signals and the update) and the last one.
         await save(client.workflow.getHandle('record-backfill', backfill.firstExecutionRunId), 'backfill-repository-first-run');
@@ -161,7 +165,11 @@ async function main(): Promise<void> {
         // rewrite the altered row and verify would pass: the old recorder waited for a failure that
         // never came, which is why it hung.
         const devPool = createPool(url);
-        const altered = (await devPool.query(`SELECT plan_id, version, item, location, period, metric, value FROM plan_series ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1`)).rows[0];
+        const altered = (
+          await devPool.query(
+            `SELECT plan_id, version, item, location, period, metric, value FROM plan_series ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1`,
+          )
+        ).rows[0];
         const setValue = (v: number) =>
           devPool.query(
             `UPDATE plan_series SET value = $7 WHERE plan_id = $1 AND version = $2 AND item = $3 AND location = $4 AND period = $5 AND metric = $6`,
@@ -173,7 +181,11 @@ async function main(): Promise<void> {
           taskQueue,
           args: [{ environment: 'dev', backfillMode: 'normal' }],
         });
-        await until('the verify failure', () => retried.query(statusQuery), (e: MigrationEvidence) => e.status === 'waiting-decision');
+        await until(
+          'the verify failure',
+          () => retried.query(statusQuery),
+          (e: MigrationEvidence) => e.status === 'waiting-decision',
+        );
         await setValue(altered.value);
         await retried.signal(decideSignal, { action: 'retry', by: 'recorder' });
         await retried.result();
@@ -193,7 +205,11 @@ async function main(): Promise<void> {
           taskQueue,
           args: [{ environments: ['dev', 'stage'] }],
         });
-        await until('the promote gate', () => promo.query(promotionStatusQuery), (p) => p.openGate === 'promote-to-stage');
+        await until(
+          'the promote gate',
+          () => promo.query(promotionStatusQuery),
+          (p) => p.openGate === 'promote-to-stage',
+        );
         await promo.signal(approveSignal, { gate: 'promote-to-stage', approver: 'recorder' });
         await promo.result();
         await save(promo, 'promotion');
