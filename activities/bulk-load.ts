@@ -17,8 +17,9 @@ import {
   type BulkLoadState,
   type BulkStep,
 } from '../db/bulk-load';
+import { isFinalRunStatus } from '../model/backfill';
 import type { BuildStage } from '../model/bulk-load';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps, WorkerActivityDeps } from './deps';
 import { activityContext, heartbeat, withHeartbeat } from './heartbeat';
 
 export interface BulkLoadInput {
@@ -65,6 +66,32 @@ export async function refuseDuringBulkLoad(deps: ActivityDeps, environment: stri
       `let its backfill finish, or run its finishBulkLoad`,
     'BulkLoadPending',
   );
+}
+
+/**
+ * The reconciler's check: a bulk load whose run is closed (its workflow was terminated or timed out, which
+ * runs no workflow code) would leave the child tables without keys until the next backfill; build them now.
+ * Returns 1 when it built something. A run still running or paused owns its load and is left alone.
+ */
+export async function reconcileOrphanedBulkLoad(deps: WorkerActivityDeps, environment: string): Promise<number> {
+  const pool = deps.databases.pool(environment);
+  const pending = await pendingBulkLoad(pool);
+  if (!pending) return 0;
+  const run = await getRun(pool, pending.runId);
+  if (run && !isFinalRunStatus(run.status)) return 0;
+  // A workflow that closed its run after a cancel or failure builds the keys itself, right after.
+  if (run?.workflowId && (await deps.workflowLiveness(run.workflowId)).running) return 0;
+  const result = await finishBuild(pool, {
+    maintenanceWorkMem: getEnvironment(deps.config, environment).backfill.bulkLoadMaintenanceWorkMem,
+  });
+  deps.logger.warn({
+    event: 'bulk_load_reconciled',
+    environment,
+    runId: pending.runId,
+    runStatus: run?.status ?? null,
+    steps: result.steps.length,
+  });
+  return result.runId === null ? 0 : 1;
 }
 
 export function createBulkLoadActivities(deps: ActivityDeps) {

@@ -10,6 +10,7 @@
  */
 import type { WorkerActivityDeps } from '../activities/deps';
 import { reconcileActiveRun } from '../activities/backfill';
+import { reconcileOrphanedBulkLoad } from '../activities/bulk-load';
 import { reconcileMaintenanceOwner, reconcileOpenMigrations } from '../activities/reconcile';
 
 export interface ReconcileCheck {
@@ -27,6 +28,12 @@ export const RECONCILE_CHECKS: readonly ReconcileCheck[] = [
     // Terminate and execution timeouts run no workflow code: the migration's row would stay open.
     name: 'migration-open-workflow-closed',
     run: (deps, environment) => reconcileOpenMigrations(deps, deps.databases.pool(environment), environment, deps.workflowLiveness),
+  },
+  {
+    // After the run check (which closes a dead workflow's run): its bulk load would leave the child tables
+    // without keys and foreign keys until the next backfill.
+    name: 'bulk-load-run-closed',
+    run: (deps, environment) => reconcileOrphanedBulkLoad(deps, environment),
   },
   {
     // The Plan creation API would stay read-only with nobody left to lift it.

@@ -63,6 +63,14 @@ const bulk = proxyActivities<PlandbActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+// After a run stopped, the build is tried a few times only: if it still fails, the load stays pending and
+// the worker's reconciler or the next start builds it; the run's own failure is what the workflow reports.
+const bulkAfterStop = proxyActivities<PlandbActivities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
 const chunks = proxyActivities<PlandbActivities>({
   // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
   // (Cancel does not wait for heartbeats: the workflow closes the run row, which the next batch reads.)
@@ -360,11 +368,11 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     }
     if (bulkLoad && bulkRunId && !(err instanceof ContinueAsNew)) {
       // Whatever ended the run, the repository gets its keys back, once no chunk writes any more. A build
-      // that fails stays pending (bulkLoadState 'building') and the next start finishes it first.
+      // that fails stays pending (bulkLoadState 'building') for the reconciler or the next start.
       const runId = bulkRunId;
       await CancellationScope.nonCancellable(async () => {
         await loops?.catch(() => undefined);
-        await bulk.finishBulkLoad({ environment, runId }).catch((e: unknown) => {
+        await bulkAfterStop.finishBulkLoad({ environment, runId }).catch((e: unknown) => {
           log.error('bulk load build failed after the run ended', { environment, runId, error: failureMessage(e) });
         });
       });

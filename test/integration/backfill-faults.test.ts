@@ -9,7 +9,15 @@ import path from 'node:path';
 import { getRun } from '../../db/backfill-runs';
 import { projectRoot } from '../../platform/project-root';
 import type { BackfillResult } from '../../workflows/definitions';
-import { expectShardsMatchCommittedData, latestRun, runBackfill, seededDatabase, startBackfill, waitFor } from '../support/backfill';
+import {
+  expectShardsMatchCommittedData,
+  latestRun,
+  waitForProgress,
+  runBackfill,
+  seededDatabase,
+  startBackfill,
+  waitFor,
+} from '../support/backfill';
 import { testConfig, withoutTuning } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
@@ -78,14 +86,7 @@ describe('backfill fault tolerance', () => {
         args: [{ environment: 'dev', ...INPUT }],
       });
       const total = DEMO.plans * DEMO.versions + DEMO.bad;
-      const running = await waitFor(
-        async () => {
-          const run = await latestRun(db);
-          return run && run.artifactsRead > total / 5 ? run : null;
-        },
-        60_000,
-        'the run to make progress',
-      );
+      const running = await waitForProgress(db, total / 5);
       first.kill('SIGKILL');
       await exited(first);
       // The killed worker's open transaction is rolled back with its connections: the checkpoint is exact.

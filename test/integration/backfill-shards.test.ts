@@ -13,6 +13,7 @@ import { startCliWorker, childProcessEnv, type CliWorker } from '../support/cli-
 import {
   expectShardsMatchCommittedData,
   latestRun,
+  waitForProgress,
   runBackfill,
   seededDatabase,
   startBackfill,
@@ -136,14 +137,7 @@ describe('backfill shards', () => {
         taskQueue,
         args: [{ environment: 'dev', shards: 2, batchSize: 3, chunkBudgetMs: 2000 }],
       });
-      const running = await waitFor(
-        async () => {
-          const run = await latestRun(db);
-          return run && run.artifactsRead > TOTAL / 4 ? run : null;
-        },
-        60_000,
-        'the run to make progress',
-      );
+      const running = await waitForProgress(db, TOTAL / 4);
       await workers[0].kill();
       // Its open transactions roll back with its connections: each shard's checkpoint stays exact.
       await expectShardsMatchCommittedData(db, running.runId);

@@ -7,6 +7,7 @@
 import { WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { BackfillRun, getRun } from '../../db/backfill-runs';
+import { bulkLoadState } from '../../db/bulk-load';
 import { pauseSignal } from '../../workflows/definitions';
 import { expectShardsMatchCommittedData, latestRun, seededDatabase, startBackfill, uniqueWorkflowId, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
@@ -118,6 +119,9 @@ describe('backfill run lifecycle', () => {
       const run = await closedRun(db, paused.runId);
       expect(run).toEqual(expect.objectContaining({ status: 'terminated', closedReason: `workflow ${handle.workflowId} was terminated` }));
       expect(await runsTotal(harness, 'terminated')).toBe(1);
+      // Its first load took the bulk path: the reconciler builds the keys the terminated workflow never did.
+      expect(run.options.bulkLoad).toBeDefined();
+      await waitFor(async () => (await bulkLoadState(db.pool)) === 'none', 60_000, 'the orphaned bulk load to be built');
       expect(await runsTotal(harness, 'failed')).toBe(0);
     });
   });
@@ -199,9 +203,12 @@ describe('backfill run lifecycle', () => {
         const paused = await pausedRunOf(db, backfill);
         await db.pool.query(`UPDATE plan_backfill_runs SET updated_at = now() - interval '1 hour' WHERE run_id = $1`, [paused.runId]);
         const refused = await failureOf(await trim());
-        expect(refused.type).toBe('BackfillRunning');
+        // Its first load took the bulk path, so the trim is refused for the keys that run has dropped.
+        expect(refused.type).toBe('BulkLoadPending');
         expect(refused.message).toContain(paused.runId);
         await backfill.terminate('test: gone');
+        // The reconciler closes the terminated run, then builds its bulk load's keys (a trim is refused till then).
+        await waitFor(async () => (await bulkLoadState(db.pool)) === 'none', 60_000, 'the orphaned bulk load to be built');
         // Nothing backfilled yet: the trim finds plan_series within maxRows and succeeds.
         expect(await (await trim()).result()).toEqual(expect.objectContaining({ rowsTrimmed: 0 }));
         expect((await getRun(db.pool, paused.runId))!.status).toBe('terminated');

@@ -45,6 +45,18 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
   }
 }
 
+/** Waits until the newest run has read more than `artifacts`; returns its row. */
+export async function waitForProgress(db: TestDatabase, artifacts: number, timeoutMs = 60_000) {
+  return waitFor(
+    async () => {
+      const run = await latestRun(db);
+      return run && run.artifactsRead > artifacts ? run : null;
+    },
+    timeoutMs,
+    `the run to read more than ${artifacts} artifacts`,
+  );
+}
+
 /** The run row of the newest backfill run in this database. */
 export async function latestRun(db: TestDatabase) {
   const res = await db.pool.query(`SELECT run_id FROM plan_backfill_runs ORDER BY started_at DESC LIMIT 1`);
