@@ -4,7 +4,6 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { getRun } from '../../db/backfill-runs';
 import { projectRoot } from '../../platform/project-root';
@@ -18,10 +17,11 @@ import {
   startBackfill,
   waitFor,
 } from '../support/backfill';
-import { testConfig, withoutTuning } from '../support/config';
+import { testConfig } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
+import { writeCliConfig } from '../support/cli';
 
 const DEMO = { plans: 40, versions: 6, series: 30, bad: 12, seed: 5 };
 const INPUT = { batchSize: 3, chunkBudgetMs: 2000 };
@@ -50,15 +50,13 @@ describe('backfill fault tolerance', () => {
 
   test('SIGKILL of the worker process mid-run: a new worker completes it, identical to an undisturbed run', async () => {
     const db = await seededDatabase(DEMO);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-kill-'));
     const taskQueue = `plandb-kill-${process.pid}-${Date.now()}`;
-    const configPath = path.join(dir, 'plandb.config.json');
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({
-        temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
-        environments: withoutTuning({ dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' } }),
-      }),
+    const { dir, configPath } = writeCliConfig(
+      'plandb-kill-',
+      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
+      {
+        dev: { databaseUrlEnv: 'PLANDB_T_KILL_URL' },
+      },
     );
     // The real `plandb worker` (compiled: `npm test` builds first), in processes we can kill.
     const startWorkerProcess = (): ChildProcess =>

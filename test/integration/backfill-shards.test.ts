@@ -4,8 +4,6 @@
  * without deadlocks; pause and cancel reach every shard; a SIGKILLed worker's shards finish on another.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { getRun } from '../../db/backfill-runs';
 import { listShards } from '../../db/backfill-shards';
 import { pauseSignal, progressQuery, resumeSignal, type BackfillResult } from '../../workflows/definitions';
@@ -20,10 +18,11 @@ import {
   uniqueWorkflowId,
   waitFor,
 } from '../support/backfill';
-import { testConfig, withoutTuning } from '../support/config';
+import { testConfig } from '../support/config';
 import { TestDatabase } from '../support/database';
 import { repositoryDigest, type RepositoryDigest } from '../support/repository';
 import { createTemporalHarness, TemporalHarness } from '../support/temporal';
+import { writeCliConfig } from '../support/cli';
 
 const DEMO = { plans: 30, versions: 8, series: 20, bad: 6, seed: 11 };
 const TOTAL = DEMO.plans * DEMO.versions + DEMO.bad;
@@ -118,15 +117,13 @@ describe('backfill shards', () => {
   });
 
   test('SIGKILL of one of two workers mid-run: the other finishes every shard, identical to an undisturbed run', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-shards-'));
     const taskQueue = uniqueWorkflowId('plandb-shards');
-    const configPath = path.join(dir, 'plandb.config.json');
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({
-        temporal: { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
-        environments: withoutTuning({ dev: { databaseUrlEnv: 'PLANDB_T_SHARD_URL' } }),
-      }),
+    const { dir, configPath } = writeCliConfig(
+      'plandb-shards-',
+      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
+      {
+        dev: { databaseUrlEnv: 'PLANDB_T_SHARD_URL' },
+      },
     );
     const env = childProcessEnv(configPath, 'PLANDB_T_SHARD_URL', db.url);
     const workers: CliWorker[] = [];
