@@ -20,7 +20,16 @@ import { withClient } from './connection';
 import { readArtifacts } from './legacy-reader';
 import { nativeSha256 } from './native-hash';
 import { isDataError, isWriteRace, sqlstateOf } from './pg-errors';
-import { deleteVersions, existingChecksums, versionKey, writeVersions, type WriteCounts } from './repository-writer';
+import {
+  deleteVersions,
+  existingChecksums,
+  renderChildren,
+  versionKey,
+  writeVersions,
+  type RenderedChildren,
+  type VersionToWrite,
+  type WriteCounts,
+} from './repository-writer';
 
 export interface BatchOutcome {
   /** Why nothing (more) was done: the range or limit is exhausted, or the run is no longer running. */
@@ -41,7 +50,10 @@ export interface Prefetched {
   /** The most artifacts it was asked for. */
   limit: number;
   artifacts: LegacyArtifact[];
+  /** The versions without their child rows, which are in `rendered`. */
   results: TransformResult[];
+  /** Each accepted artifact's child rows as COPY bytes, by artifact id. */
+  rendered: Map<number, RenderedChildren>;
 }
 
 /** How many artifacts are transformed between two turns of the event loop (keeps an in-flight COPY fed). */
@@ -49,7 +61,8 @@ const TRANSFORM_SLICE = 50;
 
 /**
  * Reads and transforms the batch after `afterId`, outside any transaction, to overlap with the previous
- * batch's write. Payloads are dropped once transformed: only ids and the normalized versions are kept.
+ * batch's write. Payloads are dropped once transformed, and child rows are kept as COPY bytes: only ids,
+ * the versions' own fields and those bytes stay in memory.
  */
 export async function prefetchBatch(
   db: pg.Pool | pg.PoolClient,
@@ -59,12 +72,19 @@ export async function prefetchBatch(
 ): Promise<Prefetched> {
   const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit });
   const results: TransformResult[] = [];
+  const rendered = new Map<number, RenderedChildren>();
   for (let i = 0; i < artifacts.length; i++) {
-    results.push(transformArtifact(artifacts[i], nativeSha256));
+    const result = transformArtifact(artifacts[i], nativeSha256);
+    if (result.ok) {
+      const compact = renderChildren(result.version);
+      result.version = compact.version;
+      rendered.set(artifacts[i].id, compact.rendered);
+    }
+    results.push(result);
     artifacts[i].payload = null;
     if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { afterId, limit, artifacts, results };
+  return { afterId, limit, artifacts, results, rendered };
 }
 
 /** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
@@ -98,7 +118,7 @@ function addCounts(a: WriteCounts, b: WriteCounts): WriteCounts {
  */
 async function writeBisecting(
   client: pg.PoolClient,
-  writes: PlannedWrite[],
+  writes: (PlannedWrite & VersionToWrite)[],
   backfillRunId: string,
   refused: PlannedError[],
 ): Promise<WriteCounts> {
@@ -177,7 +197,7 @@ async function runBatchOnce(
         args.prefetched && args.prefetched.afterId === shard.cursor && args.prefetched.artifacts.length <= args.batchSize
           ? args.prefetched
           : shard.cursor >= shard.upToId
-            ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [] }
+            ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [], rendered: new Map() }
             : await prefetchBatch(client, shard, shard.cursor, args.batchSize);
       if (!batch.artifacts.length) {
         // The shard's range is used up: mark it so the run's cursor can pass it.
@@ -198,13 +218,15 @@ async function runBatchOnce(
       const refused: PlannedError[] = [];
       if (run.mode === 'dry-run') {
         for (const w of plan.writes) {
-          delta.seriesWritten += w.version.series.length;
-          delta.kpisWritten += w.version.kpis.length;
-          delta.eventsWritten += w.version.events.length;
+          const rows = batch.rendered.get(w.artifact.id);
+          delta.seriesWritten += rows?.series.count ?? 0;
+          delta.kpisWritten += rows?.kpis.count ?? 0;
+          delta.eventsWritten += rows?.events.count ?? 0;
         }
         delta.plansWritten = await newPlansFirstSeenHere(client, run, shard.cursor, plan);
       } else {
-        const written = await writeBisecting(client, plan.writes, run.runId, refused);
+        const writes = plan.writes.map((w) => ({ ...w, rendered: batch.rendered.get(w.artifact.id) }));
+        const written = await writeBisecting(client, writes, run.runId, refused);
         delta.versionsWritten = written.versions;
         delta.plansWritten = written.plansCreated;
         delta.seriesWritten = written.series;
