@@ -90,10 +90,17 @@ describe('environmentMigration: staging policy (environment mstaging)', () => {
         expect.objectContaining({ mode: 'dry-run', artifactsRead: 5, status: 'completed' }),
       );
       expect((await repositoryDigest(f.dbs.mstaging.pool)).plan_versions).toBe(0);
-      // The rows say the same as the live query: the CLI renders evidence from them.
-      expect(await getMigrationRun(f.dbs.mstaging.pool, handle.workflowId)).toEqual(
-        expect.objectContaining({ status: 'waiting-approval', openGate: 'full-backfill', currentStep: 'approval' }),
+      // The rows say the same as the live query once the workflow's flush activity has run (the query
+      // answers from workflow state a moment earlier): the CLI renders evidence from them.
+      const row = await waitFor(
+        async () => {
+          const r = await getMigrationRun(f.dbs.mstaging.pool, handle.workflowId);
+          return r?.openGate === 'full-backfill' ? r : null;
+        },
+        30_000,
+        'the migration row to show the open gate',
       );
+      expect(row).toEqual(expect.objectContaining({ status: 'waiting-approval', openGate: 'full-backfill', currentStep: 'approval' }));
 
       const outsider: unknown = await handle
         .executeUpdate(approveUpdate, { args: [{ gate: 'full-backfill', approver: 'mallory' }] })
