@@ -1,8 +1,9 @@
 /** Backfill run shapes shared by the database layer, activities, workflows and the CLI. Pure. */
 
 /**
- * Artifacts per batch by default. A batch's transformed versions and its COPY stay in the worker's
- * memory until committed: 500 documents of ~100 series rows keep a worker under 400 MB (npm run bench).
+ * Artifacts per batch a run starts with (the tuner moves it). Each shard keeps a batch's versions and
+ * COPY bytes in its worker's memory until committed, and one more read ahead: at 500 documents of ~100
+ * series rows a worker running one shard stays under 400 MB, two shards do not (npm run bench).
  */
 export const DEFAULT_BATCH_SIZE = 500;
 
