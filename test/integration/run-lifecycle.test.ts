@@ -284,6 +284,9 @@ describe('cancel of a running chunk', () => {
       // Nothing beyond each shard's committed cursor: every shard stopped at a batch boundary.
       await expectShardsMatchCommittedData(db, running.runId);
       expect(await runsTotal(harness, 'cancelled')).toBe(1);
+      // The first load took the bulk path: the cancelled workflow built the keys back before it ended.
+      expect(final.options.bulkLoad).toBeDefined();
+      expect(await bulkLoadState(db.pool)).toBe('none');
     });
   });
 });
