@@ -17,7 +17,8 @@ import { isFinalRunStatus } from '../model/backfill';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
 import { advanceShard, getShard, type BackfillShard } from './backfill-shards';
 import { withClient } from './connection';
-import { readArtifacts } from './legacy-reader';
+import { readArtifactTexts } from './legacy-reader';
+import { parseLegacyPayload } from './jsonb-text';
 import { nativeSha256 } from './native-hash';
 import { isDataError, isWriteRace, sqlstateOf } from './pg-errors';
 import {
@@ -70,18 +71,24 @@ export async function prefetchBatch(
   afterId: number,
   limit: number,
 ): Promise<Prefetched> {
-  const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit });
+  const texts = await readArtifactTexts(db, { afterId, upToId: shard.upToId, limit });
+  const artifacts: LegacyArtifact[] = [];
   const results: TransformResult[] = [];
   const rendered = new Map<number, RenderedChildren>();
-  for (let i = 0; i < artifacts.length; i++) {
-    const result = transformArtifact(artifacts[i], nativeSha256);
+  for (let i = 0; i < texts.length; i++) {
+    // Parsed one at a time and dropped at once: a parsed payload dies young, in V8's new space.
+    const { text, ...fields } = texts[i];
+    texts[i].text = null;
+    const artifact: LegacyArtifact = { ...fields, payload: parseLegacyPayload(text!) };
+    const result = transformArtifact(artifact, nativeSha256);
     if (result.ok) {
       const compact = renderChildren(result.version);
       result.version = compact.version;
-      rendered.set(artifacts[i].id, compact.rendered);
+      rendered.set(artifact.id, compact.rendered);
     }
     results.push(result);
-    artifacts[i].payload = null;
+    artifact.payload = null;
+    artifacts.push(artifact);
     if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
   }
   return { afterId, limit, artifacts, results, rendered };

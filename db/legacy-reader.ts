@@ -30,11 +30,19 @@ export async function legacyBounds(db: Queryable): Promise<LegacyBounds> {
   return { artifacts: r.artifacts, plans: r.plans, minId: r.min_id, maxId: r.max_id };
 }
 
-/** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them. */
-export async function readArtifacts(
+/** An artifact as read, its payload still the text PostgreSQL sent (parse it with `parseLegacyPayload`). */
+export interface LegacyArtifactText extends Omit<LegacyArtifact, 'payload'> {
+  text: LegacyPayloadColumns | null;
+}
+
+/**
+ * Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads unparsed: a
+ * caller that parses one at a time and drops it holds one parsed payload, not a batch of them.
+ */
+export async function readArtifactTexts(
   db: Queryable,
   range: { afterId: number; upToId?: number | null; limit: number },
-): Promise<LegacyArtifact[]> {
+): Promise<LegacyArtifactText[]> {
   const res = await db.query<{ id: number; plan_id: string; version: number; created_at: Date } & LegacyPayloadColumns>(
     `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
       WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ORDER BY a.id LIMIT $3`,
@@ -44,9 +52,17 @@ export async function readArtifacts(
     id: r.id,
     planId: r.plan_id,
     version: r.version,
-    payload: parseLegacyPayload(r),
+    text: { payload: r.payload, payload_exact: r.payload_exact },
     createdAt: r.created_at,
   }));
+}
+
+/** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads parsed. */
+export async function readArtifacts(
+  db: Queryable,
+  range: { afterId: number; upToId?: number | null; limit: number },
+): Promise<LegacyArtifact[]> {
+  return (await readArtifactTexts(db, range)).map(({ text, ...a }) => ({ ...a, payload: parseLegacyPayload(text!) }));
 }
 
 /**
