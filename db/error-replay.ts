@@ -39,7 +39,8 @@ export async function retryTarget(db: Queryable, environment: string, runId: str
       `retryErrors: run ${runId} is still ${run.status} (workflow ${run.workflowId ?? '?'}): let it end or cancel it, then retry its errors`,
     );
   }
-  if (run.mode === 'dry-run') throw new RetryRefusedError(`retryErrors: run ${runId} is a dry run and wrote nothing: run a backfill instead`);
+  if (run.mode === 'dry-run')
+    throw new RetryRefusedError(`retryErrors: run ${runId} is a dry run and wrote nothing: run a backfill instead`);
   const res = await db.query<{ total: number; open: number; last: number | null; resolvers: string | null }>(
     `SELECT count(*)::int8 AS total,
             count(DISTINCT artifact_id) FILTER (WHERE resolved_by_run_id IS NULL)::int8 AS open,

@@ -239,7 +239,8 @@ function checkRetryInput(i: Record<string, unknown>): string[] {
     if (i[key] !== undefined)
       problems.push(`"retryErrors" and "${key}" cannot both be set: a retry re-reads all the unresolved errors of its run`);
   }
-  if (i.shards !== undefined && i.shards !== 1) problems.push(`"retryErrors" runs in one shard: "shards" must be 1 or absent, got ${JSON.stringify(i.shards)}`);
+  if (i.shards !== undefined && i.shards !== 1)
+    problems.push(`"retryErrors" runs in one shard: "shards" must be 1 or absent, got ${JSON.stringify(i.shards)}`);
   return problems;
 }
 

@@ -63,7 +63,10 @@ export function backfillCommand(ctx: () => CliContext): Command {
     )
     .option('--resume-from <run-id|artifact:id>', "continue from a previous run's checkpoint, or start after an artifact id", resumeFrom)
     .addOption(
-      new Option('--retry-errors <run-id>', "re-read only the artifacts of that run's unresolved errors (after they were fixed), as a new run")
+      new Option(
+        '--retry-errors <run-id>',
+        "re-read only the artifacts of that run's unresolved errors (after they were fixed), as a new run",
+      )
         .argParser(retryErrors)
         .conflicts(['dryRun', 'resumeFrom', 'limit', 'shards']),
     )

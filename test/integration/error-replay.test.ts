@@ -31,7 +31,14 @@ const ALL: DemoOptions = { ...FIRST, plans: 5 };
 const MANY_BAD: DemoOptions = { plans: 4, versions: 2, series: 4, bad: 40, seed: 32 };
 const CLI_DEMO: DemoOptions = { plans: 3, versions: 2, series: 4, bad: 3, seed: 33 };
 
-const row = (over: Record<string, unknown>) => ({ item: 'SKU-1', location: 'TOKYO', period: '2026-01', metric: 'demand', value: 1, ...over });
+const row = (over: Record<string, unknown>) => ({
+  item: 'SKU-1',
+  location: 'TOKYO',
+  period: '2026-01',
+  metric: 'demand',
+  value: 1,
+  ...over,
+});
 const doc = (series: unknown) => JSON.stringify({ name: 'Poison plan', status: 'draft', series });
 const GOOD = doc([row({})]);
 
@@ -199,7 +206,9 @@ describe('error replay', () => {
     expect(await writtenIds(db)).toEqual(await allIds(db));
 
     // Nothing is left to retry of any of them.
-    expect(await refusal({ retryErrors: secondId })).toMatch(`retryErrors: all 2 errors of run ${secondId} are already resolved (by run ${thirdId})`);
+    expect(await refusal({ retryErrors: secondId })).toMatch(
+      `retryErrors: all 2 errors of run ${secondId} are already resolved (by run ${thirdId})`,
+    );
     expect(await refusal({ retryErrors: thirdId })).toMatch(`retryErrors: run ${thirdId} recorded no errors: there is nothing to retry`);
   });
 
@@ -211,7 +220,9 @@ describe('error replay', () => {
 
     const dry = await run({ dryRun: true });
     expect(await refusal({ retryErrors: dry.runId })).toMatch(`retryErrors: run ${dry.runId} is a dry run and wrote nothing`);
-    expect(await refusal({ environment: 'twin', retryErrors: dry.runId })).toMatch(`retryErrors: run ${dry.runId} belongs to dev, not twin`);
+    expect(await refusal({ environment: 'twin', retryErrors: dry.runId })).toMatch(
+      `retryErrors: run ${dry.runId} belongs to dev, not twin`,
+    );
 
     // An open run whose workflow runs (on a queue no worker polls), so the reconciler leaves it open.
     const owner = await harness.client.workflow.start('backfillRepository', {
@@ -308,7 +319,14 @@ describe('error replay', () => {
     });
 
     test('retries a run from the CLI; status shows the link; a second retry is refused with exit 1', async () => {
-      const lastLine = (stdout: string) => JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!);
+      const lastLine = (stdout: string) =>
+        JSON.parse(
+          stdout
+            .trim()
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .at(-1)!,
+        );
       await harness.run(async () => {
         const first = await cli('backfill', '--env', 'replay', '--json');
         expect(first.code).toBe(0);
