@@ -212,6 +212,29 @@ describe('error replay', () => {
     expect(await refusal({ retryErrors: thirdId })).toMatch(`retryErrors: run ${thirdId} recorded no errors: there is nothing to retry`);
   });
 
+  test('a conflict is recorded again without force, and rewritten and resolved with it', async () => {
+    // A version already written whose legacy row changed since: a later backfill over it reports a conflict.
+    const target = (await allIds(db))[0];
+    await fix(db, [target], doc([row({ value: 42 })]));
+    const scan = await run({ resumeFrom: `artifact:${target - 1}`, limit: 1 });
+    expect(scan).toEqual(expect.objectContaining({ status: 'completed', versionsConflicted: 1 }));
+    expect(await errorsOf(db, scan.runId!)).toEqual([[target, 'conflict', null]]);
+
+    const normal = await run({ retryErrors: scan.runId });
+    expect(normal).toEqual(expect.objectContaining({ status: 'completed', versionsConflicted: 1, versionsWritten: 0 }));
+    expect(await errorsOf(db, normal.runId!)).toEqual([[target, 'conflict', null]]);
+    expect(await errorsOf(db, scan.runId!)).toEqual([[target, 'conflict', null]]);
+
+    const forced = await run({ retryErrors: normal.runId, force: true });
+    expect(forced).toEqual(expect.objectContaining({ status: 'completed', mode: 'force', versionsWritten: 1, errorsCount: 0 }));
+    expect((await errorsOf(db, scan.runId!)).map((e) => e[2])).toEqual([forced.runId]);
+    const stored = await db.pool.query(
+      `SELECT value FROM plan_series WHERE (plan_id, version) = (SELECT plan_id, version FROM plan_artifacts WHERE id = $1)`,
+      [target],
+    );
+    expect(stored.rows).toEqual([{ value: 42 }]);
+  });
+
   test('refuses an unknown run, a run of another environment, a run still active, a dry run, with nothing started', async () => {
     const runs = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM plan_backfill_runs`)).rows[0].n);
     const before = await runs();
