@@ -212,6 +212,13 @@ async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput
   if (previous.environment !== input.environment) {
     throw nonRetryable(`resumeFrom: run ${input.resumeFrom} belongs to ${previous.environment}, not ${input.environment}`, 'InvalidResume');
   }
+  if (previous.retryOf) {
+    // Its cursor walks error ids, not the legacy range: continuing a range from it could skip artifacts.
+    throw nonRetryable(
+      `resumeFrom: run ${input.resumeFrom} retried the errors of run ${previous.retryOf}; to continue it, start --retry-errors ${previous.retryOf} again`,
+      'InvalidResume',
+    );
+  }
   return previous.cursor;
 }
 

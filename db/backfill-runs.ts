@@ -236,10 +236,14 @@ export async function advanceRun(
   return fromRow(res.rows[0]);
 }
 
-/** The newest non-dry-run run of the environment (what a resuming migration continues). */
+/**
+ * The newest non-dry-run run of the environment (what a resuming migration continues); retry-errors runs are
+ * not range runs, so their cursor is no place to continue from.
+ */
 export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
   const res = await db.query<{ run_id: string; status: RunStatus }>(
-    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`,
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' AND retry_of_run_id IS NULL
+      ORDER BY started_at DESC LIMIT 1`,
     [environment],
   );
   const r = res.rows[0];

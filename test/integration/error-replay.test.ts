@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { getRun, setRunStatus } from '../../db/backfill-runs';
+import { getRun, latestRealRun, setRunStatus } from '../../db/backfill-runs';
 import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
@@ -233,6 +233,12 @@ describe('error replay', () => {
       [target],
     );
     expect(stored.rows).toEqual([{ value: 42 }]);
+
+    // A retry run is no range run: a migration does not resume from it, nor does --resume-from.
+    expect((await latestRealRun(db.pool, 'dev'))!.runId).toBe(scan.runId);
+    expect(await refusal({ resumeFrom: forced.runId })).toMatch(
+      `resumeFrom: run ${forced.runId} retried the errors of run ${normal.runId}; to continue it, start --retry-errors ${normal.runId} again`,
+    );
   });
 
   test('refuses an unknown run, a run of another environment, a run still active, a dry run, with nothing started', async () => {
