@@ -109,6 +109,8 @@ export interface BackfillRun extends RunCounters {
   finishedAt: string | null;
   /** Why the run ended (set with every final status). */
   closedReason: string | null;
+  /** A retry-errors run: the run whose unresolved errors it re-reads (absent for every other run). */
+  retryOf?: string;
 }
 
 export interface BackfillErrorSummary {

@@ -133,6 +133,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
       batchSizePinned: pinnedBatchSize !== null,
       bulkLoad: bulkLoadReason === null ? null : { chosen: bulkLoad, reason: bulkLoadReason },
+      ...(input.retryErrors !== undefined && { retryOf: input.retryErrors }),
     };
   };
   const show = (step: string) => {
@@ -203,14 +204,16 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
             resumeFrom: input.resumeFrom ?? null,
             options: { batchSize, maxErrors, limit: input.limit ?? null },
             ...(input.shards !== undefined && { shards: input.shards }),
+            ...(input.retryErrors !== undefined && { retryOf: input.retryErrors }),
           })
           // Runs started before shards report none: one.
           .then((run) => ({ run, shards: run.shards ?? 1 }));
     const runId = started.run.runId;
     bulkRunId = runId;
     latest = started.run;
-    // Executions recorded before the bulk path existed did not ask (their histories must replay).
-    if (!carried && mode !== 'dry-run' && patched('bulk-load-path')) {
+    // Executions recorded before the bulk path existed did not ask (their histories must replay). A retry of
+    // errors writes a few versions, never on the bulk path.
+    if (!carried && mode !== 'dry-run' && input.retryErrors === undefined && patched('bulk-load-path')) {
       let check = await control.checkBulkLoad({ environment, runId });
       if (check.pendingRunId !== null && check.pendingRunId !== runId) {
         // An earlier run's bulk load was left unfinished (its workflow died): give the schema its keys first.
