@@ -1,5 +1,6 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { getMigrationRun } from '../../db/migration-runs';
 import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
@@ -165,6 +166,12 @@ describe('notifications: webhooks told of gates, maintenance, failures and compl
     const runs = JSON.stringify((await f.dbs.nprod.pool.query(`SELECT * FROM plan_migration_runs`)).rows);
     expect(history).toContain('PLANDB_T_NOTIFY_JSON_URL');
     for (const secret of SECRETS) for (const text of [history, rows, runs]) expect(text).not.toContain(secret);
+
+    // The notifying path replays deterministically (a worker picking the execution up mid-way).
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE! } },
+      await f.harness.client.workflow.getHandle(evidence.workflowId).fetchHistory(),
+    );
   });
 
   test('a failed step notifies with the decide options and their commands; the abort lifts maintenance and says so', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../config/load';
+import { webhookVariablesWarning } from '../../config/notifications';
 import { resolvePolicy } from '../../config/policy';
 import type { MigrationEvidence } from '../../model/migration';
 import { NOTIFICATION_EVENTS, retryableHttpStatus, targetsFor } from '../../model/notifications';
@@ -168,5 +169,30 @@ describe('notification messages', () => {
       /migration completed\. Full evidence: plandb evidence plandb-production-migration --env production\n\n## plandb migration — production: completed/,
     );
     expect(m.text).toContain('- ✅ verify');
+  });
+});
+
+describe('worker start-up: webhook variables', () => {
+  const environments = {
+    staging: { notifications: [] },
+    production: {
+      notifications: [
+        { kind: 'json' as const, urlEnv: 'HOOK_A', events: [...NOTIFICATION_EVENTS] },
+        { kind: 'slack' as const, urlEnv: 'HOOK_B', events: [...NOTIFICATION_EVENTS] },
+      ],
+    },
+  };
+
+  it('names unset variables and values that are not http(s) URLs, never the values', () => {
+    const warning = webhookVariablesWarning(environments, { HOOK_B: 'ftp://secret-token@host/x' });
+    expect(warning).toBe(
+      'notifications will fail: production target 0 (json): HOOK_A is not set; production target 1 (slack): HOOK_B does not hold an http(s) URL',
+    );
+    expect(warning).not.toContain('secret-token');
+  });
+
+  it('says nothing when every variable holds a URL, or no target is configured', () => {
+    expect(webhookVariablesWarning(environments, { HOOK_A: 'https://hooks.example/a', HOOK_B: 'http://127.0.0.1:9/b' })).toBeNull();
+    expect(webhookVariablesWarning({ staging: { notifications: [] } }, {})).toBeNull();
   });
 });
