@@ -42,7 +42,7 @@ export const schema = proxyActivities<PlandbActivities>({
   },
 });
 
-/** Webhook deliveries: a few short attempts (about 20 s in all), then the workflow records the failure and goes on. */
+/** Webhook deliveries: a few short attempts (about 40 s at worst), then the workflow records the failure and goes on. */
 export const notifying = proxyActivities<PlandbActivities>({
   startToCloseTimeout: NOTIFY_HTTP_TIMEOUT_MS + 5_000,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: NOTIFY_MAX_ATTEMPTS },
