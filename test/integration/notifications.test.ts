@@ -218,12 +218,36 @@ describe('notifications: webhooks told of gates, maintenance, failures and compl
     // The compensation's maintenance-off is announced too, and recorded before the stop.
     expect(fromNfail().map((r) => r.body.event)).toEqual(['step-failed', 'maintenance-off']);
     expect(fromNfail()[1].body.reason).toMatch(/stopped: aborted/);
-    const [run] = (await f.dbs.nfail.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM plan_migration_runs`)).rows;
-    const stored = (await getMigrationRun(f.dbs.nfail.pool, run.workflow_id))!;
+    const stored = (await getMigrationRun(f.dbs.nfail.pool, fromNfail()[0].body.workflowId as string))!;
     expect(stored.status).toBe('aborted');
     expect(stored.notifications!.map((n) => [n.event, n.status, n.attempts])).toEqual([
       ['step-failed', 'delivered', 1],
       ['maintenance-off', 'delivered', 1],
+    ]);
+  });
+
+  test('a cancelled migration still delivers and records its maintenance-off notification, and closes its run', async () => {
+    // The repository still holds the altered row of the previous test: verify fails again.
+    const before = receiver.received.length;
+    const fromNfail = () => receiver.received.slice(before).filter((r) => r.body.environment === 'nfail');
+    const workflowId = await f.harness.run(async () => {
+      const handle = await startMigration(f.harness, { environment: 'nfail' });
+      await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the verify failure');
+      await arrived(fromNfail, 'the step-failed notification');
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      return handle.workflowId;
+    });
+    expect(await maintenanceEnabled(f.dbs.nfail)).toBe(false);
+    expect(fromNfail().map((r) => [r.body.event, r.body.reason])).toEqual([
+      ['step-failed', undefined],
+      ['maintenance-off', expect.stringMatching(/stopped: cancelled/)],
+    ]);
+    const stored = (await getMigrationRun(f.dbs.nfail.pool, workflowId))!;
+    expect(stored).toEqual(expect.objectContaining({ status: 'cancelled', finishedAt: expect.any(String) }));
+    expect(stored.notifications!.map((n) => [n.event, n.status])).toEqual([
+      ['step-failed', 'delivered'],
+      ['maintenance-off', 'delivered'],
     ]);
   });
 });
