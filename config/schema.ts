@@ -328,7 +328,6 @@ export type TuningConfig = BackfillConfig['tuning'];
 export type VerifyConfig = EnvironmentConfig['verify'];
 export type CapacityConfig = EnvironmentConfig['capacity'];
 export type SpotCheckConfig = EnvironmentConfig['spotCheck'];
-export type NotificationTargetConfig = EnvironmentConfig['notifications'][number];
 
 export interface TemporalConfig {
   address: string;

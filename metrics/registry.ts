@@ -141,8 +141,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const operation of WRITE_OPERATIONS) metrics.writeLatency.zero({ environment, operation });
     for (const reason of WRITE_ERROR_REASONS) metrics.writeErrorTotal.inc({ environment, reason }, 0);
     for (const outcome of BACKFILL_OUTCOMES)
-      for (const dryRun of [false, true])
-        metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
+      for (const dryRun of [false, true]) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });

@@ -20,7 +20,7 @@ export interface Notifier {
 }
 
 /** The evidence row of one delivery: the target by index, kind and variable name, never its URL. */
-export const notificationRow = (n: NotificationRecord): Omit<EvidenceRow, 'seq'> => ({
+const notificationRow = (n: NotificationRecord): Omit<EvidenceRow, 'seq'> => ({
   kind: 'notification',
   name: n.event,
   status: n.status,

@@ -35,9 +35,7 @@ describe('metrics registry', () => {
     const zeros = (values: readonly string[]) => values.map((v) => [v, 0]);
     for (const environment of ['dev', 'production']) {
       expect(combos('plan_db_write_total', 'table', environment)).toEqual(zeros(REPOSITORY_TABLES));
-      expect(combos('plan_db_write_error_total', 'reason', environment)).toEqual(
-        zeros([...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']),
-      );
+      expect(combos('plan_db_write_error_total', 'reason', environment)).toEqual(zeros([...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']));
       expect(combos('plan_backfill_artifacts_total', 'outcome', environment)).toEqual(
         zeros(BACKFILL_OUTCOMES.flatMap((o) => [o, `dry_run_${o}`])),
       );
