@@ -6,6 +6,7 @@ import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
+import { createNotifyActivities } from './notify';
 import { createPreflight } from './preflight';
 import { createRestoreActivities } from './restore';
 import { createTrimActivities } from './trim';
@@ -34,6 +35,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createMaintenanceActivities(deps, deps.env),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
+    ...createNotifyActivities(deps),
   });
 }
 

@@ -269,7 +269,7 @@ export const planMigrationSteps = pgTable(
       .references(() => planMigrationRuns.workflowId, { onDelete: 'cascade' }),
     // Assigned by the workflow, so an activity retry inserts nothing twice.
     seq: integer('seq').notNull(),
-    kind: text('kind', { enum: ['step', 'gate', 'approval', 'decision', 'compensation', 'stop'] }).notNull(),
+    kind: text('kind', { enum: ['step', 'gate', 'approval', 'decision', 'compensation', 'notification', 'stop'] }).notNull(),
     name: text('name').notNull(),
     status: text('status').notNull(),
     attempt: integer('attempt'),

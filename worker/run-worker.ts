@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
+import { webhookVariablesWarning } from '../config/notifications';
 import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
 import { backupToolsWarning, locatePgToolVersions } from '../db/pg-tools';
 import { DatabaseRegistry } from '../db/registry';
@@ -43,6 +44,8 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const backupWarning = backupToolsWarning(config.environments, await locatePgToolVersions(env));
   // A warning, not a refusal: environments with backup.enabled false need no pg_dump.
   if (backupWarning) logger.warn({ event: 'backup_tools_unusable', message: backupWarning });
+  const webhookWarning = webhookVariablesWarning(config.environments, env);
+  if (webhookWarning) logger.warn({ event: 'notification_targets_unusable', message: webhookWarning });
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
   const reconcileIntervalMs = reconcileIntervalFromEnv(env);
   const maxConcurrentChunks = maxConcurrentChunksFromEnv(env);
