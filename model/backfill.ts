@@ -1,4 +1,5 @@
 /** Backfill run shapes shared by the database layer, activities, workflows and the CLI. Pure. */
+import type { CatchUpState } from './catch-up';
 
 /**
  * Artifacts per batch a run starts with (the tuner moves it). Each shard keeps a batch's versions and
@@ -109,6 +110,10 @@ export interface BackfillRun extends RunCounters {
   finishedAt: string | null;
   /** Why the run ended (set with every final status). */
   closedReason: string | null;
+  /** Catch-up passes started (0: only the first range); absent from rows read before migration 0005. */
+  catchUpPass?: number;
+  /** Each catch-up pass and why the last was the last (model/catch-up.ts). */
+  catchUp?: CatchUpState;
 }
 
 export interface BackfillErrorSummary {
