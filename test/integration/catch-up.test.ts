@@ -1,0 +1,149 @@
+/**
+ * Catch-up passes (issue 11): a Staging-like backfill (no maintenance) while the application, played by the
+ * load generator, inserts new versions and rewrites some payloads in place throughout. Each pass extends the
+ * run over what was appended meanwhile; at the end nothing up to the last pass's end is missing, and after
+ * the writes stop and one more run, the repository equals the legacy table except for the versions rewritten
+ * in place (those are the online cut-over's delta, not catch-up's).
+ */
+import { getRun } from '../../db/backfill-runs';
+import { bulkLoadState } from '../../db/bulk-load';
+import { listShards } from '../../db/backfill-shards';
+import { verifyRepository } from '../../db/verification';
+import { progressQuery, type BackfillResult } from '../../workflows/definitions';
+import { expectShardsMatchCommittedData, seededDatabase, startBackfill, waitFor } from '../support/backfill';
+import { testConfig } from '../support/config';
+import type { TestDatabase } from '../support/database';
+import { missingUpTo, startApplicationWrites, type LoadGeneratorCounts } from '../support/load-generator';
+import { createTemporalHarness, type TemporalHarness } from '../support/temporal';
+
+const DEMO = { plans: 40, versions: 10, series: 20, seed: 5 };
+const URL_ENV = 'PLANDB_T_CATCH_UP_URL';
+
+describe('backfill catch-up passes with the application writing', () => {
+  let db: TestDatabase;
+  let harness: TemporalHarness;
+
+  beforeEach(async () => {
+    db = await seededDatabase(DEMO);
+    harness = await createTemporalHarness(
+      testConfig({ staging: { databaseUrlEnv: URL_ENV, maintenance: { mode: 'none' }, backfill: { shards: 2 } } }),
+      { [URL_ENV]: db.url },
+    );
+  });
+
+  afterEach(async () => {
+    await harness.close();
+    await db.drop();
+  });
+
+  /** The versions the generator rewrote in place, as the verify names them. */
+  async function rewritten(counts: LoadGeneratorCounts): Promise<Set<string>> {
+    const res = await db.pool.query<{ key: string }>(
+      `SELECT plan_id || ' v' || version AS key FROM plan_artifacts WHERE id = ANY($1::int8[])`,
+      [counts.updatedIds],
+    );
+    return new Set(res.rows.map((r) => r.key));
+  }
+
+  test('passes follow the inserts; nothing up to the last pass is missing; a final run leaves only in-place updates', async () => {
+    const generator = await startApplicationWrites(db, { rate: 40, updateFraction: 0.1, seed: 3 });
+    let counts: LoadGeneratorCounts;
+    let result: BackfillResult;
+    try {
+      result = await harness.run(async () => {
+        const handle = await startBackfill(harness, {
+          environment: 'staging',
+          batchSize: 5,
+          chunkBudgetMs: 300,
+          catchUp: { maxPasses: 3, untilRows: 1, untilSeconds: 0 },
+        });
+        const r = (await handle.result()) as BackfillResult;
+        // The passes are in `progress` (the query), the UI's Current Details and the run row.
+        expect((await handle.query(progressQuery)).catchUp).toEqual(r.catchUp);
+        const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+        expect(meta.currentDetails).toContain('catch-up: ');
+        expect(meta.currentDetails).toContain('- pass 1: ids (');
+        return r;
+      });
+    } finally {
+      counts = await generator.stop();
+    }
+    expect(result.status).toBe('completed');
+    // Staging with the application connected: the per-batch path (the bulk path needs no other writer).
+    expect(result.bulkLoad?.chosen).toBe(false);
+    expect(counts.insertedIds.length).toBeGreaterThan(0);
+
+    const run = (await getRun(db.pool, result.runId!))!;
+    const passes = run.catchUp!.passes;
+    expect(passes.length).toBeGreaterThanOrEqual(1);
+    expect(run.catchUpPass).toBe(passes.length);
+    expect(result.catchUp).toEqual({ pass: passes.length, passes, ended: run.catchUp!.ended });
+    expect(['pass-limit', 'under-rows', 'caught-up']).toContain(run.catchUp!.ended!.reason);
+    // Each pass starts where the previous range ended; the run's end is the last pass's.
+    passes.forEach((p, i) => {
+      expect(p).toEqual(expect.objectContaining({ pass: i + 1, finishedAt: expect.any(String), artifactsRead: p.artifacts }));
+      if (i > 0) expect(p.afterId).toBe(passes[i - 1].upToId);
+      expect(p.upToId).toBeGreaterThan(p.afterId);
+    });
+    const last = passes.at(-1)!;
+    expect(run.upToId).toBe(last.upToId);
+    expect(run.cursor).toBe(last.upToId);
+    // Every artifact that existed when the last pass started is in the repository.
+    expect(await missingUpTo(db, last.upToId)).toEqual([]);
+    // The run row's counters are still the exact sums of its shards, catch-up shards included.
+    const shards = await listShards(db.pool, run.runId);
+    expect(shards.length).toBe(2 + passes.reduce((n, p) => n + p.shards, 0));
+    await expectShardsMatchCommittedData(db, run.runId);
+    const legacy = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM plan_artifacts WHERE id <= $1`, [last.upToId]);
+    expect({ read: run.artifactsRead, total: run.artifactsTotal }).toEqual({ read: legacy.rows[0].n, total: legacy.rows[0].n });
+
+    // The application stopped: one more run from where this one ended takes the rest.
+    const final = await harness.run(async () => (await startBackfill(harness, { environment: 'staging', resumeFrom: run.runId })).result());
+    expect((final as BackfillResult).status).toBe('completed');
+    const max = await db.pool.query<{ max: string }>(`SELECT max(id) AS max FROM plan_artifacts`);
+    expect(await missingUpTo(db, Number(max.rows[0].max))).toEqual([]);
+
+    const report = await verifyRepository(db.pool);
+    expect({ missing: report.missingInRepository, extra: report.extraInRepository, inconsistent: report.plansInconsistent }).toEqual({
+      missing: 0,
+      extra: 0,
+      inconsistent: 0,
+    });
+    // Catch-up reads only new ids: a payload rewritten in place after its version was written stays stale.
+    const stale = await rewritten(counts);
+    expect(report.mismatches).toBeLessThanOrEqual(stale.size);
+    for (const m of report.firstMismatches) expect(stale).toContain(`${m.planId} v${m.version}`);
+  });
+
+  test('a first load on the bulk path builds its keys before the first catch-up pass', async () => {
+    let counts: LoadGeneratorCounts | null = null;
+    const result = await harness.run(async () => {
+      const handle = await startBackfill(harness, {
+        environment: 'staging',
+        batchSize: 5,
+        chunkBudgetMs: 300,
+        catchUp: { maxPasses: 1, untilRows: 0, untilSeconds: 0 },
+      });
+      // The bulk path is chosen while no application session is connected; then the application writes.
+      // `chosen` turns true once prepared (the keys dropped), a moment after the reason is known.
+      await waitFor(async () => (await handle.query(progressQuery)).bulkLoad?.chosen, 60_000, 'the bulk path to be prepared');
+      const generator = await startApplicationWrites(db, { rate: 40, seed: 4 });
+      try {
+        return (await handle.result()) as BackfillResult;
+      } finally {
+        counts = await generator.stop();
+      }
+    });
+    expect(result.status).toBe('completed');
+    expect(counts!.insertedIds.length).toBeGreaterThan(0);
+    const run = (await getRun(db.pool, result.runId!))!;
+    const [pass] = run.catchUp!.passes;
+    expect(run.catchUp!.passes).toHaveLength(1);
+    expect(run.catchUp!.ended!.reason).toBe('pass-limit');
+    const bulk = run.options.bulkLoad as { finishedAt: string };
+    expect(Date.parse(bulk.finishedAt)).toBeLessThanOrEqual(Date.parse(pass.startedAt));
+    expect(await bulkLoadState(db.pool)).toBe('none');
+    expect(await missingUpTo(db, pass.upToId)).toEqual([]);
+    await expectShardsMatchCommittedData(db, run.runId);
+  });
+});
