@@ -279,6 +279,7 @@ describe('loadConfig: defaults', () => {
             maxErrors: 1000,
             bulkLoad: 'auto',
             bulkLoadMaintenanceWorkMem: '512MB',
+            catchUp: { enabled: true, maxPasses: 5, untilRows: 1000, untilSeconds: 30 },
             throttle: {
               maxLockWaits: null,
               maxTransactionSeconds: null,
