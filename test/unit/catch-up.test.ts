@@ -1,6 +1,11 @@
+import { InvalidArgumentError } from 'commander';
+import { backfillInput } from '../../cli/commands/backfill';
+import { catchUpPasses } from '../../cli/options';
+import { renderBackfillProgress } from '../../cli/render-status';
 import { plandbConfigFileSchema } from '../../config/schema';
+import { renderBackfillDetails } from '../../workflows/backfill-progress';
 import { catchUpStop, checkCatchUpOverride, DEFAULT_CATCH_UP, describePass, type CatchUpPass } from '../../model/catch-up';
-import { checkBackfillInput } from '../../workflows/definitions';
+import { checkBackfillInput, type BackfillProgress } from '../../workflows/definitions';
 
 const pass = (n: number, artifactsRead: number | null, seconds: number | null): CatchUpPass => ({
   pass: n,
@@ -118,4 +123,67 @@ describe('catchUp input override', () => {
 test('describePass says the range, then what the pass read', () => {
   expect(describePass(pass(1, null, null))).toBe('pass 1: ids (100, 150], 50 artifacts, running');
   expect(describePass(pass(2, 48, 3.04))).toBe('pass 2: ids (200, 250], 50 artifacts, read 48 (480 rows, 0 errors) in 3.0s');
+});
+
+describe('passes in plandb status and the UI details', () => {
+  const progress = {
+    runId: 'r1',
+    environment: 'staging',
+    mode: 'normal',
+    status: 'running',
+    paused: false,
+    batchSize: 500,
+    cursor: 150,
+    upToId: 250,
+    artifactsTotal: 250,
+    artifactsRead: 150,
+    versionsWritten: 150,
+    versionsSkipped: 0,
+    versionsRejected: 0,
+    versionsConflicted: 0,
+    plansWritten: 10,
+    seriesWritten: 1500,
+    kpisWritten: 0,
+    eventsWritten: 0,
+    errorsCount: 0,
+    artifactsPerSecond: 10,
+    rowsPerSecond: 100,
+    etaSeconds: 10,
+    chunks: 4,
+    continuedAsNew: 0,
+    startedAt: null,
+    updatedAt: null,
+  } satisfies BackfillProgress;
+
+  test('a running pass, then each pass and why they ended', () => {
+    const running = { ...progress, catchUp: { pass: 2, passes: [pass(1, 48, 3.04), pass(2, null, null)], ended: null } };
+    expect(renderBackfillProgress(running).split('\n').slice(-3)).toEqual([
+      '  catch-up pass 2 running',
+      '    pass 1: ids (100, 150], 50 artifacts, read 48 (480 rows, 0 errors) in 3.0s',
+      '    pass 2: ids (200, 250], 50 artifacts, running',
+    ]);
+    const ended = {
+      ...progress,
+      catchUp: { pass: 1, passes: [pass(1, 9, 1)], ended: { reason: 'under-rows' as const, message: 'pass 1 read 9 artifacts', at: '' } },
+    };
+    expect(renderBackfillDetails(ended).split('\n').slice(-3)).toEqual([
+      '',
+      'catch-up: 1 pass, ended (under-rows): pass 1 read 9 artifacts',
+      '- pass 1: ids (100, 150], 50 artifacts, read 9 (90 rows, 0 errors) in 1.0s',
+    ]);
+  });
+
+  test('nothing before the first pass or decision', () => {
+    expect(renderBackfillProgress({ ...progress, catchUp: { pass: 0, passes: [], ended: null } })).toBe(renderBackfillProgress(progress));
+  });
+});
+
+test('plandb backfill --catch-up-passes N overrides maxPasses; 0 turns catch-up off; absent leaves the config', () => {
+  const defaults = { batchSize: 500, maxErrors: 10 };
+  expect(catchUpPasses('0')).toBe(0);
+  expect(catchUpPasses('100')).toBe(100);
+  for (const bad of ['101', '-1', '1.5', 'all']) expect(() => catchUpPasses(bad)).toThrow(InvalidArgumentError);
+  expect(backfillInput({ env: 'staging', wait: true, catchUpPasses: 3 }, defaults)).toMatchObject({ catchUp: { maxPasses: 3 } });
+  expect(backfillInput({ env: 'staging', wait: true, catchUpPasses: 0 }, defaults)).toMatchObject({ catchUp: { enabled: false } });
+  expect(backfillInput({ env: 'staging', wait: true }, defaults)).not.toHaveProperty('catchUp');
 });
