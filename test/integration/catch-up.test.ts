@@ -146,4 +146,36 @@ describe('backfill catch-up passes with the application writing', () => {
     expect(await missingUpTo(db, pass.upToId)).toEqual([]);
     await expectShardsMatchCommittedData(db, run.runId);
   });
+
+  test('continue-as-new in the middle of the passes carries them on: every pass completes, the sums stay exact', async () => {
+    const generator = await startApplicationWrites(db, { rate: 40, seed: 6 });
+    let result: BackfillResult;
+    try {
+      result = await harness.run(async () => {
+        const handle = await startBackfill(harness, {
+          environment: 'staging',
+          batchSize: 5,
+          chunkBudgetMs: 200,
+          continueAsNewAfterChunks: 3,
+          catchUp: { maxPasses: 2, untilRows: 0, untilSeconds: 0 },
+        });
+        return (await handle.result()) as BackfillResult;
+      });
+    } finally {
+      await generator.stop();
+    }
+    expect(result.status).toBe('completed');
+    expect(result.continuedAsNew).toBeGreaterThan(0);
+    const run = (await getRun(db.pool, result.runId!))!;
+    expect(run.catchUpPass).toBe(2);
+    expect(run.catchUp!.passes.map((p) => [p.pass, p.artifactsRead === p.artifacts])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
+    expect(run.catchUp!.ended!.reason).toBe('pass-limit');
+    // The last execution shows the last pass's shards only (the earlier ones are done).
+    expect(result.shards!.every((s) => s.shard >= run.catchUp!.passes[1].firstShard && s.done)).toBe(true);
+    expect(await missingUpTo(db, run.upToId)).toEqual([]);
+    await expectShardsMatchCommittedData(db, run.runId);
+  });
 });
