@@ -92,7 +92,7 @@ export interface ChunkResult {
  * A run as activities hand it to the workflow: without its batch size history (options.batchSizes, up to
  * 100 entries), which would otherwise ride in every chunk's result in the workflow's history.
  */
-function forWorkflow(run: BackfillRun): BackfillRun {
+export function forWorkflow(run: BackfillRun): BackfillRun {
   if (!('batchSizes' in run.options)) return run;
   const options = { ...run.options };
   delete options.batchSizes;

@@ -3,6 +3,7 @@ import { getEnvironment } from '../config/environment';
 import { getRun } from '../db/backfill-runs';
 import { beginCatchUpPass as begin, type CatchUpStep } from '../db/catch-up';
 import type { CatchUpPolicy } from '../model/catch-up';
+import { forWorkflow } from './backfill';
 import type { ActivityDeps } from './deps';
 
 export interface CatchUpInput {
@@ -22,7 +23,8 @@ export function createCatchUpActivities(deps: ActivityDeps) {
     const run = await getRun(pool, runId);
     // A pass is split like the run's first range was (options.shards; runs from before shards: one).
     const shardsPerPass = typeof run?.options.shards === 'number' ? run.options.shards : 1;
-    const step = await begin(pool, { runId, pass: input.pass, policy, shardsPerPass });
+    const found = await begin(pool, { runId, pass: input.pass, policy, shardsPerPass });
+    const step = { ...found, run: forWorkflow(found.run) };
     if (!step.changed) return step;
     if (step.started) {
       deps.metrics.backfillCatchUpPassesTotal.inc({ environment });
