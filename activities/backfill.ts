@@ -14,6 +14,7 @@ import {
   setRunStatus,
 } from '../db/backfill-runs';
 import { adoptUnshardedRun, createShardedRun, getShard, listShards, type BackfillShard } from '../db/backfill-shards';
+import { waitForLegacyWriters } from '../db/catch-up';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
@@ -233,6 +234,9 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     }
     const cursor = await resolveStartCursor(deps, input);
     const range = await legacyRangeAfter(pool, cursor, input.limit);
+    // The application's writes still open may hold ids below the range's end: they commit before the run starts.
+    const unsettled = await waitForLegacyWriters(pool);
+    if (unsettled) deps.logger.warn({ event: 'backfill_writers_unsettled', environment: input.environment, runId: input.runId, unsettled });
     const shards = await shardCount(pool, input);
     const create = () =>
       createShardedRun(

@@ -29,6 +29,8 @@ export function createCatchUpActivities(deps: ActivityDeps) {
     if (step.started) {
       deps.metrics.backfillCatchUpPassesTotal.inc({ environment });
       deps.logger.info({ event: 'backfill_catch_up_pass', environment, runId, ...step.started });
+      if (step.started.unsettledWriters)
+        deps.logger.warn({ event: 'backfill_writers_unsettled', environment, runId, unsettled: step.started.unsettledWriters });
     } else if (step.ended) {
       deps.logger.info({ event: 'backfill_catch_up_ended', environment, runId, reason: step.ended.reason, message: step.ended.message });
     }

@@ -10,6 +10,36 @@ import { getRun } from './backfill-runs';
 import { createShards, splitRange } from './backfill-shards';
 import { Queryable, withClient } from './connection';
 
+/** Longest wait for the application's open writes below a range's end (then the range is taken as it is). */
+export const WRITERS_WAIT_MS = 30_000;
+
+/**
+ * Waits until every transaction that holds `plan_artifacts` for writing now has ended (as CREATE INDEX
+ * CONCURRENTLY waits for lockers), so that a range end read just before covers every id that will ever
+ * commit below it: ids come from a sequence, and a writer that took one may commit after a later one did.
+ * Returns how many writers were still open when the wait gave up (0: all ended).
+ */
+export async function waitForLegacyWriters(db: Queryable, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<number> {
+  const holders = await db.query<{ vxid: string }>(
+    `SELECT DISTINCT virtualtransaction AS vxid FROM pg_locks
+      WHERE locktype = 'relation' AND relation = 'public.plan_artifacts'::regclass AND granted AND pid <> pg_backend_pid()
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')`,
+  );
+  let open = holders.rows.map((r) => r.vxid);
+  const deadline = Date.now() + (opts.timeoutMs ?? WRITERS_WAIT_MS);
+  while (open.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 50));
+    // A transaction holds the lock on its own virtual xid until it ends.
+    const res = await db.query<{ vxid: string }>(
+      `SELECT virtualxid AS vxid FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1::text[])`,
+      [open],
+    );
+    open = res.rows.map((r) => r.vxid);
+  }
+  return open.length;
+}
+
 export interface CatchUpStep {
   run: BackfillRun;
   /** The pass now running (started by this call or by an earlier attempt of it); null when none starts. */
@@ -50,8 +80,11 @@ async function saveState(db: Queryable, runId: string, state: CatchUpState, exte
  */
 export async function beginCatchUpPass(
   pool: pg.Pool,
-  args: { runId: string; pass: number; policy: CatchUpPolicy; shardsPerPass: number },
+  args: { runId: string; pass: number; policy: CatchUpPolicy; shardsPerPass: number; writersWaitMs?: number },
 ): Promise<CatchUpStep> {
+  // The table's end first, then its open writers' end, outside the transaction that holds the run row.
+  const tableEnd = (await pool.query<{ max: number | null }>('SELECT max(id) AS max FROM plan_artifacts')).rows[0].max;
+  const unsettled = await waitForLegacyWriters(pool, { timeoutMs: args.writersWaitMs });
   return withClient(pool, async (client) => {
     await client.query('BEGIN');
     try {
@@ -75,7 +108,7 @@ export async function beginCatchUpPass(
       const open = passes.at(-1);
       if (open && open.finishedAt === null) passes[passes.length - 1] = await closePass(client, run.runId, open, now);
       const stop = catchUpStop(args.policy, passes);
-      const max = stop ? null : (await client.query<{ max: number | null }>('SELECT max(id) AS max FROM plan_artifacts')).rows[0].max;
+      const max = stop ? null : tableEnd;
       if (stop || max === null || max <= run.upToId) {
         const ended = stop
           ? end(stop.reason, stop.message)
@@ -107,6 +140,7 @@ export async function beginCatchUpPass(
         artifactsRead: null,
         rowsWritten: null,
         errorsCount: null,
+        ...(unsettled > 0 && { unsettledWriters: unsettled }),
       };
       await saveState(client, run.runId, { passes: [...passes, started], ended: null }, { pass: args.pass, upToId: max, artifacts });
       return await done({ started, ended: null }, true);

@@ -36,6 +36,8 @@ export interface CatchUpPass {
   artifactsRead: number | null;
   rowsWritten: number | null;
   errorsCount: number | null;
+  /** Application transactions still writing plan_artifacts when the wait for them gave up (ids below upToId may come later). */
+  unsettledWriters?: number;
 }
 
 export type CatchUpEndReason = 'disabled' | 'caught-up' | 'under-rows' | 'under-seconds' | 'pass-limit' | 'run-closed';

@@ -5,7 +5,12 @@
  * the writes stop and one more run, the repository equals the legacy table except for the versions rewritten
  * in place (those are the online cut-over's delta, not catch-up's).
  */
+import pg from 'pg';
+import { runBatch } from '../../db/backfill-batch';
+import { createShardedRun } from '../../db/backfill-shards';
 import { getRun } from '../../db/backfill-runs';
+import { beginCatchUpPass } from '../../db/catch-up';
+import { generatePayload, mulberry32 } from '../../transform/demo-payloads';
 import { bulkLoadState } from '../../db/bulk-load';
 import { listShards } from '../../db/backfill-shards';
 import { verifyRepository } from '../../db/verification';
@@ -177,5 +182,101 @@ describe('backfill catch-up passes with the application writing', () => {
     expect(result.shards!.every((s) => s.shard >= run.catchUp!.passes[1].firstShard && s.done)).toBe(true);
     expect(await missingUpTo(db, run.upToId)).toEqual([]);
     await expectShardsMatchCommittedData(db, run.runId);
+  });
+
+  describe('an application write still open below the range end is waited for, not skipped', () => {
+    const doc = JSON.stringify(generatePayload(mulberry32(9), { series: 3, legacyFormat: false }));
+    let app: pg.Client;
+
+    /** An insert left open (its id below the next one), and a later insert that commits first: the table's end. */
+    async function openWrite(version: number): Promise<{ held: number; end: number }> {
+      await app.query('BEGIN');
+      const held = await app.query(`INSERT INTO plan_artifacts (plan_id, version, payload) VALUES ('plan-00001', $1, $2) RETURNING id`, [
+        version,
+        doc,
+      ]);
+      const end = await db.pool.query(`INSERT INTO plan_artifacts (plan_id, version, payload) VALUES ('plan-00002', $1, $2) RETURNING id`, [
+        version,
+        doc,
+      ]);
+      return { held: Number(held.rows[0].id), end: Number(end.rows[0].id) };
+    }
+
+    /** Commits the open write a moment later; resolves to the commit's time (the server's clock). */
+    const commitSoon = () =>
+      new Promise<number>((resolve, reject) =>
+        setTimeout(() => {
+          app
+            .query('SELECT clock_timestamp() AS t')
+            .then(async (r) => {
+              await app.query('COMMIT');
+              resolve((r.rows[0].t as Date).getTime());
+            })
+            .catch(reject);
+        }, 1000),
+      );
+
+    beforeEach(async () => {
+      app = new pg.Client({ connectionString: db.url, application_name: 'plans-api' });
+      await app.connect();
+    });
+
+    afterEach(async () => {
+      await app.end();
+    });
+
+    test('the first range: the run starts once the write commits, and writes it', async () => {
+      const { held, end } = await openWrite(100);
+      const committedAt = commitSoon();
+      const result = await harness.run(async () =>
+        (await startBackfill(harness, { environment: 'staging', catchUp: { enabled: false } })).result(),
+      );
+      const run = (await getRun(db.pool, (result as BackfillResult).runId!))!;
+      expect(run.upToId).toBe(end);
+      expect(Date.parse(run.startedAt)).toBeGreaterThanOrEqual(await committedAt);
+      expect(held).toBeLessThan(end);
+      expect(await missingUpTo(db, end)).toEqual([]);
+    });
+
+    test('a catch-up pass: it starts once the write commits, and its shard writes it', async () => {
+      const before = await db.pool.query(`SELECT max(id) AS max, count(*)::int AS n FROM plan_artifacts`);
+      const runId = 'catch-up-open-write';
+      await createShardedRun(
+        db.pool,
+        {
+          runId,
+          environment: 'staging',
+          workflowId: null,
+          mode: 'normal',
+          options: {},
+          cursor: 0,
+          upToId: Number(before.rows[0].max),
+          artifactsTotal: before.rows[0].n,
+          limit: null,
+        },
+        1,
+      );
+      while (!(await runBatch(db.pool, { runId, shard: 0, environment: 'staging', batchSize: 100 })).stop);
+      const { held, end } = await openWrite(101);
+      let committed = false;
+      const commit = commitSoon().then(() => {
+        committed = true;
+      });
+      const step = await beginCatchUpPass(db.pool, {
+        runId,
+        pass: 1,
+        policy: { enabled: true, maxPasses: 1, untilRows: 0, untilSeconds: 0 },
+        shardsPerPass: 1,
+      });
+      expect(committed).toBe(true);
+      await commit;
+      expect(step.started).toEqual(
+        expect.objectContaining({ pass: 1, afterId: Number(before.rows[0].max), upToId: end, artifacts: 2, firstShard: 1 }),
+      );
+      expect(step.started).not.toHaveProperty('unsettledWriters');
+      while (!(await runBatch(db.pool, { runId, shard: 1, environment: 'staging', batchSize: 100 })).stop);
+      expect(await missingUpTo(db, end)).toEqual([]);
+      expect(held).toBeLessThan(end);
+    });
   });
 });
