@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { backfillInput } from '../../cli/commands/backfill';
 import { catchUpPasses } from '../../cli/options';
+import { barPayload } from '../../cli/progress-display';
 import { renderBackfillProgress } from '../../cli/render-status';
 import { plandbConfigFileSchema } from '../../config/schema';
 import { renderBackfillDetails } from '../../workflows/backfill-progress';
@@ -171,6 +172,13 @@ describe('passes in plandb status and the UI details', () => {
       'catch-up: 1 pass, ended (under-rows): pass 1 read 9 artifacts',
       '- pass 1: ids (100, 150], 50 artifacts, read 9 (90 rows, 0 errors) in 1.0s',
     ]);
+  });
+
+  test('the progress bar names the pass while one runs', () => {
+    expect(barPayload({ ...progress, catchUp: { pass: 2, passes: [pass(1, 48, 3), pass(2, null, null)], ended: null } }).status).toBe(
+      'running, catch-up pass 2',
+    );
+    expect(barPayload({ ...progress, catchUp: { pass: 0, passes: [], ended: null } }).status).toBe('running');
   });
 
   test('nothing before the first pass or decision', () => {
