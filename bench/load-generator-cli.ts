@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util';
 import { ENV_VAR_NAME_PATTERN } from '../config/schema';
 import { checkLoadGeneratorOptions, startLoadGenerator, type LoadGeneratorOptions } from './load-generator';
 
-const USAGE = `usage: node dist/bench/load-generator-cli.js --url-env VAR --rate N [--update-fraction F] [--series N] [--seed N] [--seconds N]
+const USAGE = `usage: node dist/bench/load-generator-cli.js --url-env VAR --rate N [--update-fraction F] [--connections N] [--series N]
+                                               [--seed N] [--seconds N]
   --url-env VAR        environment variable holding the database URL (e.g. PLANDB_STAGING_DATABASE_URL)
   --rate N             new artifact versions per second
   --update-fraction F  in-place payload updates per inserted version (default 0)
+  --connections N      sessions writing at once, like several application servers (default 1)
   --series N           series rows per new document (default 20)
   --seed N             random seed (default 1)
   --seconds N          stop after N seconds (default: at SIGINT or SIGTERM)`;
@@ -31,6 +33,7 @@ function parse(argv: string[]): { urlEnv: string; seconds: number | null; option
         rate: { type: 'string' },
         'update-fraction': { type: 'string' },
         series: { type: 'string' },
+        connections: { type: 'string' },
         seed: { type: 'string' },
         seconds: { type: 'string' },
       },
@@ -52,6 +55,7 @@ function parse(argv: string[]): { urlEnv: string; seconds: number | null; option
     rate: num('rate', values.rate)!,
     updateFraction: num('update-fraction', values['update-fraction']),
     series: num('series', values.series),
+    connections: num('connections', values.connections),
     seed: num('seed', values.seed),
   };
   const problems = checkLoadGeneratorOptions(options);

@@ -17,10 +17,15 @@ export interface LoadGeneratorOptions {
   seed?: number;
   /** How often it writes what is due (ms, default 50): a tick inserts all versions due since the last. */
   tickMs?: number;
+  /**
+   * Sessions writing at once (default 1), as several application servers do: their inserts overlap, so an
+   * id taken earlier may commit after a later one.
+   */
+  connections?: number;
 }
 
 export interface LoadGeneratorCounts {
-  /** Ids of the artifacts it inserted, in order. */
+  /** Ids of the artifacts it inserted, in id order. */
   insertedIds: number[];
   /** Ids of the artifacts whose payload it rewrote (an id updated twice appears twice). */
   updatedIds: number[];
@@ -46,6 +51,9 @@ export function checkLoadGeneratorOptions(o: LoadGeneratorOptions): string[] {
     problems.push(`series must be a whole number from 0 to 10000, got ${series}`);
   const tick = o.tickMs ?? 50;
   if (!(Number.isInteger(tick) && tick >= 1)) problems.push(`tickMs must be a whole number >= 1, got ${tick}`);
+  const connections = o.connections ?? 1;
+  if (!(Number.isInteger(connections) && connections >= 1 && connections <= 32))
+    problems.push(`connections must be a whole number from 1 to 32, got ${connections}`);
   return problems;
 }
 
@@ -60,24 +68,42 @@ async function nextVersions(client: pg.Client): Promise<Map<string, number>> {
 export async function startLoadGenerator(connectionString: string, opts: LoadGeneratorOptions): Promise<LoadGenerator> {
   const problems = checkLoadGeneratorOptions(opts);
   if (problems.length) throw new RangeError(`load generator: ${problems.join('; ')}`);
-  const { rate, updateFraction = 0, series = 20, seed = 1, tickMs = 50 } = opts;
-  const client = new pg.Client({ connectionString, application_name: 'plan-app-load-generator' });
-  await client.connect();
-  const next = await nextVersions(client);
+  const { rate, updateFraction = 0, series = 20, seed = 1, tickMs = 50, connections = 1 } = opts;
+  const clients: pg.Client[] = [];
+  const closeAll = () => Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  let next: Map<string, number>;
+  try {
+    for (let i = 0; i < connections; i++) {
+      const client = new pg.Client({ connectionString, application_name: 'plan-app-load-generator' });
+      clients.push(client);
+      await client.connect();
+    }
+    next = await nextVersions(clients[0]);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const plans = [...next.keys()];
   if (!plans.length) {
-    await client.end();
+    await closeAll();
     throw new Error('load generator: plan_artifacts holds no plan to write new versions of');
   }
   const rng: Rng = mulberry32(seed);
   const insertedIds: number[] = [];
   const updatedIds: number[] = [];
+  // Claimed before a write is sent, so sessions writing at once do not take the same rows due.
+  let insertsClaimed = 0;
+  let updatesClaimed = 0;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  const counts = (): LoadGeneratorCounts => ({ insertedIds: [...insertedIds], updatedIds: [...updatedIds], seconds: seconds() });
+  const counts = (): LoadGeneratorCounts => ({
+    insertedIds: [...insertedIds].sort((a, b) => a - b),
+    updatedIds: [...updatedIds],
+    seconds: seconds(),
+  });
   const document = () => generatePayload(rng, { series, legacyFormat: rng() < 0.25, name: `Live plan ${Math.floor(rng() * 1000)}` });
 
-  const insert = async (n: number) => {
+  const insert = async (client: pg.Client, n: number) => {
     const planIds: string[] = [];
     const versions: number[] = [];
     const payloads: string[] = [];
@@ -94,10 +120,10 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
        SELECT * FROM unnest($1::text[], $2::int4[], $3::jsonb[]) RETURNING id`,
       [planIds, versions, payloads],
     );
-    insertedIds.push(...res.rows.map((r) => Number(r.id)).sort((a, b) => a - b));
+    insertedIds.push(...res.rows.map((r) => Number(r.id)));
   };
 
-  const update = async () => {
+  const update = async (client: pg.Client) => {
     // Any existing artifact, uniformly by id: the first at or after a random point of the id range.
     const res = await client.query<{ id: number }>(
       `UPDATE plan_artifacts SET payload = $2::jsonb WHERE id = (
@@ -111,21 +137,27 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
 
   let stopping = false;
   let failure: unknown = null;
-  const loop = (async () => {
-    try {
-      while (!stopping) {
-        const due = Math.floor(rate * seconds()) - insertedIds.length;
-        if (due > 0) await insert(due);
-        const updatesDue = Math.floor(updateFraction * insertedIds.length) - updatedIds.length;
-        for (let i = 0; i < updatesDue && !stopping; i++) await update();
-        await new Promise((resolve) => setTimeout(resolve, tickMs));
+  const session = async (client: pg.Client) => {
+    while (!stopping && failure === null) {
+      const due = Math.floor(rate * seconds()) - insertsClaimed;
+      if (due > 0) {
+        insertsClaimed += due;
+        await insert(client, due);
       }
-    } catch (err) {
-      failure = err;
-    } finally {
-      await client.end().catch(() => undefined);
+      while (!stopping && Math.floor(updateFraction * insertsClaimed) > updatesClaimed) {
+        updatesClaimed++;
+        await update(client);
+      }
+      await new Promise((resolve) => setTimeout(resolve, tickMs));
     }
-  })();
+  };
+  const loop = Promise.all(
+    clients.map((client) =>
+      session(client).catch((err: unknown) => {
+        failure ??= err;
+      }),
+    ),
+  ).finally(closeAll);
 
   return {
     counts,

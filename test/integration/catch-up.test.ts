@@ -51,7 +51,8 @@ describe('backfill catch-up passes with the application writing', () => {
   }
 
   test('passes follow the inserts; nothing up to the last pass is missing; a final run leaves only in-place updates', async () => {
-    const generator = await startApplicationWrites(db, { rate: 40, updateFraction: 0.1, seed: 3 });
+    // Three sessions, as several application servers: an id taken earlier may commit after a later one.
+    const generator = await startApplicationWrites(db, { rate: 40, updateFraction: 0.1, seed: 3, connections: 3 });
     let counts: LoadGeneratorCounts;
     let result: BackfillResult;
     try {
