@@ -2,6 +2,7 @@ import { createBackfillActivities } from './backfill';
 import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
+import { createCatchUpActivities } from './catch-up';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
@@ -28,6 +29,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     preflight: createPreflight(deps),
     ...createBackfillActivities(deps),
     ...createBulkLoadActivities(deps),
+    ...createCatchUpActivities(deps),
     ...createMigrationActivities(deps),
     ...createBackupActivities(deps, deps.env),
     ...createRestoreActivities(deps, deps.env),
