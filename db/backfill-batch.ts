@@ -17,6 +17,7 @@ import { isFinalRunStatus } from '../model/backfill';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
 import { advanceShard, getShard, type BackfillShard } from './backfill-shards';
 import { withClient } from './connection';
+import { sourcesOfChanged } from './cutover-delta';
 import { readArtifacts } from './legacy-reader';
 import { nativeSha256 } from './native-hash';
 import { isDataError, isWriteRace, sqlstateOf } from './pg-errors';
@@ -211,7 +212,8 @@ async function runBatchOnce(
         client,
         valid.map((a) => ({ planId: a.planId, version: a.version })),
       );
-      const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
+      const sources = run.mode === 'delta' ? await sourcesOfChanged(client, batch.artifacts, batch.results, existing) : undefined;
+      const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey, sources);
 
       const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
       delta.versionsSkipped = plan.skipped;

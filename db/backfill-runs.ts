@@ -230,10 +230,10 @@ export async function advanceRun(
   return fromRow(res.rows[0]);
 }
 
-/** The newest non-dry-run run of the environment (what a resuming migration continues). */
+/** The newest run of the environment that is neither a dry run nor a cut-over delta (what a resuming migration continues). */
 export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
   const res = await db.query<{ run_id: string; status: RunStatus }>(
-    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`,
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode NOT IN ('dry-run', 'delta') ORDER BY started_at DESC LIMIT 1`,
     [environment],
   );
   const r = res.rows[0];

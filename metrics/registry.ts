@@ -115,6 +115,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
       registers: [registry],
     }),
+    migrationMaintenanceSeconds: new Gauge({
+      name: 'plan_migration_maintenance_seconds',
+      help: 'Seconds maintenance was on in the last window an online cut-over closed (maintenance on, final delta, its verify, spot-check, off); 0 before one',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     ...createLiveGauges(registry, live),
   };
 }
@@ -133,12 +139,14 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const operation of WRITE_OPERATIONS) metrics.writeLatency.zero({ environment, operation });
     for (const reason of WRITE_ERROR_REASONS) metrics.writeErrorTotal.inc({ environment, reason }, 0);
     for (const outcome of BACKFILL_OUTCOMES)
-      for (const dryRun of [false, true]) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
+      for (const dryRun of [false, true])
+        metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
     for (const stage of BULK_STAGES) metrics.backfillBulkStageSeconds.zero({ environment, stage });
     metrics.backfillBatchSize.set({ environment }, 0);
+    metrics.migrationMaintenanceSeconds.set({ environment }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

@@ -91,7 +91,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     );
   }
   const { environment } = input;
-  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : input.delta ? 'delta' : 'normal';
   const carried = input.carried;
   const maxErrors = input.maxErrors ?? DEFAULT_MAX_ERRORS;
   const batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
