@@ -39,6 +39,11 @@ export interface VerifyInput {
   workflowId?: string;
   /** Only artifacts up to this id (the online cut-over's backfilled range, while the application appends). */
   upToId?: number;
+  /**
+   * Versions changed in place since they were written (repository rows = stored checksum ≠ legacy) do not fail
+   * it: the online cut-over's final delta rewrites them, and its own verify is strict. Counted in `changedSinceWritten`.
+   */
+  changedLater?: boolean;
   /** Only these artifacts: those after `afterId` and the listed ids. */
   only?: VerifyScope;
   /** Only the online cut-over's delta: artifacts after `afterId` (backfill run `afterRunId`'s range end) and those the delta rewrote. */
@@ -94,6 +99,7 @@ function checkInput(input: VerifyInput): void {
   )
     throw invalidInput('delta must be {"afterRunId": "<backfill run id>", "afterId": <id >= 0>}');
   if (o !== undefined && d !== undefined) throw invalidInput('only and delta cannot both be given');
+  if (input.changedLater !== undefined && typeof input.changedLater !== 'boolean') throw invalidInput('changedLater must be true or false');
   if (input.upToId !== undefined && !(Number.isSafeInteger(input.upToId) && input.upToId >= 0))
     throw invalidInput(`upToId must be an artifact id >= 0, got ${input.upToId}`);
 }
@@ -105,8 +111,13 @@ export function urlForDatabase(environmentUrl: string, database: string): string
   return url.toString();
 }
 
-function problemsOf(report: VerificationReport, representative: RepresentativePlanReport[], http: HttpCheck[]): string[] {
-  const problems = verificationProblems(report);
+function problemsOf(
+  report: VerificationReport,
+  representative: RepresentativePlanReport[],
+  http: HttpCheck[],
+  changedLater: boolean,
+): string[] {
+  const problems = verificationProblems(report, { changedLater });
   for (const r of representative.filter((p) => !p.equal)) {
     problems.push(
       `representative plan ${r.planId} v${r.version ?? '?'} differs: ${r.differences
@@ -151,7 +162,7 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
         const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
         const planIds = representative.map((r) => r.planId);
         const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
-        const problems = problemsOf(report, representative, http);
+        const problems = problemsOf(report, representative, http, input.changedLater === true);
         return {
           ...report,
           environment: input.environment,

@@ -285,7 +285,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   });
 
   /** Verify as a step (a report that does not pass fails it); `scope` narrows it for the online cut-over. */
-  const verifyStep = (name: StepName, scope: Pick<Parameters<typeof long.verify>[0], 'upToId' | 'delta'>) =>
+  const verifyStep = (name: StepName, scope: Pick<Parameters<typeof long.verify>[0], 'upToId' | 'changedLater' | 'delta'>) =>
     step(
       name,
       async () => {
@@ -311,6 +311,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         versionsExpected: r.versionsExpected,
         versionsChecked: r.versionsChecked,
         mismatches: r.mismatches,
+        ...(r.changedSinceWritten && { changedSinceWritten: r.changedSinceWritten }),
         missingInRepository: r.missingInRepository,
         extraInRepository: r.extraInRepository,
         plansInconsistent: r.plansInconsistent,
@@ -384,7 +385,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       backfillSummary,
     );
     // Online, the application appends while verify runs: what follows the backfilled range is the delta's.
-    await verifyStep('verify', online ? { upToId: backfilled.upToId } : {});
+    await verifyStep('verify', online ? { upToId: backfilled.upToId, changedLater: true } : {});
     if (online) {
       await finalDelta(
         {
