@@ -3,7 +3,10 @@ import { ConfigError } from '../../config/errors';
 import { resolvePolicy } from '../../config/policy';
 import { closeWindow, defaultCutover, type CutoverMode } from '../../model/migration';
 import { planBatch } from '../../transform/backfill-plan';
+import { checkBackfillInput } from '../../workflows/definitions';
 import type { LegacyArtifact, TransformResult } from '../../transform/types';
+import { overridesFrom } from '../../cli/commands/migrate';
+import { runCli } from '../support/cli';
 import { testConfig } from '../support/config';
 
 const config = testConfig({
@@ -98,5 +101,31 @@ describe('planBatch in delta mode', () => {
     const plan = planBatch(artifacts, results, existing, 'normal', key, sources);
     expect(plan.writes.map((w) => w.artifact.id)).toEqual([9]);
     expect(plan.conflicts.map((c) => c.artifact.id)).toEqual([1]);
+  });
+});
+
+describe('plandb migrate --cutover', () => {
+  test('a mode other than online or offline prints usage and exits 2', async () => {
+    const run = await runCli(['migrate', '--env', 'production', '--cutover', 'fast']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/expected online or offline, got "fast"/);
+    expect(run.stderr).toMatch(/Usage: plandb migrate/);
+  });
+
+  test('the flag becomes the start input override', () => {
+    expect(overridesFrom({ cutover: 'offline' })).toEqual({ cutover: 'offline' });
+    expect(overridesFrom({})).toEqual({});
+  });
+});
+
+describe('backfill input: delta', () => {
+  test('is a flag of its own, not combined with a dry run, force, a resume point or a limit', () => {
+    expect(checkBackfillInput({ environment: 'production', delta: true })).toEqual([]);
+    expect(checkBackfillInput({ environment: 'production', delta: 'yes' })).toEqual(['"delta" must be true or false']);
+    for (const extra of [{ dryRun: true }, { force: true }, { resumeFrom: 'artifact:5' }, { limit: 10 }]) {
+      expect(checkBackfillInput({ environment: 'production', delta: true, ...extra })).toEqual([
+        '"delta" covers the whole range: it cannot be combined with "dryRun", "force", "resumeFrom" or "limit"',
+      ]);
+    }
   });
 });
