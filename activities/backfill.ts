@@ -404,7 +404,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           const wait = await waitWhileThrottled(gate, hold);
           if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
-          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run.mode === 'delta');
         }
         for (;;) {
           const writing = runBatch(pool, {
@@ -416,7 +416,8 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           });
           const end = current?.artifacts.at(-1)?.id;
           // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size).catch(() => null);
+          if (end !== undefined && end < shard.upToId)
+            next = prefetchBatch(pool, shard, end, tuner.size, run.mode === 'delta').catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;

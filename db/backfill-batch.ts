@@ -70,8 +70,10 @@ export async function prefetchBatch(
   shard: Pick<BackfillShard, 'upToId'>,
   afterId: number,
   limit: number,
+  /** A delta run reads only artifacts whose payload changed since a version was written from it (readArtifacts). */
+  changedOnly = false,
 ): Promise<Prefetched> {
-  const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit });
+  const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit, changedOnly });
   const results: TransformResult[] = [];
   const rendered = new Map<number, RenderedChildren>();
   for (let i = 0; i < artifacts.length; i++) {
@@ -199,7 +201,7 @@ async function runBatchOnce(
           ? args.prefetched
           : shard.cursor >= shard.upToId
             ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [], rendered: new Map() }
-            : await prefetchBatch(client, shard, shard.cursor, args.batchSize);
+            : await prefetchBatch(client, shard, shard.cursor, args.batchSize, run.mode === 'delta');
       if (!batch.artifacts.length) {
         // The shard's range is used up: mark it so the run's cursor can pass it.
         shard = await advanceShard(client, run.runId, shard.shard, { ...NO_ADVANCE, cursor: shard.upToId, done: true });

@@ -126,8 +126,10 @@ describe('online cut-over', () => {
           newArtifacts: writes.appended,
           newVersions: writes.appended,
           changedVersions: writes.changed.length,
-          // The delta re-reads the whole table: the seeded bad artifacts are rejected (and recorded) again.
+          // Rejected artifacts have no version to compare with: the delta reads (and records) them again.
           errorsCount: MIGRATION_DEMO.bad,
+          // Only payloads no version was written from left PostgreSQL: not the unchanged ones, nor the one rewritten as it was.
+          artifactsRead: writes.appended + writes.changed.length + MIGRATION_DEMO.bad,
         }),
       );
       expect(done.cutover?.delta).toEqual(delta);
