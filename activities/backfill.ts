@@ -435,7 +435,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           const wait = await waitWhileThrottled(gate, hold);
           if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
-          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run.retryOf);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run);
         }
         for (;;) {
           const writing = runBatch(pool, {
@@ -447,7 +447,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           });
           const end = current?.replay?.end ?? current?.artifacts.at(-1)?.id;
           // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size, run.retryOf).catch(() => null);
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size, run).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;

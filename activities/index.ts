@@ -3,6 +3,7 @@ import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
 import { createCatchUpActivities } from './catch-up';
+import { createCutoverActivities } from './cutover';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
@@ -38,6 +39,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
     ...createNotifyActivities(deps),
+    ...createCutoverActivities(deps),
   });
 }
 

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
 import { MAX_SHARDS } from '../model/backfill';
+import { CUTOVER_MODES, type CutoverMode } from '../model/migration';
 import { checkResumeFrom, checkRetryErrors } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 
@@ -24,6 +25,13 @@ export function positiveInt(value: string): number {
 
 export function nonNegativeInt(value: string): number {
   return intInRange(0, Number.MAX_SAFE_INTEGER)(value);
+}
+
+/** `online` or `offline` (the migration's cut-over policy). */
+export function cutoverMode(value: string): CutoverMode {
+  if (!(CUTOVER_MODES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected ${CUTOVER_MODES.join(' or ')}, got "${value}"`);
+  return value as CutoverMode;
 }
 
 /** A number of hours >= 0, fractions allowed (`0.01` is 36 s: a short post-check for a demo or a test). */

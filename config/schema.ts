@@ -8,6 +8,7 @@ import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { DEFAULT_CATCH_UP, MAX_CATCH_UP_PASSES } from '../model/catch-up';
+import { CUTOVER_MODES, defaultCutover } from '../model/migration';
 import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { NOTIFICATION_EVENTS, NOTIFICATION_KINDS } from '../model/notifications';
 import { z } from 'zod';
@@ -293,6 +294,8 @@ const environmentFileSchema = z.strictObject({
   spotCheck: spotCheckSchema.prefault({}),
   postCheckHours: z.number().min(0).default(0),
   notifications: notificationsSchema.default([]),
+  // Default by name (below): online for the environment named production, offline elsewhere.
+  cutover: z.enum(CUTOVER_MODES).optional(),
 });
 
 export const temporalFileSchema = z.strictObject({
@@ -317,7 +320,11 @@ export const plandbConfigFileSchema = z.strictObject({
       Object.fromEntries(
         Object.entries(environments).map(([name, environment]) => [
           name,
-          { ...environment, backup: { ...environment.backup, dir: environment.backup.dir ?? `.plandb/backups/${name}` } },
+          {
+            ...environment,
+            backup: { ...environment.backup, dir: environment.backup.dir ?? `.plandb/backups/${name}` },
+            cutover: environment.cutover ?? defaultCutover(name),
+          },
         ]),
       ),
     ),

@@ -243,12 +243,12 @@ export async function advanceRun(
 }
 
 /**
- * The newest non-dry-run run of the environment (what a resuming migration continues); retry-errors runs are
- * not range runs, so their cursor is no place to continue from.
+ * The newest run of the environment that is neither a dry run nor a cut-over delta (what a resuming
+ * migration continues); retry-errors runs are not range runs either, so their cursor is no place to continue from.
  */
 export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
   const res = await db.query<{ run_id: string; status: RunStatus }>(
-    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' AND retry_of_run_id IS NULL
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode NOT IN ('dry-run', 'delta') AND retry_of_run_id IS NULL
       ORDER BY started_at DESC LIMIT 1`,
     [environment],
   );

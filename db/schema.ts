@@ -49,6 +49,9 @@ export const planVersions = pgTable(
       .default(sql`'{}'::jsonb`),
     sourceArtifactId: bigint('source_artifact_id', { mode: 'number' }).unique(),
     sourceChecksum: char('source_checksum', { length: 64 }).notNull(),
+    // md5(payload::text) of the artifact as the backfill read it: the online cut-over's delta reads again only
+    // artifacts whose payload no longer has it (null for versions written before the column: always re-read).
+    sourcePayloadMd5: char('source_payload_md5', { length: 32 }),
     artifactCreatedAt: tz('artifact_created_at'),
     backfilledAt: tz('backfilled_at').notNull().defaultNow(),
     backfillRunId: text('backfill_run_id'),

@@ -129,6 +129,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment', 'event', 'outcome'] as const,
       registers: [registry],
     }),
+    migrationMaintenanceSeconds: new Gauge({
+      name: 'plan_migration_maintenance_seconds',
+      help: 'Seconds maintenance was on in the last window an online cut-over closed (maintenance on, final delta, its verify, spot-check, off); 0 before one',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     ...createLiveGauges(registry, live),
   };
 }
@@ -157,6 +163,7 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const event of NOTIFICATION_EVENTS)
       for (const outcome of NOTIFICATION_OUTCOMES) metrics.notificationsTotal.inc({ environment, event, outcome }, 0);
     metrics.backfillCatchUpPassesTotal.inc({ environment }, 0);
+    metrics.migrationMaintenanceSeconds.set({ environment }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

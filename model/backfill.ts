@@ -8,7 +8,11 @@ import type { CatchUpState } from './catch-up';
  */
 export const DEFAULT_BATCH_SIZE = 500;
 
-export type BackfillMode = 'dry-run' | 'normal' | 'force';
+/**
+ * `delta`: the online cut-over's final pass (workflows/online-cutover.ts): writes what is missing like
+ * `normal`, and rewrites a version whose own source artifact's payload changed since it was written.
+ */
+export type BackfillMode = 'dry-run' | 'normal' | 'force' | 'delta';
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'terminated';
 
 /** Statuses a run ends in; a run in one of them is never changed again. */

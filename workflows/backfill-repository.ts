@@ -94,7 +94,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     );
   }
   const { environment } = input;
-  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : input.delta ? 'delta' : 'normal';
   const carried = input.carried;
   const maxErrors = input.maxErrors ?? DEFAULT_MAX_ERRORS;
   const batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -313,8 +313,8 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
      */
     const catchUp = async (): Promise<boolean> => {
       const done = [...shards.values()].every((s) => s.state?.done);
-      // A retry-errors run re-reads recorded errors only: new artifacts are a normal run's.
-      if (!done || mode === 'dry-run' || input.limit !== undefined || input.retryErrors !== undefined) return false;
+      // A retry-errors run re-reads recorded errors only; a delta runs under maintenance, with no one appending.
+      if (!done || mode === 'dry-run' || mode === 'delta' || input.limit !== undefined || input.retryErrors !== undefined) return false;
       if ((stopping !== null && stopping !== 'continue-as-new') || !patched('catch-up-passes')) return false;
       if (bulkLoad && !bulkBuilt) {
         show('bulk-build');

@@ -3,7 +3,7 @@
  * workflows and the CLI (which imports this module to send them). Pure.
  */
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { MAX_SHARDS, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
+import { MAX_SHARDS, type BackfillMode, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
 import type { ThrottleHold, ThrottleReason } from '../model/throttle';
 import { MAX_TARGET_SECONDS, type TunerConfig, type TunerState } from '../model/batch-tuner';
 import { checkCatchUpOverride, type CatchUpPolicy, type CatchUpState } from '../model/catch-up';
@@ -23,6 +23,8 @@ export interface BackfillInput {
   environment: string;
   dryRun?: boolean;
   force?: boolean;
+  /** The online cut-over's final delta (BackfillMode 'delta'): the whole range, versions changed in place rewritten. */
+  delta?: boolean;
   /** Process at most this many artifacts. */
   limit?: number;
   batchSize?: number;
@@ -84,7 +86,7 @@ export type ShardProgress = Pick<
 export interface BackfillProgress extends RunCounters {
   runId: string | null;
   environment: string;
-  mode: 'dry-run' | 'normal' | 'force';
+  mode: BackfillMode;
   status: RunStatus | 'starting';
   paused: boolean;
   batchSize: number;
@@ -190,6 +192,7 @@ export function checkBackfillInput(input: unknown): string[] {
     'environment',
     'dryRun',
     'force',
+    'delta',
     'limit',
     'batchSize',
     'resumeFrom',
@@ -203,13 +206,15 @@ export function checkBackfillInput(input: unknown): string[] {
     'retryErrors',
   ];
   for (const key of Object.keys(i))
-    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 9).join(', ')})`);
+    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 10).join(', ')})`);
   const envProblem = checkEnvironmentName(i.environment);
   if (envProblem) problems.push(envProblem);
-  for (const flag of ['dryRun', 'force'] as const) {
+  for (const flag of ['dryRun', 'force', 'delta'] as const) {
     if (i[flag] !== undefined && typeof i[flag] !== 'boolean') problems.push(`"${flag}" must be true or false`);
   }
   if (i.dryRun === true && i.force === true) problems.push('"dryRun" and "force" cannot both be true');
+  if (i.delta === true && (i.dryRun === true || i.force === true || i.resumeFrom !== undefined || i.limit !== undefined))
+    problems.push('"delta" covers the whole range: it cannot be combined with "dryRun", "force", "resumeFrom" or "limit"');
   const positive = (key: string) => {
     const v = i[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1))

@@ -115,7 +115,9 @@ describe('plandb CLI', () => {
     const before = await runCli(['--config', configPath, 'db', 'status', '--env', 'staging']);
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(/behind head/);
-    expect(before.stdout).toMatch(/pending {2}0000_initial {2}[0-9a-f]{12}\n {2}pending {2}0001_run_lifecycle_and_evidence {2}[0-9a-f]{12}/);
+    expect(before.stdout).toMatch(
+      /pending {2}0000_initial {2}[0-9a-f]{12}\n {2}pending {2}0001_run_lifecycle_and_evidence {2}[0-9a-f]{12}/,
+    );
 
     const up = await runCli(['--config', configPath, 'db', 'upgrade', '--env', 'staging']);
     expect(up.code).toBe(0);

@@ -61,6 +61,8 @@ describe('plandb.config.example.json', () => {
     expect(production.backfill.tuning).toEqual({ targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true });
     expect(production.spotCheck.required).toBe(true);
     expect(production.postCheckHours).toBe(24);
+    // Maintenance only for the final delta; dev and staging have no maintenance to shorten.
+    expect(production.cutover).toBe('online');
   });
 
   it('production is capacity-trimmed (so PlanDbNoTrimIn2Days watches it); dev and staging are not', () => {

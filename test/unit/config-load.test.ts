@@ -302,9 +302,34 @@ describe('loadConfig: defaults', () => {
           spotCheck: { required: false },
           postCheckHours: 0,
           notifications: [],
+          cutover: 'offline',
         },
       },
     });
+  });
+
+  it('cuts over online by default in production only, and keeps an explicit cutover', () => {
+    const config = loadConfig({
+      path: writeConfig({
+        environments: {
+          dev: { databaseUrlEnv: 'PLANDB_DEV_DATABASE_URL' },
+          production: { databaseUrlEnv: 'PLANDB_PRODUCTION_DATABASE_URL' },
+          staging: { databaseUrlEnv: 'PLANDB_STAGING_DATABASE_URL', cutover: 'online' },
+        },
+      }),
+      env: {},
+    });
+    expect(Object.fromEntries(Object.entries(config.environments).map(([name, e]) => [name, e.cutover]))).toEqual({
+      dev: 'offline',
+      production: 'online',
+      staging: 'online',
+    });
+  });
+
+  it('names a bad cutover value', () => {
+    expect(loadError(minimal({ cutover: 'fast' })).issues).toEqual([
+      expect.stringMatching(/^environments\.dev\.cutover: .*"online".*"offline"/),
+    ]);
   });
 
   it('keeps explicit values and converts the approval timeout to milliseconds', () => {

@@ -1,5 +1,5 @@
-import type { ApprovalRecord, MigrationEvidence } from '../../model/migration';
-import { refusedSignalsLine, renderEvidenceSummary } from '../../workflows/evidence-markdown';
+import type { ApprovalRecord, MigrationEvidence, StepRecord } from '../../model/migration';
+import { refusedSignalsLine, renderEvidenceMarkdown, renderEvidenceSummary } from '../../workflows/evidence-markdown';
 
 const evidence = (approvals: ApprovalRecord[], refusedSignals: number): MigrationEvidence => ({
   workflowId: 'plandb-staging-migration',
@@ -65,5 +65,43 @@ describe('refused signals in the current details', () => {
     expect(refusedSignalsLine(evidence([{ ...refused('a`b', '2026-12-01T10:02:00.000Z', 'no'), gate: 'g`' }], 1))).toBe(
       "**1 refused approve/reject signal.** Last: gate `g'` by `a'b` at 2026-12-01T10:02:00.000Z — no",
     );
+  });
+});
+
+describe('the online cut-over in the evidence', () => {
+  const step = (name: StepRecord['name'], output: unknown): StepRecord => ({
+    name,
+    status: 'completed',
+    attempt: 1,
+    startedAt: '2026-12-01T10:00:00.000Z',
+    finishedAt: '2026-12-01T10:00:02.000Z',
+    output,
+    error: null,
+  });
+
+  test('the delta step shows its size; maintenance-off shows the window', () => {
+    const e: MigrationEvidence = {
+      ...evidence([], 0),
+      steps: [
+        step('delta', {
+          runId: 'r1',
+          afterId: 25,
+          upToId: 30,
+          newArtifacts: 5,
+          newVersions: 5,
+          changedVersions: 3,
+          artifactsRead: 18,
+          errorsCount: 0,
+        }),
+        step('maintenance-off', {
+          mode: 'db-flag',
+          enabled: false,
+          window: { on: '2026-12-01T10:00:00.000Z', off: '2026-12-01T10:01:30.000Z', seconds: 90 },
+        }),
+      ],
+    };
+    const md = renderEvidenceMarkdown(e);
+    expect(md).toContain('run `r1`: 5 new artifacts after id 25 (5 versions written), 3 versions changed in place rewritten, 0 errors');
+    expect(md).toContain('db-flag: enabled=false; maintenance window 2026-12-01T10:00:00.000Z → 2026-12-01T10:01:30.000Z (90.0 s)');
   });
 });
