@@ -39,7 +39,7 @@ export function renderBackfillProgress(p: BackfillProgress): string {
     `backfill run ${p.runId ?? '(not started)'} on ${p.environment} (${p.mode}): ${status}, ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor} of ${p.upToId})`,
     `  versions ${verb} ${p.versionsWritten}, skipped ${p.versionsSkipped}, rejected ${p.versionsRejected}, conflicts ${p.versionsConflicted}; plans ${p.plansWritten}`,
     `  rows ${verb}: series ${p.seriesWritten}, KPIs ${p.kpisWritten}, events ${p.eventsWritten}; errors ${p.errorsCount}`,
-    `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}, batch size ${p.batchSize}, ${p.chunks} chunks`,
+    `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}${p.etaSource === 'predicted' ? ' (predicted)' : ''}, batch size ${p.batchSize}, ${p.chunks} chunks`,
     ...(p.throttled ? [`  throttled (${p.throttled.reason}) for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
     ...((p.shards?.length ?? 0) > 1
       ? p.shards!.map(

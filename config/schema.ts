@@ -6,6 +6,7 @@
  */
 import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
+import { checkTimeZone, parseWindowDays, parseWindowHours } from '../model/maintenance-window';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { z } from 'zod';
@@ -240,18 +241,57 @@ export const spotCheckSchema = z.strictObject({
   required: z.boolean().default(false),
 });
 
-const environmentFileSchema = z.strictObject({
-  databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
-  // prefault (not default) so an omitted section still gets its fields' defaults.
-  backup: backupSchema.prefault({}),
-  maintenance: maintenanceSchema.prefault({}),
-  approval: approvalSchema.prefault({}),
-  backfill: backfillSchema.prefault({}),
-  verify: verifySchema.prefault({}),
-  capacity: capacitySchema.prefault({}),
-  spotCheck: spotCheckSchema.prefault({}),
-  postCheckHours: z.number().min(0).default(0),
-});
+/** Reports what a model parser throws (its messages name no value) as an issue. */
+const issuesOf =
+  <T>(parse: (value: T) => unknown) =>
+  (value: T, ctx: z.RefinementCtx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+
+/** When maintenance may be turned on (model/maintenance-window.ts): days and hours in a named time zone. */
+export const maintenanceWindowSchema = z
+  .strictObject({
+    timeZone: z.string().superRefine((zone, ctx) => {
+      const problem = checkTimeZone(zone);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    days: z
+      .union([z.string(), z.array(z.string())], { error: 'must be day names such as ["sat","sun"] or a range such as "mon-fri"' })
+      .superRefine(issuesOf(parseWindowDays))
+      .default('*'),
+    hours: z.string().superRefine(issuesOf(parseWindowHours)),
+    maxLength: durationSchema.optional(),
+  })
+  .transform((w) => ({
+    timeZone: w.timeZone,
+    days: parseWindowDays(w.days),
+    hours: w.hours,
+    maxLengthMs: w.maxLength === undefined ? null : parseDuration(w.maxLength),
+  }));
+
+const environmentFileSchema = z
+  .strictObject({
+    databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
+    // prefault (not default) so an omitted section still gets its fields' defaults.
+    backup: backupSchema.prefault({}),
+    maintenance: maintenanceSchema.prefault({}),
+    maintenanceWindow: maintenanceWindowSchema.nullable().default(null),
+    approval: approvalSchema.prefault({}),
+    backfill: backfillSchema.prefault({}),
+    verify: verifySchema.prefault({}),
+    capacity: capacitySchema.prefault({}),
+    spotCheck: spotCheckSchema.prefault({}),
+    postCheckHours: z.number().min(0).default(0),
+  })
+  .superRefine((e, ctx) => {
+    // A window only matters to the switch it times.
+    if (e.maintenanceWindow && e.maintenance.mode === 'none')
+      ctx.addIssue({ code: 'custom', path: ['maintenanceWindow'], message: 'is only used when maintenance.mode is "db-flag" or "http"' });
+  });
 
 export const temporalFileSchema = z.strictObject({
   address: z.string().min(1).optional(),
@@ -289,6 +329,7 @@ export type EnvironmentConfig = PlandbConfigFile['environments'][string];
 export type BackupConfig = EnvironmentConfig['backup'];
 export type MaintenanceConfig = EnvironmentConfig['maintenance'];
 export type MaintenanceMode = MaintenanceConfig['mode'];
+export type MaintenanceWindowConfig = NonNullable<EnvironmentConfig['maintenanceWindow']>;
 export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
 export type ThrottleConfig = BackfillConfig['throttle'];

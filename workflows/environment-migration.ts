@@ -16,12 +16,14 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { predictedRate } from '../model/backfill-eta';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import type {
   CompensationRecord,
@@ -37,8 +39,9 @@ import { excerpt } from '../model/text';
 import { long, quick, schema } from './activity-proxies';
 import type { backfillRepository } from './backfill-repository';
 import { BackfillInput, checkDecision, decideSignal, EnvironmentMigrationInput, statusQuery } from './definitions';
-import { renderEvidenceSummary } from './evidence-markdown';
+import { backfillEtaOf, renderEvidenceSummary } from './evidence-markdown';
 import { installGates } from './gates';
+import { windowStep } from './maintenance-window';
 import { rollbackProcedure } from './rollback';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
@@ -297,6 +300,19 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     // Before maintenance: the flag's table comes from the migrations.
     await step('migrate', () => schema.migrate({ environment }));
     if (maintained) {
+      // Executions started before windows existed issue no new commands here.
+      if (p.maintenanceWindow && patched('maintenance-window')) {
+        const waitForWindow = windowStep(environment, p.maintenanceWindow, {
+          onWait: async (plan) => {
+            move('window-wait');
+            evidence.steps.at(-1)!.output = plan;
+            row({ kind: 'step', name: 'maintenance-window', status: 'waiting', summary: plan, at: now() });
+            await flush();
+          },
+          onOpen: () => move('window-opened'),
+        });
+        await step('maintenance-window', waitForWindow);
+      }
       compensations.push({
         name: 'maintenance-off',
         undo: () => setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`),
@@ -312,11 +328,14 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       'backfill',
       async () => {
         const resumeFrom = p.backfill.resume ? await quick.findResumableRun({ environment }) : null;
+        // The preflight's prediction sets the ETA until the run has measured its own rate.
+        const predicted = predictedRate(backfillEtaOf(evidence));
         return backfillChild({
           force: p.backfill.mode === 'force',
           batchSize: p.backfill.batchSize,
           maxErrors: p.backfill.maxErrors,
           ...(resumeFrom ? { resumeFrom } : {}),
+          ...(predicted !== null && { predictedArtifactsPerSecond: predicted }),
         });
       },
       backfillSummary,
