@@ -8,22 +8,34 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { withClient } from '../../db/connection';
 import { getMigrationRun } from '../../db/migration-runs';
+import { WEEKDAYS } from '../../model/maintenance-window';
 import { upgrade } from '../../db/migrator';
 import type { MigrationEvidence } from '../../model/migration';
 import { decideSignal } from '../../workflows/definitions';
 import { renderEvidenceSummary } from '../../workflows/evidence-markdown';
-import { maintenanceEnabled, MIGRATION_DEMO, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
+import {
+  maintenanceEnabled,
+  MIGRATION_DEMO,
+  migrationFixture,
+  MigrationFixture,
+  startMigration,
+  waitForMigration,
+} from '../support/migration';
 
 /** "HH:MM:SS" of a UTC instant. */
 const wall = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 const ARTIFACTS = MIGRATION_DEMO.plans * MIGRATION_DEMO.versions + MIGRATION_DEMO.bad;
 
-/** A production-like environment (maintenance by the db flag, no gates, no backup) with a window. */
-const withWindow = (maintenanceWindow: Record<string, unknown>) => ({
-  maintenance: { mode: 'db-flag' },
-  backup: { enabled: false },
-  maintenanceWindow: { timeZone: 'UTC', ...maintenanceWindow },
-});
+/** A production-like environment: maintenance by the db flag, no gates, no backup. */
+const PRODUCTION_LIKE = { maintenance: { mode: 'db-flag' }, backup: { enabled: false } };
+
+/**
+ * Sets the environment's window (as config/schema.ts resolves it) just before the migration starts, so the
+ * time taken by the fixture's setup does not eat into a window a few seconds away.
+ */
+function setWindow(f: MigrationFixture, environment: string, hours: string, maxLengthMs: number | null = null) {
+  f.config.environments[environment].maintenanceWindow = { timeZone: 'UTC', days: [...WEEKDAYS], hours, maxLengthMs };
+}
 
 const windowStep = (e: MigrationEvidence) => e.steps.filter((s) => s.name === 'maintenance-window').at(-1);
 
@@ -35,17 +47,24 @@ describe('maintenance windows', () => {
   });
 
   test('waits for the window, showing "waiting for window (opens at …)", then turns maintenance on inside it and completes', async () => {
-    const opensAt = Math.ceil((Date.now() + 15_000) / 1000) * 1000;
-    const closesAt = opensAt + 3_600_000;
-    f = await migrationFixture({ mwwait: withWindow({ hours: `${wall(opensAt)}-${wall(closesAt)}`, maxLength: '1h' }) });
+    f = await migrationFixture({ mwwait: PRODUCTION_LIKE });
     const fx = f;
+    await withClient(fx.dbs.mwwait.pool, (c) => upgrade(c));
+    const opensAt = Math.ceil((Date.now() + 20_000) / 1000) * 1000;
+    setWindow(fx, 'mwwait', `${wall(opensAt)}-${wall(opensAt + 3_600_000)}`, 3_600_000);
     await fx.harness.run(async () => {
       const handle = await startMigration(fx.harness, { environment: 'mwwait' });
       const waiting = await waitForMigration(handle, (e) => e.status === 'waiting-window', 'the wait for the window');
       const opensLocal = `${new Date(opensAt).toISOString().slice(0, 19)}+00:00 UTC`;
       expect(windowStep(waiting)).toMatchObject({
         status: 'running',
-        output: { opensAt: new Date(opensAt).toISOString(), opensAtLocal: opensLocal, inside: false, fits: true, pendingArtifacts: ARTIFACTS },
+        output: {
+          opensAt: new Date(opensAt).toISOString(),
+          opensAtLocal: opensLocal,
+          inside: false,
+          fits: true,
+          pendingArtifacts: ARTIFACTS,
+        },
       });
       expect(renderEvidenceSummary(waiting)).toContain(`waiting for window (opens at ${opensLocal}`);
       expect(await maintenanceEnabled(fx.dbs.mwwait)).toBe(false);
@@ -79,8 +98,7 @@ describe('maintenance windows', () => {
 
   test('a window too short for the work left: stops before maintenance-on and waits for a decision, maintenance off', async () => {
     // Open now for another 30 s, while the last measured rate (0.1 artifacts/s) needs minutes for the artifacts left.
-    const now = Date.now();
-    f = await migrationFixture({ mwshort: withWindow({ hours: `${wall(now - 60_000)}-${wall(now + 30_000)}` }) });
+    f = await migrationFixture({ mwshort: PRODUCTION_LIKE });
     const fx = f;
     await withClient(fx.dbs.mwshort.pool, (c) => upgrade(c));
     await fx.dbs.mwshort.pool.query(
@@ -88,32 +106,51 @@ describe('maintenance windows', () => {
        VALUES ($1, 'mwshort', 'normal', 'completed', 100, 100, now() - interval '1000 seconds', now(), now())`,
       [randomUUID()],
     );
+    setWindow(fx, 'mwshort', `${wall(Date.now() - 60_000)}-${wall(Date.now() + 30_000)}`);
     await fx.harness.run(async () => {
       const handle = await startMigration(fx.harness, { environment: 'mwshort' });
       const stuck = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the decision after the refused window');
       const step = windowStep(stuck)!;
       expect(step.status).toBe('failed');
       expect(step.error).toMatch(
-        new RegExp(`the work left under maintenance \\(${ARTIFACTS} artifacts at 0\\.1 artifacts/s, from mwshort run .+\\) needs ~4m 10s, but the window .+ allows \\d+s; decide retry`),
+        new RegExp(
+          `the work left under maintenance \\(${ARTIFACTS} artifacts at 0\\.1 artifacts/s, from mwshort run .+\\) needs ~4m 10s, but the window .+ allows \\d+s; decide retry`,
+        ),
       );
       expect(stuck.steps.some((s) => s.name === 'maintenance-on')).toBe(false);
       expect(renderEvidenceSummary(stuck)).toContain('**Step maintenance-window failed:**');
+      expect(await maintenanceEnabled(fx.dbs.mwshort)).toBe(false);
+
+      // Retry plans the window after the refused one: tomorrow's, as short for the same work.
+      await handle.signal(decideSignal, { action: 'retry', by: 'carol' });
+      const again = await waitForMigration(
+        handle,
+        (e) => e.status === 'waiting-decision' && windowStep(e)?.attempt === 2,
+        'the second refusal',
+      );
+      const opening = (error: string | null) => Date.parse(/the window (\S+)/.exec(error ?? '')![1].replace(/\+00:00$/, 'Z'));
+      expect(opening(windowStep(again)!.error) - opening(step.error)).toBe(86_400_000);
       expect(await maintenanceEnabled(fx.dbs.mwshort)).toBe(false);
 
       await handle.signal(decideSignal, { action: 'abort', by: 'carol', comment: 'next weekend' });
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const stored = (await getMigrationRun(fx.dbs.mwshort.pool, handle.workflowId))!;
-      expect(stored).toMatchObject({ status: 'aborted', finishedAt: expect.any(String), stopReason: expect.stringMatching(/aborted by carol/) });
+      expect(stored).toMatchObject({
+        status: 'aborted',
+        finishedAt: expect.any(String),
+        stopReason: expect.stringMatching(/aborted by carol/),
+      });
       expect(stored.steps.some((s) => s.name === 'maintenance-on')).toBe(false);
       expect(await maintenanceEnabled(fx.dbs.mwshort)).toBe(false);
     });
   });
 
   test('cancel while waiting for the window: cancelled, maintenance never on, the run closed', async () => {
-    const opensAt = Date.now() + 2 * 3_600_000;
-    f = await migrationFixture({ mwcancel: withWindow({ hours: `${wall(opensAt)}-${wall(opensAt + 3_600_000)}` }) });
+    f = await migrationFixture({ mwcancel: PRODUCTION_LIKE });
     const fx = f;
+    const opensAt = Date.now() + 2 * 3_600_000;
+    setWindow(fx, 'mwcancel', `${wall(opensAt)}-${wall(opensAt + 3_600_000)}`);
     await fx.harness.run(async () => {
       const handle = await startMigration(fx.harness, { environment: 'mwcancel' });
       await waitForMigration(handle, (e) => e.status === 'waiting-window', 'the wait for the window');
