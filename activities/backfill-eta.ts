@@ -62,17 +62,19 @@ export function createMaintenanceWindowActivities(deps: ActivityDeps) {
   /**
    * The window open now, or the next one (after `afterMs` when a refused window is skipped), and whether the
    * backfill left to do under maintenance fits in it at this environment's last measured rate (else the
-   * previous environment's).
+   * previous environment's). `pendingArtifacts` replaces the count of unwritten artifacts when the caller
+   * knows better what maintenance covers (an online cut-over's final delta).
    */
   async function planMaintenanceWindow(input: {
     environment: string;
     window: MaintenanceWindowSpec;
     afterMs?: number;
+    pendingArtifacts?: number;
   }): Promise<MaintenanceWindowPlan> {
     const nowMs = Date.now();
     const window = nextWindow(input.window, Math.max(nowMs, input.afterMs ?? 0));
     const pool = deps.databases.pool(input.environment);
-    const pendingArtifacts = await withClient(pool, (c) => countUnwrittenArtifacts(c));
+    const pendingArtifacts = input.pendingArtifacts ?? (await withClient(pool, (c) => countUnwrittenArtifacts(c)));
     const rate = (await lastCompletedRunRate(pool, input.environment)) ?? (await previousRate(deps, input.environment)).rate;
     const artifactsPerSecond = rate?.artifactsPerSecond ?? null;
     const fit = windowFit(window, nowMs, input.window.maxLengthMs, estimateMaintenanceSeconds({ pendingArtifacts, artifactsPerSecond }));
