@@ -273,25 +273,25 @@ export const maintenanceWindowSchema = z
     maxLengthMs: w.maxLength === undefined ? null : parseDuration(w.maxLength),
   }));
 
-const environmentFileSchema = z
-  .strictObject({
-    databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
-    // prefault (not default) so an omitted section still gets its fields' defaults.
-    backup: backupSchema.prefault({}),
-    maintenance: maintenanceSchema.prefault({}),
-    maintenanceWindow: maintenanceWindowSchema.nullable().default(null),
-    approval: approvalSchema.prefault({}),
-    backfill: backfillSchema.prefault({}),
-    verify: verifySchema.prefault({}),
-    capacity: capacitySchema.prefault({}),
-    spotCheck: spotCheckSchema.prefault({}),
-    postCheckHours: z.number().min(0).default(0),
-  })
-  .superRefine((e, ctx) => {
-    // A window only matters to the switch it times.
-    if (e.maintenanceWindow && e.maintenance.mode === 'none')
-      ctx.addIssue({ code: 'custom', path: ['maintenanceWindow'], message: 'is only used when maintenance.mode is "db-flag" or "http"' });
-  });
+const environmentFields = z.strictObject({
+  databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
+  // prefault (not default) so an omitted section still gets its fields' defaults.
+  backup: backupSchema.prefault({}),
+  maintenance: maintenanceSchema.prefault({}),
+  maintenanceWindow: maintenanceWindowSchema.nullable().default(null),
+  approval: approvalSchema.prefault({}),
+  backfill: backfillSchema.prefault({}),
+  verify: verifySchema.prefault({}),
+  capacity: capacitySchema.prefault({}),
+  spotCheck: spotCheckSchema.prefault({}),
+  postCheckHours: z.number().min(0).default(0),
+});
+
+const environmentFileSchema = environmentFields.superRefine((e, ctx) => {
+  // A window only matters to the switch it times.
+  if (e.maintenanceWindow && e.maintenance.mode === 'none')
+    ctx.addIssue({ code: 'custom', path: ['maintenanceWindow'], message: 'is only used when maintenance.mode is "db-flag" or "http"' });
+});
 
 export const temporalFileSchema = z.strictObject({
   address: z.string().min(1).optional(),
@@ -329,7 +329,6 @@ export type EnvironmentConfig = PlandbConfigFile['environments'][string];
 export type BackupConfig = EnvironmentConfig['backup'];
 export type MaintenanceConfig = EnvironmentConfig['maintenance'];
 export type MaintenanceMode = MaintenanceConfig['mode'];
-export type MaintenanceWindowConfig = NonNullable<EnvironmentConfig['maintenanceWindow']>;
 export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
 export type ThrottleConfig = BackfillConfig['throttle'];
