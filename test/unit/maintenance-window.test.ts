@@ -157,6 +157,7 @@ describe('DST in Europe/Berlin', () => {
     expect(formatInZone(at('2026-03-29T00:00:00Z'), 'Europe/Berlin')).toBe('2026-03-29T01:00:00+01:00 Europe/Berlin');
     expect(formatInZone(at('2026-03-29T03:00:00Z'), 'Europe/Berlin')).toBe('2026-03-29T05:00:00+02:00 Europe/Berlin');
     expect(formatInZone(at('2026-12-04T16:00:00Z'), 'Asia/Tokyo')).toBe('2026-12-05T01:00:00+09:00 Asia/Tokyo');
+    expect(formatInZone(at('2026-12-04T16:00:00Z'), 'America/St_Johns')).toBe('2026-12-04T12:30:00-03:30 America/St_Johns');
   });
 });
 
