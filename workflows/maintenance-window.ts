@@ -1,8 +1,8 @@
 /**
  * The `maintenance-window` step of environmentMigration: plan the next window in an activity (time-zone
  * data stays out of workflow code), refuse it when the work left under maintenance cannot finish inside it,
- * else wait for it with a durable timer. A refused window fails the step, so the usual `decide` follows:
- * retry plans the window after the refused one.
+ * else wait for it with a durable timer and check again at the opening. A refused window fails the step, so
+ * the usual `decide` follows: retry plans the window after the refused one.
  */
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { MaintenanceWindowPlan } from '../activities/backfill-eta';
@@ -26,7 +26,10 @@ function tooShort(plan: MaintenanceWindowPlan): string {
   );
 }
 
-/** The step's work: each call (a retry after a refusal) plans the window after the one refused before. */
+/**
+ * The step's work: each call (a retry after a refusal) plans the window after the one refused before. The
+ * fit is checked again when the window opens: the work left may have grown while waiting.
+ */
 export function windowStep(
   environment: string,
   window: MaintenanceWindowSpec,
@@ -34,17 +37,17 @@ export function windowStep(
 ): () => Promise<MaintenanceWindowPlan> {
   let afterMs: number | undefined;
   return async () => {
-    const plan = await quick.planMaintenanceWindow({ environment, window, ...(afterMs !== undefined && { afterMs }) });
-    if (!plan.fits) {
-      afterMs = Date.parse(plan.closesAt);
-      throw ApplicationFailure.nonRetryable(tooShort(plan), 'MaintenanceWindowTooShort');
-    }
-    const waitMs = Date.parse(plan.opensAt) - Date.now();
-    if (waitMs > 0) {
+    for (;;) {
+      const plan = await quick.planMaintenanceWindow({ environment, window, ...(afterMs !== undefined && { afterMs }) });
+      if (!plan.fits) {
+        afterMs = Date.parse(plan.closesAt);
+        throw ApplicationFailure.nonRetryable(tooShort(plan), 'MaintenanceWindowTooShort');
+      }
+      const waitMs = Date.parse(plan.opensAt) - Date.now();
+      if (waitMs <= 0) return plan;
       await hooks.onWait(plan);
       await sleep(waitMs);
       hooks.onOpen();
     }
-    return plan;
   };
 }
