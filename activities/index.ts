@@ -7,6 +7,7 @@ import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
+import { createNotifyActivities } from './notify';
 import { createPreflight } from './preflight';
 import { createRestoreActivities } from './restore';
 import { createTrimActivities } from './trim';
@@ -36,6 +37,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createMaintenanceWindowActivities(deps),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
+    ...createNotifyActivities(deps),
   });
 }
 
