@@ -236,7 +236,13 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
     move('gate-opened');
     const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
-    notifier.notify({ event: 'gate-opened', gate: name, approvers: p.approval.approvers, timeoutMs: p.approval.timeoutMs });
+    notifier.notify({
+      event: 'gate-opened',
+      gate: name,
+      approvers: p.approval.approvers,
+      timeoutMs: p.approval.timeoutMs,
+      eta: backfillEtaOf(evidence),
+    });
     await flush();
     const outcome = await waiting;
     const finish = (status: 'completed' | 'failed', error: string | null) => {

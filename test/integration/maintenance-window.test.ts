@@ -13,6 +13,7 @@ import { upgrade } from '../../db/migrator';
 import type { MigrationEvidence } from '../../model/migration';
 import { decideSignal } from '../../workflows/definitions';
 import { renderEvidenceSummary } from '../../workflows/evidence-markdown';
+import { waitFor } from '../support/backfill';
 import {
   maintenanceEnabled,
   MIGRATION_DEMO,
@@ -68,9 +69,12 @@ describe('maintenance windows', () => {
       });
       expect(renderEvidenceSummary(waiting)).toContain(`waiting for window (opens at ${opensLocal}`);
       expect(await maintenanceEnabled(fx.dbs.mwwait)).toBe(false);
-      // The wait is in the stored evidence while it lasts.
-      const stored = (await getMigrationRun(fx.dbs.mwwait.pool, handle.workflowId))!;
-      expect(stored.status).toBe('waiting-window');
+      // The wait is in the stored evidence while it lasts (written by the flush the query may answer before).
+      await waitFor(
+        async () => (await getMigrationRun(fx.dbs.mwwait.pool, handle.workflowId))?.status === 'waiting-window',
+        10_000,
+        'the stored wait',
+      );
 
       const done = (await handle.result()) as MigrationEvidence;
       expect(done.status).toBe('completed');
