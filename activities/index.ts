@@ -3,6 +3,7 @@ import { createMaintenanceWindowActivities } from './backfill-eta';
 import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
+import { createCatchUpActivities } from './catch-up';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
@@ -29,6 +30,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     preflight: createPreflight(deps),
     ...createBackfillActivities(deps),
     ...createBulkLoadActivities(deps),
+    ...createCatchUpActivities(deps),
     ...createMigrationActivities(deps),
     ...createBackupActivities(deps, deps.env),
     ...createRestoreActivities(deps, deps.env),

@@ -1,3 +1,4 @@
+import { MAX_CATCH_UP_PASSES } from '../model/catch-up';
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
@@ -79,3 +80,6 @@ export function scheduleId(value: string): string {
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }
+
+/** `--catch-up-passes`: 0 (none) up to MAX_CATCH_UP_PASSES. */
+export const catchUpPasses = intInRange(0, MAX_CATCH_UP_PASSES);

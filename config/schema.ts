@@ -8,6 +8,7 @@ import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { checkTimeZone, parseWindowDays, parseWindowHours } from '../model/maintenance-window';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
+import { DEFAULT_CATCH_UP, MAX_CATCH_UP_PASSES } from '../model/catch-up';
 import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { NOTIFICATION_EVENTS, NOTIFICATION_KINDS } from '../model/notifications';
 import { z } from 'zod';
@@ -182,6 +183,14 @@ export const tuningSchema = z
     if (t.maxBatchSize < t.minBatchSize) ctx.addIssue({ code: 'custom', path: ['maxBatchSize'], message: 'must be at least minBatchSize' });
   });
 
+/** Catch-up passes (model/catch-up.ts): after the range, what the application appended meanwhile, until a pass is small. */
+export const catchUpSchema = z.strictObject({
+  enabled: z.boolean().default(DEFAULT_CATCH_UP.enabled),
+  maxPasses: z.number().int().min(1).max(MAX_CATCH_UP_PASSES).default(DEFAULT_CATCH_UP.maxPasses),
+  untilRows: z.number().int().min(0).default(DEFAULT_CATCH_UP.untilRows),
+  untilSeconds: z.number().min(0).default(DEFAULT_CATCH_UP.untilSeconds),
+});
+
 export const backfillSchema = z
   .strictObject({
     mode: z.enum(['normal', 'force']).default('normal'),
@@ -203,6 +212,7 @@ export const backfillSchema = z
       .string()
       .regex(MEMORY_SETTING_PATTERN, { error: 'must be a PostgreSQL memory size such as "512MB" (kB, MB or GB)' })
       .default(DEFAULT_MAINTENANCE_WORK_MEM),
+    catchUp: catchUpSchema.prefault({}),
   })
   .superRefine((b, ctx) => {
     // The tuner would clamp it on the first batch: a size it never uses is a mistake in the file. (Zod runs
@@ -365,6 +375,7 @@ export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
 export type ThrottleConfig = BackfillConfig['throttle'];
 export type TuningConfig = BackfillConfig['tuning'];
+export type CatchUpConfig = BackfillConfig['catchUp'];
 export type VerifyConfig = EnvironmentConfig['verify'];
 export type CapacityConfig = EnvironmentConfig['capacity'];
 export type SpotCheckConfig = EnvironmentConfig['spotCheck'];

@@ -139,6 +139,11 @@ export const planBackfillRuns = pgTable(
     closedReason: text('closed_reason'),
     // A retry-errors run: the run whose unresolved errors it re-reads (db/error-replay.ts).
     retryOfRunId: text('retry_of_run_id'),
+    // Catch-up passes (model/catch-up.ts): how many started, and each one's range and sums.
+    catchUpPass: integer('catch_up_pass').notNull().default(0),
+    catchUp: jsonb('catch_up')
+      .notNull()
+      .default(sql`'{"passes": [], "ended": null}'::jsonb`),
   },
   (t) => [
     index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt),
@@ -170,6 +175,8 @@ export const planBackfillShards = pgTable(
     errorsCount: bigint('errors_count', { mode: 'number' }).notNull().default(0),
     batches: integer('batches').notNull().default(0),
     done: boolean('done').notNull().default(false),
+    // The catch-up pass that added this shard (0: the run's first range).
+    pass: integer('pass').notNull().default(0),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.shard] })],

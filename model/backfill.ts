@@ -1,4 +1,5 @@
 /** Backfill run shapes shared by the database layer, activities, workflows and the CLI. Pure. */
+import type { CatchUpState } from './catch-up';
 
 /**
  * Artifacts per batch a run starts with (the tuner moves it). Each shard keeps a batch's versions and
@@ -111,6 +112,10 @@ export interface BackfillRun extends RunCounters {
   closedReason: string | null;
   /** A retry-errors run: the run whose unresolved errors it re-reads (absent for every other run). */
   retryOf?: string;
+  /** Catch-up passes started (0: only the first range); absent from rows read before migration 0005. */
+  catchUpPass?: number;
+  /** Each catch-up pass and why the last was the last (model/catch-up.ts). */
+  catchUp?: CatchUpState;
 }
 
 export interface BackfillErrorSummary {

@@ -1,6 +1,7 @@
 /** Progress of a backfill (query `progress`, the UI's current details, the CLI's display). Pure. */
 import { BackfillRun, ZERO_COUNTERS } from '../model/backfill';
 import { etaRate } from '../model/backfill-eta';
+import { catchUpLines } from '../model/catch-up';
 import type { ThrottleHold } from '../model/throttle';
 import type { BackfillProgress } from './definitions';
 
@@ -78,6 +79,7 @@ export function renderBackfillDetails(p: BackfillProgress): string {
     `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`}${p.etaSource === 'predicted' ? ' (predicted from an earlier run)' : ''} · batch size ${p.batchSize}`,
     ...(p.throttled ? ['', `**throttled (${p.throttled.reason})** for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
     ...(p.bulkLoad ? ['', `${p.bulkLoad.chosen ? '**bulk path**' : 'per-batch path'}: ${p.bulkLoad.reason}`] : []),
+    ...catchUpLines(p.catchUp).map((line, i) => (i === 0 ? `\n${line}` : `- ${line}`)),
     ...shardLines(p),
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@te
 import { MAX_SHARDS, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
 import type { ThrottleHold, ThrottleReason } from '../model/throttle';
 import { MAX_TARGET_SECONDS, type TunerConfig, type TunerState } from '../model/batch-tuner';
+import { checkCatchUpOverride, type CatchUpPolicy, type CatchUpState } from '../model/catch-up';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
 import type { MigrationState } from '../model/migration-state';
@@ -39,6 +40,8 @@ export interface BackfillInput {
   tuning?: Partial<TunerConfig>;
   /** How long one backfillChunk activity works before handing control back (ms). */
   chunkBudgetMs?: number;
+  /** Override of the environment's backfill.catchUp (passes over what the application appended meanwhile). */
+  catchUp?: Partial<CatchUpPolicy>;
   /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
   continueAsNewAfterChunks?: number;
   /** A rate predicted from an earlier run (model/backfill-eta.ts): the ETA uses it until the run has measured its own. */
@@ -68,6 +71,8 @@ export interface BackfillCarriedState {
   bulkLoad?: boolean;
   /** Why the bulk path was or was not taken. */
   bulkLoadReason?: string;
+  /** The catch-up pass in progress (its shards start at firstShard), and whether the bulk path's keys are built. */
+  catchUp?: { pass: number; firstShard: number; bulkBuilt: boolean };
 }
 
 /** One shard in `progress`: where its cursor is in its part of the range. */
@@ -110,6 +115,8 @@ export interface BackfillProgress extends RunCounters {
   bulkLoad?: { chosen: boolean; reason: string } | null;
   /** A retry-errors run: the run whose errors it re-reads (absent from every other run). */
   retryOf?: string;
+  /** The run's catch-up passes (run row plan_backfill_runs.catch_up); absent from older executions. */
+  catchUp?: CatchUpState & { pass: number };
 }
 
 export type BackfillResult = BackfillProgress;
@@ -194,6 +201,7 @@ export function checkBackfillInput(input: unknown): string[] {
     'shards',
     'tuning',
     'chunkBudgetMs',
+    'catchUp',
     'continueAsNewAfterChunks',
     'predictedArtifactsPerSecond',
     'carried',
@@ -226,6 +234,7 @@ export function checkBackfillInput(input: unknown): string[] {
     if (p) problems.push(p.replace('batchSize', '"batchSize"'));
   }
   if (i.tuning !== undefined) problems.push(...checkTuning(i.tuning));
+  if (i.catchUp !== undefined) problems.push(...checkCatchUpOverride(i.catchUp));
   if (i.maxErrors !== undefined && (typeof i.maxErrors !== 'number' || !Number.isSafeInteger(i.maxErrors) || i.maxErrors < 0)) {
     problems.push(`"maxErrors" must be a whole number >= 0, got ${JSON.stringify(i.maxErrors)}`);
   }

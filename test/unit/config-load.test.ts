@@ -160,7 +160,9 @@ describe('loadConfig: schema errors name the key', () => {
     expect(loadError(minimal({ backfill: { tuning: { target: 1 } } })).issues[0]).toMatch(
       /^environments\.dev\.backfill\.tuning\.target: unknown key \(allowed: targetSeconds, minBatchSize, maxBatchSize, enabled\)/,
     );
-    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues).toEqual([
+    expect(
+      loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues,
+    ).toEqual([
       'environments.dev.backfill.tuning.targetSeconds: must be > 0',
       'environments.dev.backfill.tuning.minBatchSize: must be an integer',
       'environments.dev.backfill.tuning.maxBatchSize: must be <= 50000',
@@ -280,6 +282,7 @@ describe('loadConfig: defaults', () => {
             maxErrors: 1000,
             bulkLoad: 'auto',
             bulkLoadMaintenanceWorkMem: '512MB',
+            catchUp: { enabled: true, maxPasses: 5, untilRows: 1000, untilSeconds: 30 },
             throttle: {
               maxLockWaits: null,
               maxTransactionSeconds: null,
