@@ -259,7 +259,8 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     if (!retry) {
       // The application's writes still open may hold ids below the range's end: they commit before the run starts.
       const unsettled = await waitForLegacyWriters(pool);
-      if (unsettled) deps.logger.warn({ event: 'backfill_writers_unsettled', environment: input.environment, runId: input.runId, unsettled });
+      if (unsettled)
+        deps.logger.warn({ event: 'backfill_writers_unsettled', environment: input.environment, runId: input.runId, unsettled });
     }
     // A retry run walks its few error ids in one shard.
     const shards = retry ? [{ afterId: 0, upToId: range.upToId, artifacts: range.artifacts }] : await shardCount(pool, input);

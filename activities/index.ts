@@ -1,4 +1,5 @@
 import { createBackfillActivities } from './backfill';
+import { createMaintenanceWindowActivities } from './backfill-eta';
 import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
@@ -36,6 +37,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createRestoreActivities(deps, deps.env),
     ...createVerifyActivities(deps, deps.env),
     ...createMaintenanceActivities(deps, deps.env),
+    ...createMaintenanceWindowActivities(deps),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
     ...createNotifyActivities(deps),

@@ -35,6 +35,7 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
       timeoutMs: o.approvalTimeout ? duration('approvalTimeout', o.approvalTimeout) : env.approval.timeoutMs,
     },
     maintenance: { mode: env.maintenance.mode },
+    maintenanceWindow: env.maintenanceWindow,
     backup: { enabled: o.skipBackup ? false : env.backup.enabled, upload: Boolean(env.backup.s3Uri) },
     backfill: {
       mode: o.backfillMode ?? env.backfill.mode,

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
+import { checkTimeZone, parseWindowDays, parseWindowHours } from '../model/maintenance-window';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { DEFAULT_CATCH_UP, MAX_CATCH_UP_PASSES } from '../model/catch-up';
 import { CUTOVER_MODES, defaultCutover } from '../model/migration';
@@ -282,11 +283,44 @@ export const notificationsSchema = z
     });
   });
 
-const environmentFileSchema = z.strictObject({
+/** Reports what a model parser throws (its messages name no value) as an issue. */
+const issuesOf =
+  <T>(parse: (value: T) => unknown) =>
+  (value: T, ctx: z.RefinementCtx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+
+/** When maintenance may be turned on (model/maintenance-window.ts): days and hours in a named time zone. */
+export const maintenanceWindowSchema = z
+  .strictObject({
+    timeZone: z.string().superRefine((zone, ctx) => {
+      const problem = checkTimeZone(zone);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    days: z
+      .union([z.string(), z.array(z.string())], { error: 'must be day names such as ["sat","sun"] or a range such as "mon-fri"' })
+      .superRefine(issuesOf(parseWindowDays))
+      .default('*'),
+    hours: z.string().superRefine(issuesOf(parseWindowHours)),
+    maxLength: durationSchema.optional(),
+  })
+  .transform((w) => ({
+    timeZone: w.timeZone,
+    days: parseWindowDays(w.days),
+    hours: w.hours,
+    maxLengthMs: w.maxLength === undefined ? null : parseDuration(w.maxLength),
+  }));
+
+const environmentFields = z.strictObject({
   databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
   // prefault (not default) so an omitted section still gets its fields' defaults.
   backup: backupSchema.prefault({}),
   maintenance: maintenanceSchema.prefault({}),
+  maintenanceWindow: maintenanceWindowSchema.nullable().default(null),
   approval: approvalSchema.prefault({}),
   backfill: backfillSchema.prefault({}),
   verify: verifySchema.prefault({}),
@@ -296,6 +330,12 @@ const environmentFileSchema = z.strictObject({
   notifications: notificationsSchema.default([]),
   // Default by name (below): online for the environment named production, offline elsewhere.
   cutover: z.enum(CUTOVER_MODES).optional(),
+});
+
+const environmentFileSchema = environmentFields.superRefine((e, ctx) => {
+  // A window only matters to the switch it times.
+  if (e.maintenanceWindow && e.maintenance.mode === 'none')
+    ctx.addIssue({ code: 'custom', path: ['maintenanceWindow'], message: 'is only used when maintenance.mode is "db-flag" or "http"' });
 });
 
 export const temporalFileSchema = z.strictObject({

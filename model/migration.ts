@@ -1,4 +1,5 @@
 /** Shapes of an environment migration: its policy, steps, gates and evidence. Pure (workflows import it). */
+import type { MaintenanceWindowSpec } from './maintenance-window';
 import type { MigrationState } from './migration-state';
 import type { NotificationRecord, NotificationTarget } from './notifications';
 
@@ -17,6 +18,8 @@ export interface MigrationPolicy {
   environment: string;
   approval: { required: boolean; approvers: string[]; timeoutMs: number };
   maintenance: { mode: 'none' | 'db-flag' | 'http' };
+  /** When maintenance may be turned on (absent from policies resolved before windows existed). */
+  maintenanceWindow?: MaintenanceWindowSpec | null;
   backup: { enabled: boolean; upload: boolean };
   backfill: { mode: 'normal' | 'force'; batchSize: number; sampleLimit: number | null; resume: boolean; maxErrors: number };
   verify: { sample: 'all' | number; representativePlans: number };
@@ -48,6 +51,7 @@ export interface MigrationOverrides {
 export const STEP_NAMES = [
   'preflight',
   'approval',
+  'maintenance-window',
   'maintenance-on',
   'backup',
   'migrate',

@@ -129,6 +129,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         startedAtMs,
         nowMs: Date.now(),
         throttle: holds[0] ?? null,
+        predictedPerSecond: input.predictedArtifactsPerSecond ?? null,
       }),
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
       batchSizePinned: pinnedBatchSize !== null,

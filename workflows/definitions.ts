@@ -46,6 +46,8 @@ export interface BackfillInput {
   catchUp?: Partial<CatchUpPolicy>;
   /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
   continueAsNewAfterChunks?: number;
+  /** A rate predicted from an earlier run (model/backfill-eta.ts): the ETA uses it until the run has measured its own. */
+  predictedArtifactsPerSecond?: number;
   /** Set by the workflow itself when it continues as new. */
   carried?: BackfillCarriedState;
 }
@@ -99,6 +101,8 @@ export interface BackfillProgress extends RunCounters {
   rowsPerSecond: number;
   /** Seconds left at the current rate; null before there is a rate. */
   etaSeconds: number | null;
+  /** Whether the ETA is from the run's own rate or, over its first batches, a predicted one (absent from older executions). */
+  etaSource?: 'measured' | 'predicted';
   chunks: number;
   continuedAsNew: number;
   startedAt: string | null;
@@ -202,6 +206,7 @@ export function checkBackfillInput(input: unknown): string[] {
     'chunkBudgetMs',
     'catchUp',
     'continueAsNewAfterChunks',
+    'predictedArtifactsPerSecond',
     'carried',
     'retryErrors',
   ];
@@ -223,6 +228,9 @@ export function checkBackfillInput(input: unknown): string[] {
   positive('limit');
   positive('chunkBudgetMs');
   positive('continueAsNewAfterChunks');
+  const predicted = i.predictedArtifactsPerSecond;
+  if (predicted !== undefined && !(typeof predicted === 'number' && Number.isFinite(predicted) && predicted > 0))
+    problems.push(`"predictedArtifactsPerSecond" must be a number > 0, got ${JSON.stringify(predicted)}`);
   if (i.shards !== undefined && !(typeof i.shards === 'number' && Number.isInteger(i.shards) && i.shards >= 1 && i.shards <= MAX_SHARDS)) {
     problems.push(`"shards" must be a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(i.shards)}`);
   }

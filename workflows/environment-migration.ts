@@ -26,6 +26,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { predictedRate } from '../model/backfill-eta';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import {
   closeWindow,
@@ -42,8 +43,9 @@ import { excerpt } from '../model/text';
 import { long, quick, schema } from './activity-proxies';
 import type { backfillRepository } from './backfill-repository';
 import { BackfillInput, checkDecision, decideSignal, EnvironmentMigrationInput, statusQuery } from './definitions';
-import { renderEvidenceSummary } from './evidence-markdown';
+import { backfillEtaOf, renderEvidenceSummary } from './evidence-markdown';
 import { installGates } from './gates';
+import { windowStep } from './maintenance-window';
 import { createNotifier } from './notifications';
 import { finalDelta } from './online-cutover';
 import { rollbackProcedure } from './rollback';
@@ -242,7 +244,13 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
     move('gate-opened');
     const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
-    notifier.notify({ event: 'gate-opened', gate: name, approvers: p.approval.approvers, timeoutMs: p.approval.timeoutMs });
+    notifier.notify({
+      event: 'gate-opened',
+      gate: name,
+      approvers: p.approval.approvers,
+      timeoutMs: p.approval.timeoutMs,
+      eta: backfillEtaOf(evidence),
+    });
     await flush();
     const outcome = await waiting;
     const finish = (status: 'completed' | 'failed', error: string | null) => {
@@ -362,6 +370,19 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     // Recorded histories predate the online cut-over (their policies have no `cutover`): they keep this order.
     const online = maintained && p.cutover === 'online' && patched('online-cutover');
     const maintenanceOn = async () => {
+      // Executions started before windows existed issue no new commands here.
+      if (p.maintenanceWindow && patched('maintenance-window')) {
+        const waitForWindow = windowStep(environment, p.maintenanceWindow, {
+          onWait: async (plan) => {
+            move('window-wait');
+            evidence.steps.at(-1)!.output = plan;
+            row({ kind: 'step', name: 'maintenance-window', status: 'waiting', summary: plan, at: now() });
+            await flush();
+          },
+          onOpen: () => move('window-opened'),
+        });
+        await step('maintenance-window', waitForWindow);
+      }
       compensations.push({
         name: 'maintenance-off',
         undo: async () => {
@@ -382,11 +403,14 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       'backfill',
       async () => {
         const resumeFrom = p.backfill.resume ? await quick.findResumableRun({ environment }) : null;
+        // The preflight's prediction sets the ETA until the run has measured its own rate.
+        const predicted = predictedRate(backfillEtaOf(evidence));
         return backfillChild({
           force: p.backfill.mode === 'force',
           batchSize: p.backfill.batchSize,
           maxErrors: p.backfill.maxErrors,
           ...(resumeFrom ? { resumeFrom } : {}),
+          ...(predicted !== null && { predictedArtifactsPerSecond: predicted }),
         });
       },
       backfillSummary,

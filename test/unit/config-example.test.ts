@@ -44,6 +44,8 @@ describe('plandb.config.example.json', () => {
     expect(production.approval.required).toBe(true);
     expect(production.approval.approvers.length).toBeGreaterThan(0);
     expect(production.maintenance.mode).toBe('db-flag');
+    // No window in the example: `plandb dev` walks production at any hour (README: maintenance windows).
+    expect(production.maintenanceWindow).toBeNull();
     // `plandb dev` serves this bucket from moto while PLANDB_S3_ENDPOINT is unset; a deployment sets it.
     expect(production.backup).toMatchObject({ s3Uri: 's3://plandb-dev-backups/production/', s3EndpointEnv: 'PLANDB_S3_ENDPOINT' });
     expect(production.backfill).toMatchObject({ mode: 'normal', resume: true, sampleLimit: null });

@@ -272,6 +272,7 @@ describe('loadConfig: defaults', () => {
           databaseUrlEnv: 'PLANDB_DEV_DATABASE_URL',
           backup: { enabled: true, dir: '.plandb/backups/dev' },
           maintenance: { mode: 'none' },
+          maintenanceWindow: null,
           approval: { required: false, approvers: [], timeout: '24h', timeoutMs: 86_400_000 },
           backfill: {
             mode: 'normal',
