@@ -9,14 +9,15 @@ import { ENV_VAR_NAME_PATTERN } from '../config/schema';
 import { checkLoadGeneratorOptions, startLoadGenerator, type LoadGeneratorOptions } from './load-generator';
 
 const USAGE = `usage: node dist/bench/load-generator-cli.js --url-env VAR --rate N [--update-fraction F] [--connections N] [--series N]
-                                               [--seed N] [--seconds N]
+                                               [--seed N] [--seconds N] [--honour-maintenance]
   --url-env VAR        environment variable holding the database URL (e.g. PLANDB_STAGING_DATABASE_URL)
   --rate N             new artifact versions per second
   --update-fraction F  in-place payload updates per inserted version (default 0)
   --connections N      sessions writing at once, like several application servers (default 1)
   --series N           series rows per new document (default 20)
   --seed N             random seed (default 1)
-  --seconds N          stop after N seconds (default: at SIGINT or SIGTERM)`;
+  --seconds N          stop after N seconds (default: at SIGINT or SIGTERM)
+  --honour-maintenance refuse the writes due while plandb's db-flag maintenance is on, as the application does`;
 
 function usage(problem: string): never {
   process.stderr.write(`${problem}\n${USAGE}\n`);
@@ -36,6 +37,7 @@ function parse(argv: string[]): { urlEnv: string; seconds: number | null; option
         connections: { type: 'string' },
         seed: { type: 'string' },
         seconds: { type: 'string' },
+        'honour-maintenance': { type: 'boolean' },
       },
       strict: true,
     }).values;
@@ -57,6 +59,7 @@ function parse(argv: string[]): { urlEnv: string; seconds: number | null; option
     series: num('series', values.series),
     connections: num('connections', values.connections),
     seed: num('seed', values.seed),
+    honourMaintenance: values['honour-maintenance'] ?? false,
   };
   const problems = checkLoadGeneratorOptions(options);
   if (problems.length) usage(problems.join('; '));
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       inserted: ids.length,
       updated: counts.updatedIds.length,
+      refusedInMaintenance: counts.refusedInMaintenance,
       firstInsertedId: ids[0] ?? null,
       lastInsertedId: ids.at(-1) ?? null,
       seconds: Math.round(counts.seconds * 10) / 10,

@@ -5,6 +5,7 @@
  * as the application's do. For tests (test/support/load-generator.ts) and the bench.
  */
 import pg from 'pg';
+import { getMaintenance } from '../db/maintenance';
 import { generatePayload, mulberry32, type Rng } from '../transform/demo-payloads';
 
 export interface LoadGeneratorOptions {
@@ -22,6 +23,11 @@ export interface LoadGeneratorOptions {
    * id taken earlier may commit after a later one.
    */
   connections?: number;
+  /**
+   * Plays an application that honours plandb's db-flag maintenance switch (db/maintenance.ts): while it is
+   * on, the writes due are refused (not queued), as the Plan creation API refuses them. Default false.
+   */
+  honourMaintenance?: boolean;
 }
 
 export interface LoadGeneratorCounts {
@@ -29,6 +35,8 @@ export interface LoadGeneratorCounts {
   insertedIds: number[];
   /** Ids of the artifacts whose payload it rewrote (an id updated twice appears twice). */
   updatedIds: number[];
+  /** Inserts refused while maintenance was on (honourMaintenance). */
+  refusedInMaintenance: number;
   seconds: number;
 }
 
@@ -68,7 +76,7 @@ async function nextVersions(client: pg.Client): Promise<Map<string, number>> {
 export async function startLoadGenerator(connectionString: string, opts: LoadGeneratorOptions): Promise<LoadGenerator> {
   const problems = checkLoadGeneratorOptions(opts);
   if (problems.length) throw new RangeError(`load generator: ${problems.join('; ')}`);
-  const { rate, updateFraction = 0, series = 20, seed = 1, tickMs = 50, connections = 1 } = opts;
+  const { rate, updateFraction = 0, series = 20, seed = 1, tickMs = 50, connections = 1, honourMaintenance = false } = opts;
   const clients: pg.Client[] = [];
   const closeAll = () => Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   let next: Map<string, number>;
@@ -94,11 +102,13 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
   // Claimed before a write is sent, so sessions writing at once do not take the same rows due.
   let insertsClaimed = 0;
   let updatesClaimed = 0;
+  let refusedInMaintenance = 0;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   const counts = (): LoadGeneratorCounts => ({
     insertedIds: [...insertedIds].sort((a, b) => a - b),
     updatedIds: [...updatedIds],
+    refusedInMaintenance,
     seconds: seconds(),
   });
   const document = () => generatePayload(rng, { series, legacyFormat: rng() < 0.25, name: `Live plan ${Math.floor(rng() * 1000)}` });
@@ -140,7 +150,12 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
   const session = async (client: pg.Client) => {
     while (!stopping && failure === null) {
       const due = Math.floor(rate * seconds()) - insertsClaimed;
-      if (due > 0) {
+      if (due > 0 && honourMaintenance && (await getMaintenance(client)).enabled) {
+        // Refused by the application, not delayed: nothing of it reaches the table later.
+        insertsClaimed += due;
+        refusedInMaintenance += due;
+        updatesClaimed = Math.floor(updateFraction * insertsClaimed);
+      } else if (due > 0) {
         insertsClaimed += due;
         await insert(client, due);
       }
