@@ -2,6 +2,7 @@ import { createBackfillActivities } from './backfill';
 import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
+import { createLegacyUsageActivities } from './legacy-usage';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
@@ -34,6 +35,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createMaintenanceActivities(deps, deps.env),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
+    ...createLegacyUsageActivities(deps),
   });
 }
 

@@ -115,16 +115,25 @@ describe('plandb CLI', () => {
     const before = await runCli(['--config', configPath, 'db', 'status', '--env', 'staging']);
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(/behind head/);
-    expect(before.stdout).toMatch(/pending {2}0000_initial {2}[0-9a-f]{12}\n {2}pending {2}0001_run_lifecycle_and_evidence {2}[0-9a-f]{12}/);
+    expect(before.stdout).toMatch(
+      /pending {2}0000_initial {2}[0-9a-f]{12}\n {2}pending {2}0001_run_lifecycle_and_evidence {2}[0-9a-f]{12}/,
+    );
 
     const up = await runCli(['--config', configPath, 'db', 'upgrade', '--env', 'staging']);
     expect(up.code).toBe(0);
-    expect(up.stdout).toMatch(/applied 3 migration\(s\): 0000_initial, 0001_run_lifecycle_and_evidence, 0002_backfill_shards/);
+    expect(up.stdout).toMatch(
+      /applied 4 migration\(s\): 0000_initial, 0001_run_lifecycle_and_evidence, 0002_backfill_shards, 0004_legacy_usage/,
+    );
 
     const after = await runCli(['--config', configPath, 'db', 'status', '--env', 'staging', '--json']);
     const status = JSON.parse(after.stdout);
     expect(status.atHead).toBe(true);
-    expect(status.applied.map((a: { name: string }) => a.name)).toEqual(['0000_initial', '0001_run_lifecycle_and_evidence', '0002_backfill_shards']);
+    expect(status.applied.map((a: { name: string }) => a.name)).toEqual([
+      '0000_initial',
+      '0001_run_lifecycle_and_evidence',
+      '0002_backfill_shards',
+      '0004_legacy_usage',
+    ]);
   });
 
   test('preflight through the CLI waits for the workflow and prints the inventory', async () => {
