@@ -110,8 +110,11 @@ export interface StatementUsage {
   plandb: boolean;
   calls: number;
   rows: number;
-  /** The last call happened after `after` and at or before `notAfter` (readings bracket it; PostgreSQL keeps no time). */
-  lastSeen: { after: string; notAfter: string };
+  /**
+   * The last call happened after `after` and at or before `notAfter`: the readings bracket it, as
+   * PostgreSQL keeps no time. `after` null: before any reading, since counting began.
+   */
+  lastSeen: { after: string | null; notAfter: string };
   query: string;
 }
 
@@ -145,19 +148,24 @@ export function statementDelta(args: {
   const floorAt = ref ? ref.takenAt : null;
   const history = args.readings.filter((s) => s.statements && sameEpoch(s) && (!floorAt || s.takenAt >= floorAt));
   const base = ref?.statements && !restarted ? ref.statements : {};
-  const start = restarted ? (args.statementsReset ?? ref?.takenAt ?? args.now) : (ref?.takenAt ?? args.statementsReset ?? args.now);
+  // Calls counted from: the reference, or the (re)start of pg_stat_statements' counting.
+  const start = restarted ? (args.statementsReset ?? ref?.takenAt ?? null) : (ref?.takenAt ?? args.statementsReset ?? null);
   const used: StatementUsage[] = [];
   for (const s of args.current) {
-    const before = base[s.key] ?? { calls: 0, rows: 0 };
+    let before = base[s.key] ?? { calls: 0, rows: 0 };
+    // Fewer calls than at the reference: this entry alone was reset (pg_stat_statements_reset(userid, dbid, queryid)).
+    if (s.calls < before.calls) {
+      restarted ??= 'some pg_stat_statements entries were reset since the reference (their calls went down)';
+      before = { calls: 0, rows: 0 };
+    }
     const calls = s.calls - before.calls;
     if (calls <= 0) continue;
-    // The latest reading with fewer calls than now: the last call came after it (and by the next reading).
+    // The latest reading whose calls differ from now's: the last call came after it (and by the next reading).
     let after = start;
     let notAfter = args.now;
     for (let i = history.length - 1; i >= 0; i--) {
-      const seen = history[i].statements![s.key]?.calls ?? 0;
-      if (seen < s.calls) {
-        if (history[i].takenAt > after) after = history[i].takenAt;
+      if ((history[i].statements![s.key]?.calls ?? 0) !== s.calls) {
+        if (!after || history[i].takenAt > after) after = history[i].takenAt;
         break;
       }
       notAfter = history[i].takenAt;

@@ -34,7 +34,7 @@ function describeSince(r: LegacyUsageReport): string {
 function statementLines(list: StatementUsage[]): string[] {
   return list.map(
     (s) =>
-      `    ${s.kind.padEnd(5)} calls ${s.calls}, rows ${s.rows}, role ${s.role ?? '?'}, last seen after ${s.lastSeen.after} and by ${s.lastSeen.notAfter}\n` +
+      `    ${s.kind.padEnd(5)} calls ${s.calls}, rows ${s.rows}, role ${s.role ?? '?'}, last seen after ${s.lastSeen.after ?? 'counting began'} and by ${s.lastSeen.notAfter}\n` +
       `          ${s.query.replace(/\s+/g, ' ')}`,
   );
 }
