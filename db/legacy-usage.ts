@@ -129,8 +129,9 @@ export interface NewSnapshot {
 export async function insertSnapshot(db: Queryable, s: NewSnapshot): Promise<{ id: number; takenAt: string }> {
   const res = await db.query<{ id: number; taken_at: Date }>(
     `INSERT INTO plan_legacy_usage_snapshots
-       (environment, kind, actor, workflow_id, relid, stats_reset, counters, statements, statements_reset, reference_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       (environment, kind, actor, workflow_id, relid, stats_reset, counters, statements, statements_reset, reference_id, taken_at)
+     -- Milliseconds, as JavaScript and the reports show it: "--since <a reading's time>" then finds that reading.
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', clock_timestamp()))
      RETURNING id, taken_at`,
     [
       s.environment,
