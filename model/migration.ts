@@ -41,6 +41,7 @@ export const STEP_NAMES = [
   'record-capacity',
   'spot-check',
   'maintenance-off',
+  'legacy-cutover',
   'post-check',
   'rollback',
 ] as const;

@@ -26,6 +26,8 @@ function highlights(s: StepRecord): string {
       return `passed ${String(o.passed)}: ${String(o.versionsChecked)} versions checked, ${String(o.mismatches)} mismatches, ${String(o.missingInRepository)} missing, ${String(o.extraInRepository)} extra`;
     case 'record-capacity':
       return `plan_series ${String(o.planSeriesRows)} rows; recommended PLANS_DB_MAX_ROWS ${String(o.recommendedMaxRows)}`;
+    case 'legacy-cutover':
+      return `legacy-usage reading ${String(o.snapshotId)} at ${String(o.takenAt)} (plandb legacy-usage --since cutover)`;
     case 'maintenance-on':
     case 'maintenance-off':
       return `${String(o.mode)}: enabled=${String(o.enabled)}`;

@@ -163,6 +163,7 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
       ['record-capacity', 'completed'],
       ['spot-check', 'completed'],
       ['maintenance-off', 'completed'],
+      ['legacy-cutover', 'completed'],
       ['post-check', 'completed'],
     ]);
 
