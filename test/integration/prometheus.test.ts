@@ -272,6 +272,7 @@ describe('a real Prometheus over a real worker', () => {
       PlanDbMigrationWaitingAtGate: 'inactive',
       PlanDbWorkerDown: 'inactive',
       PlanDbBackfillStalled: 'inactive',
+      PlanDbLegacyTableWrittenAfterCutover: 'inactive',
     };
     const states = await waitFor(
       async () => {
