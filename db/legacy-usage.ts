@@ -247,3 +247,8 @@ export async function legacySinceCutover(db: Queryable, environment: string): Pr
   const delta = tableDelta(ref.reference, table).counters;
   return { cutoverAt: ref.cutoverAt, reads: reads(delta), writes: writes(delta) };
 }
+
+/** `plandb dev` only: its embedded server preloads pg_stat_statements; each database needs the extension's views. */
+export async function createStatementsExtension(db: Queryable): Promise<void> {
+  await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+}
