@@ -28,7 +28,7 @@ function actorName(value: string): string {
 function describeSince(r: LegacyUsageReport): string {
   if (r.since.kind === 'statistics')
     return `since the statistics began (${r.since.at ?? 'server start'}; no reset point yet: --reset records one)`;
-  return `since ${r.since.kind === 'report' ? 'report' : r.since.kind} ${r.since.id} (${r.since.at})`;
+  return `since ${r.since.kind === 'cutover' ? 'cut-over' : r.since.kind} ${r.since.id} (${r.since.at})`;
 }
 
 function statementLines(list: StatementUsage[]): string[] {
