@@ -95,16 +95,21 @@ export function tableDelta(reference: Pick<Snapshot, 'relid' | 'statsReset' | 'c
 }
 
 const WRITE_VERBS =
-  /\b(insert\s+into|update|delete\s+from|merge\s+into|truncate(\s+table)?|alter\s+table)\s+(only\s+)?("?public"?\s*\.\s*)?"?plan_artifacts"?\b/i;
+  /\b(insert\s+into|update|delete\s+from|merge\s+into|truncate(\s+table)?)\s+(only\s+)?("?public"?\s*\.\s*)?"?plan_artifacts"?\b/i;
 const COPY_FROM = /\bcopy\s+("?public"?\s*\.\s*)?"?plan_artifacts"?\b[^;]*\bfrom\b/i;
+// Utility statements (DDL, grants, maintenance) name the table without reading or writing its rows.
+const UTILITY = /^\s*(\/\*[^]*?\*\/\s*|--[^\n]*\n\s*)*(create|alter|drop|grant|revoke|comment|analyze|vacuum|reindex|cluster|lock)\b/i;
 
-/** Whether a statement changes plan_artifacts (write) or only reads it. */
-export function statementKind(query: string): 'read' | 'write' {
-  return WRITE_VERBS.test(query) || COPY_FROM.test(query) ? 'write' : 'read';
+export type StatementKind = 'read' | 'write' | 'other';
+
+/** Whether a statement changes plan_artifacts' rows (write), only reads them, or neither (DDL, grants, maintenance). */
+export function statementKind(query: string): StatementKind {
+  if (WRITE_VERBS.test(query) || COPY_FROM.test(query)) return 'write';
+  return UTILITY.test(query) ? 'other' : 'read';
 }
 
 export interface StatementUsage {
-  kind: 'read' | 'write';
+  kind: StatementKind;
   role: string | null;
   /** Run by the database role plandb connects as: plandb's own reads (or anything else sharing that role). */
   plandb: boolean;

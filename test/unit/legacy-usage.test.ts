@@ -83,6 +83,10 @@ describe('statementKind', () => {
     ['SELECT payload FROM plan_artifacts WHERE plan_id = $1', 'read'],
     ['COPY plan_artifacts TO STDOUT', 'read'],
     ['INSERT INTO plans SELECT plan_id FROM plan_artifacts', 'read'],
+    ['CREATE TABLE IF NOT EXISTS plan_artifacts (id bigserial PRIMARY KEY)', 'other'],
+    ['/* migration */ ALTER TABLE plan_artifacts ADD COLUMN x int', 'other'],
+    ['GRANT SELECT ON plan_artifacts TO plan_app', 'other'],
+    ['ANALYZE plan_artifacts', 'other'],
   ])('%s', (query, kind) => {
     expect(statementKind(query)).toBe(kind);
   });
