@@ -2,6 +2,7 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
+import { parseSince } from '../model/legacy-usage';
 import { MAX_SHARDS } from '../model/backfill';
 import { checkResumeFrom } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
@@ -70,5 +71,12 @@ export function cronExpression(value: string): string {
 export function scheduleId(value: string): string {
   const problem = checkScheduleId(value);
   if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+/** `--since`: an ISO time, a reading id or "cutover" (also `plandb schedule legacy-usage`). */
+export function sinceOption(value: string): string {
+  const parsed = parseSince(value);
+  if ('error' in parsed) throw new InvalidArgumentError(parsed.error);
   return value;
 }

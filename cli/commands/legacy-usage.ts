@@ -8,16 +8,10 @@ import { createLegacyUsage } from '../../activities/legacy-usage';
 import { getEnvironment } from '../../config/environment';
 import { logger } from '../../logging/logger';
 import { createMetrics } from '../../metrics/registry';
-import { parseSince, type LegacyUsageReport, type StatementUsage } from '../../model/legacy-usage';
+import type { LegacyUsageReport, StatementUsage } from '../../model/legacy-usage';
 import { checkText, MAX_NAME } from '../../model/text';
 import { CliContext } from '../context';
-import { environmentName, osUser } from '../options';
-
-function sinceOption(value: string): string {
-  const parsed = parseSince(value);
-  if ('error' in parsed) throw new InvalidArgumentError(parsed.error);
-  return value;
-}
+import { environmentName, osUser, sinceOption } from '../options';
 
 function actorName(value: string): string {
   const problem = checkText('by', value, { max: MAX_NAME, required: true, singleLine: true });

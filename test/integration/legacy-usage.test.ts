@@ -17,12 +17,17 @@ import { ensureLegacyTable, readArtifacts } from '../../db/legacy-reader';
 import { upgrade } from '../../db/migrator';
 import { seedDemo } from '../../db/seed';
 import { createMetrics } from '../../metrics/registry';
-import type { LegacyUsageReport, StatementUsage, TableCounters } from '../../model/legacy-usage';
+import type { LegacyUsageReport, LegacyUsageSummary, StatementUsage, TableCounters } from '../../model/legacy-usage';
+import { PLAN_DB_ENVIRONMENT } from '../../workflows/search-attributes';
 import { activityDeps } from '../support/activities';
 import { waitFor } from '../support/backfill';
 import { runCli, writeCliConfig } from '../support/cli';
+import { testConfig } from '../support/config';
 import { createTestDatabase, TestDatabase } from '../support/database';
+import { createTemporalHarness, type TemporalHarness } from '../support/temporal';
 import { parseExposition, samplesOf } from '../support/prometheus-text';
+
+const SCHEDULE = 'plandb-app-legacy-usage-schedule';
 
 type Reported = LegacyUsageReport & { reset: { snapshotId: number; takenAt: string } | null };
 
@@ -32,6 +37,7 @@ describe('plandb legacy-usage', () => {
   let dir: string;
   let configPath: string;
   let appUrl: string;
+  let harness: TemporalHarness;
   /** The server loads pg_stat_statements (always with the embedded server). */
   let statementsLoaded = false;
   const role = `plan_app_${randomBytes(4).toString('hex')}`;
@@ -96,14 +102,21 @@ describe('plandb legacy-usage', () => {
     env.PLANDB_LEGACY_APP_URL = db.url;
     env.PLANDB_LEGACY_BARE_URL = bare.url;
     Object.assign(process.env, env);
+    const environments = { app: { databaseUrlEnv: 'PLANDB_LEGACY_APP_URL' }, bare: { databaseUrlEnv: 'PLANDB_LEGACY_BARE_URL' } };
+    harness = await createTemporalHarness(testConfig(environments, env), { ...process.env, ...env });
     ({ dir, configPath } = writeCliConfig(
       'plandb-legacy-usage-',
-      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: 'plandb-test-legacy-usage' },
-      { app: { databaseUrlEnv: 'PLANDB_LEGACY_APP_URL' }, bare: { databaseUrlEnv: 'PLANDB_LEGACY_BARE_URL' } },
+      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue: harness.taskQueue },
+      environments,
     ));
   });
 
   afterAll(async () => {
+    await harness?.client.schedule
+      .getHandle(SCHEDULE)
+      .delete()
+      .catch(() => undefined);
+    await harness?.close();
     await db?.drop();
     await bare?.drop();
     // The role owns nothing once its database is gone.
@@ -307,5 +320,39 @@ describe('plandb legacy-usage', () => {
     const text = await cli('legacy-usage', '--env', 'bare');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/statements: not available: the extension pg_stat_statements is not created/);
+  });
+
+  test('a Schedule runs the legacyUsage workflow on the worker: the report is stored with its workflow; bad input fails naming the field', async () => {
+    const created = await cli('schedule', 'legacy-usage', '--env', 'app', '--cron', '0 * * * *', '--since', 'cutover');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(
+      /^created schedule plandb-app-legacy-usage-schedule: legacyUsage \{"environment":"app","since":"cutover"\} at 0 \* \* \* \* UTC, overlap SKIP/,
+    );
+    expect((await cli('schedule', 'legacy-usage', '--env', 'app', '--cron', '0 * * * *', '--since', 'soon')).code).toBe(2);
+    const ran = await harness.run(async () => {
+      expect((await cli('schedule', 'trigger', SCHEDULE)).code).toBe(0);
+      const action = await waitFor(
+        async () => (await harness.client.schedule.getHandle(SCHEDULE).describe()).info.recentActions[0]?.action,
+      );
+      expect(action.workflow.workflowId).toMatch(/^plandb-app-legacy-usage-/);
+      const handle = harness.client.workflow.getHandle(action.workflow.workflowId);
+      const summary: LegacyUsageSummary = await handle.result();
+      expect((await handle.describe()).typedSearchAttributes.get(PLAN_DB_ENVIRONMENT)).toBe('app');
+      const bad = harness.client.workflow.execute('legacyUsage', {
+        workflowId: `${action.workflow.workflowId}-bad`,
+        taskQueue: harness.taskQueue,
+        args: [{ environment: 'app', since: 'soon', extra: 1 }],
+      });
+      await expect(bad).rejects.toMatchObject({
+        cause: expect.objectContaining({ message: expect.stringMatching(/unknown field "extra" .*; "since": expected an ISO time/) }),
+      });
+      return { summary, workflowId: action.workflow.workflowId };
+    });
+    expect(ran.summary).toMatchObject({ since: { kind: 'cutover' }, statementsAvailable: statementsLoaded });
+    const row = await db.pool.query<{ workflow_id: string; kind: string }>(
+      `SELECT workflow_id, kind FROM plan_legacy_usage_snapshots WHERE id = $1`,
+      [ran.summary.snapshotId],
+    );
+    expect(row.rows).toEqual([{ workflow_id: ran.workflowId, kind: 'report' }]);
   });
 });
