@@ -78,7 +78,7 @@ export function createLegacyUsage(deps: ActivityDeps) {
   async function readNow(environment: string) {
     const pool = await poolOf(environment);
     const [table, source] = await Promise.all([readTableUsage(pool), statementsSource(pool)]);
-    const statements = source.available ? await readStatements(pool, source.schema, MAX_READ_STATEMENTS) : null;
+    const statements = source.available ? await readStatements(pool, source, MAX_READ_STATEMENTS) : null;
     const counts: StatementCounts | null = statements
       ? Object.fromEntries(statements.statements.map((s) => [s.key, { calls: s.calls, rows: s.rows }]))
       : null;

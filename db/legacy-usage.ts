@@ -56,12 +56,13 @@ export async function readTableUsage(db: Queryable): Promise<TableReading | unde
   };
 }
 
-export type StatementsSource = { available: true; schema: string } | { available: false; reason: string };
+/** `hasInfo`: pg_stat_statements_info (extension 1.9+, PostgreSQL 14+) tells when the counters were last reset. */
+export type StatementsSource = { available: true; schema: string; hasInfo: boolean } | { available: false; reason: string };
 
 /** Whether pg_stat_statements can be read here: created in this database and loaded by the server. */
 export async function statementsSource(db: Queryable): Promise<StatementsSource> {
-  const ext = await db.query<{ schema: string; loaded: boolean }>(
-    `SELECT n.nspname AS schema,
+  const ext = await db.query<{ schema: string; loaded: boolean; has_info: boolean }>(
+    `SELECT n.nspname AS schema, to_regclass(quote_ident(n.nspname) || '.pg_stat_statements_info') IS NOT NULL AS has_info,
             'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS loaded
        FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
   );
@@ -76,16 +77,18 @@ export async function statementsSource(db: Queryable): Promise<StatementsSource>
       available: false,
       reason: 'pg_stat_statements is created but the server does not load it (add it to shared_preload_libraries and restart)',
     };
-  return { available: true, schema: row.schema };
+  return { available: true, schema: row.schema, hasInfo: row.has_info };
 }
 
 /** Most-called first, at most `limit`; `hidden`: entries of this database whose text the role may not see. */
 export async function readStatements(
   db: Queryable,
-  schema: string,
+  source: { schema: string; hasInfo: boolean },
   limit: number,
 ): Promise<{ statements: StatementReading[]; hidden: number; statementsReset: string | null }> {
-  const view = `${pg.escapeIdentifier(schema)}.pg_stat_statements`;
+  const schema = pg.escapeIdentifier(source.schema);
+  const view = `${schema}.pg_stat_statements`;
+  const reset = source.hasInfo ? `(SELECT stats_reset FROM ${schema}.pg_stat_statements_info)` : 'NULL::timestamptz';
   // One query, so the entries, the hidden count and the reset time are one consistent reading.
   const res = await db.query<{
     entries: { key: string; role: string | null; calls: number; rows: number; query: string }[];
@@ -99,7 +102,7 @@ export async function readStatements(
                  FROM here h LEFT JOIN pg_roles r ON r.oid = h.userid
                 WHERE h.query ~* $1 GROUP BY h.queryid, h.userid, r.rolname ORDER BY calls DESC LIMIT $2) e) AS entries,
             (SELECT count(*)::int FROM here WHERE query = '<insufficient privilege>') AS hidden,
-            (SELECT stats_reset FROM ${pg.escapeIdentifier(schema)}.pg_stat_statements_info) AS reset`,
+            ${reset} AS reset`,
     [LEGACY_TABLE_PATTERN, limit],
   );
   const r = res.rows[0];
