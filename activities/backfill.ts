@@ -14,6 +14,8 @@ import {
   setRunStatus,
 } from '../db/backfill-runs';
 import { adoptUnshardedRun, createShardedRun, getShard, listShards, type BackfillShard } from '../db/backfill-shards';
+import type { Queryable } from '../db/connection';
+import { retryTarget, RetryRefusedError, type RetryTarget } from '../db/error-replay';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
@@ -48,6 +50,8 @@ export interface StartRunInput {
   options: Record<string, unknown>;
   /** How many shards to split the range into; default: the environment's backfill.shards. */
   shards?: number;
+  /** A retry-errors run: re-read only the artifacts of this earlier run's unresolved errors. */
+  retryOf?: string;
 }
 
 /** A started run and how many shards it has (numbered 0..shards-1). */
@@ -208,7 +212,24 @@ async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput
   if (previous.environment !== input.environment) {
     throw nonRetryable(`resumeFrom: run ${input.resumeFrom} belongs to ${previous.environment}, not ${input.environment}`, 'InvalidResume');
   }
+  if (previous.retryOf) {
+    // Its cursor walks error ids, not the legacy range: continuing a range from it could skip artifacts.
+    throw nonRetryable(
+      `resumeFrom: run ${input.resumeFrom} retried the errors of run ${previous.retryOf}; to continue it, start --retry-errors ${previous.retryOf} again`,
+      'InvalidResume',
+    );
+  }
   return previous.cursor;
+}
+
+/** The earlier run whose errors a retry-errors run re-reads, checked; a refusal is final (no retry can fix it). */
+async function retryTargetOf(pool: Queryable, environment: string, runId: string): Promise<RetryTarget> {
+  try {
+    return await retryTarget(pool, environment, runId);
+  } catch (err) {
+    if (err instanceof RetryRefusedError) throw nonRetryable(err.message, 'RetryRefused');
+    throw err;
+  }
 }
 
 export function createBackfillActivities(deps: WorkerActivityDeps) {
@@ -231,9 +252,11 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     if (!(await legacyTableExists(pool))) {
       throw nonRetryable(`${input.environment} has no plan_artifacts table: nothing to backfill`, 'NoLegacyTable');
     }
-    const cursor = await resolveStartCursor(deps, input);
-    const range = await legacyRangeAfter(pool, cursor, input.limit);
-    const shards = await shardCount(pool, input);
+    const retry = input.retryOf ? await retryTargetOf(pool, input.environment, input.retryOf) : null;
+    const cursor = retry ? 0 : await resolveStartCursor(deps, input);
+    const range = retry ? { upToId: retry.lastArtifactId, artifacts: retry.artifacts } : await legacyRangeAfter(pool, cursor, input.limit);
+    // A retry run walks its few error ids in one shard.
+    const shards = retry ? [{ afterId: 0, upToId: range.upToId, artifacts: range.artifacts }] : await shardCount(pool, input);
     const create = () =>
       createShardedRun(
         pool,
@@ -242,11 +265,12 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           environment: input.environment,
           workflowId: input.workflowId,
           mode: input.mode,
-          options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom, shards },
+          options: { ...input.options, startCursor: cursor, resumeFrom: input.resumeFrom, shards: retry ? 1 : shards },
           cursor,
           upToId: range.upToId,
           artifactsTotal: range.artifacts,
           limit: input.limit,
+          ...(input.retryOf && { retryOf: input.retryOf }),
         },
         shards,
       );
@@ -275,6 +299,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
       upToId: range.upToId,
       total: range.artifacts,
       shards: made,
+      ...(input.retryOf && { retryOf: input.retryOf }),
     });
     return { ...forWorkflow(run), shards: made };
   }
@@ -404,7 +429,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           const wait = await waitWhileThrottled(gate, hold);
           if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
-          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run.retryOf);
         }
         for (;;) {
           const writing = runBatch(pool, {
@@ -414,9 +439,9 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
             batchSize: tuner.size,
             prefetched: current,
           });
-          const end = current?.artifacts.at(-1)?.id;
+          const end = current?.replay?.end ?? current?.artifacts.at(-1)?.id;
           // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size).catch(() => null);
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size, run.retryOf).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;

@@ -7,6 +7,7 @@ import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
 import { createMigrationActivities } from './migration';
+import { createNotifyActivities } from './notify';
 import { createPreflight } from './preflight';
 import { createRestoreActivities } from './restore';
 import { createTrimActivities } from './trim';
@@ -35,6 +36,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createMaintenanceActivities(deps, deps.env),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
+    ...createNotifyActivities(deps),
     ...createLegacyUsageActivities(deps),
   });
 }

@@ -45,7 +45,8 @@ export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--
   --scenarios LIST  workflow scenarios to run, comma-separated (default first,half): first = a first load
                     into an empty repository (workflowFirstLoad), half = a normal run over the second half
                     of the artifacts into a repository holding the first half (workflowHalfFilled)
-  --workers N       worker processes polling the task queue during the workflow phase (default 1)
+  --workers N       worker processes polling the task queue during the workflow phase (default 1); with
+                    N > 1 each runs at most ceil(shards / N) chunks at once (PLANDB_MAX_CONCURRENT_CHUNKS)
   --verify-batch N  artifacts per batch of the verify pass (default 500)
   --seed N          demo generator seed (default 1)
   --cpu-prof DIR    write a V8 CPU profile of each workflow-phase worker process into DIR

@@ -63,7 +63,11 @@ export async function runBackfillWorkflow(
   cleanup: Cleanup,
 ): Promise<WorkflowRunResult> {
   const { namespace, taskQueue } = bench.config.temporal;
-  const workerOptions = { env: bench.childEnv, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb };
+  // With several workers, each takes its share of the shards: Temporal would otherwise hand every chunk to
+  // the worker that polls first.
+  const env =
+    opts.workers > 1 ? { ...bench.childEnv, PLANDB_MAX_CONCURRENT_CHUNKS: String(Math.ceil(opts.shards / opts.workers)) } : bench.childEnv;
+  const workerOptions = { env, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb };
   const workers = await Promise.all(Array.from({ length: opts.workers }, () => WorkerProcess.start(workerOptions, cleanup)));
   const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
   cleanup.add('close Temporal client', () => connection.close());

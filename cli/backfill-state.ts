@@ -20,6 +20,8 @@ export interface BackfillState {
   counts: RunCounters;
   errors: string[];
   updatedAt: string;
+  /** A retry-errors run: the run whose errors it re-reads. */
+  retryOf?: string;
 }
 
 export function backfillState(a: {
@@ -46,6 +48,7 @@ export function backfillState(a: {
     counts,
     errors: a.failure ? [a.failure.message] : [],
     updatedAt: a.now.toISOString(),
+    ...(p?.retryOf && { retryOf: p.retryOf }),
   };
 }
 

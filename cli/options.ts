@@ -4,7 +4,7 @@ import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
 import { parseSince } from '../model/legacy-usage';
 import { MAX_SHARDS } from '../model/backfill';
-import { checkResumeFrom } from '../workflows/definitions';
+import { checkResumeFrom, checkRetryErrors } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 
 /** Who runs the command, when --by does not say: the OS user ("unknown" where the system has no name for it). */
@@ -57,6 +57,13 @@ export const shardCount = intInRange(1, MAX_SHARDS);
 /** `--resume-from`: a previous backfill run id, or `artifact:<id>` to start after that artifact. */
 export function resumeFrom(value: string): string {
   const problem = checkResumeFrom(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+/** `--retry-errors`: the id of the run whose errors to retry. */
+export function retryErrors(value: string): string {
+  const problem = checkRetryErrors(value);
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }

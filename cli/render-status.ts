@@ -36,7 +36,7 @@ export function renderBackfillProgress(p: BackfillProgress): string {
   const verb = p.mode === 'dry-run' ? 'to write' : 'written';
   const status = p.paused && p.status === 'running' ? 'pausing (after the batch in flight)' : p.status;
   return [
-    `backfill run ${p.runId ?? '(not started)'} on ${p.environment} (${p.mode}): ${status}, ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor} of ${p.upToId})`,
+    `backfill run ${p.runId ?? '(not started)'} on ${p.environment} (${p.mode}${p.retryOf ? `, retry of the errors of run ${p.retryOf}` : ''}): ${status}, ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor} of ${p.upToId})`,
     `  versions ${verb} ${p.versionsWritten}, skipped ${p.versionsSkipped}, rejected ${p.versionsRejected}, conflicts ${p.versionsConflicted}; plans ${p.plansWritten}`,
     `  rows ${verb}: series ${p.seriesWritten}, KPIs ${p.kpisWritten}, events ${p.eventsWritten}; errors ${p.errorsCount}`,
     `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}, batch size ${p.batchSize}, ${p.chunks} chunks`,

@@ -44,5 +44,9 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
     verify: { sample: env.verify.sample, representativePlans: env.verify.representativePlans },
     spotCheck: { required: o.spotCheckRequired ?? env.spotCheck.required },
     postCheck: { hours: postCheckHours, intervalMs },
+    // Only when configured: a policy without targets stays as it was, in evidence and history.
+    ...(env.notifications.length
+      ? { notifications: env.notifications.map(({ kind, urlEnv, events }, index) => ({ index, kind, urlEnv, events })) }
+      : {}),
   };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
 import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
+import { NOTIFICATION_EVENTS, NOTIFICATION_KINDS } from '../model/notifications';
 import { z } from 'zod';
 import type { TemporalCredentials } from './temporal-connection';
 
@@ -240,6 +241,36 @@ export const spotCheckSchema = z.strictObject({
   required: z.boolean().default(false),
 });
 
+/** A webhook the migration posts its events to (model/notifications.ts); the URL is a secret, so only its variable is named. */
+export const notificationTargetSchema = z
+  .strictObject({
+    kind: z.enum(NOTIFICATION_KINDS),
+    urlEnv: envVarNameSchema('PLANDB_PRODUCTION_WEBHOOK_URL'),
+    // Omitted: every event.
+    events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const seen = new Set<string>();
+    t.events?.forEach((event, index) => {
+      if (seen.has(event)) ctx.addIssue({ code: 'custom', path: ['events', index], message: 'is listed twice' });
+      seen.add(event);
+    });
+  })
+  .transform((t) => ({ ...t, events: t.events ?? [...NOTIFICATION_EVENTS] }));
+
+export const notificationsSchema = z
+  .array(notificationTargetSchema)
+  .max(10)
+  .superRefine((targets, ctx) => {
+    // The same webhook twice would post every message twice.
+    const seen = new Set<string>();
+    targets.forEach((t, index) => {
+      if (seen.has(t.urlEnv))
+        ctx.addIssue({ code: 'custom', path: [index, 'urlEnv'], message: 'names the same variable as an earlier target' });
+      seen.add(t.urlEnv);
+    });
+  });
+
 const environmentFileSchema = z.strictObject({
   databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
   // prefault (not default) so an omitted section still gets its fields' defaults.
@@ -251,6 +282,7 @@ const environmentFileSchema = z.strictObject({
   capacity: capacitySchema.prefault({}),
   spotCheck: spotCheckSchema.prefault({}),
   postCheckHours: z.number().min(0).default(0),
+  notifications: notificationsSchema.default([]),
 });
 
 export const temporalFileSchema = z.strictObject({

@@ -17,7 +17,9 @@ import { isFinalRunStatus } from '../model/backfill';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
 import { advanceShard, getShard, type BackfillShard } from './backfill-shards';
 import { withClient } from './connection';
-import { readArtifacts } from './legacy-reader';
+import { readReplayBatch, resolveReplayed, type ReplayBatch } from './error-replay';
+import { readArtifactTexts } from './legacy-reader';
+import { parseLegacyPayload } from './jsonb-text';
 import { nativeSha256 } from './native-hash';
 import { isDataError, isWriteRace, sqlstateOf } from './pg-errors';
 import {
@@ -54,6 +56,8 @@ export interface Prefetched {
   results: TransformResult[];
   /** Each accepted artifact's child rows as COPY bytes, by artifact id. */
   rendered: Map<number, RenderedChildren>;
+  /** A retry-errors batch: the error ids it covers, whose artifacts may since have been deleted (db/error-replay.ts). */
+  replay?: Pick<ReplayBatch, 'end' | 'ids'>;
 }
 
 /** How many artifacts are transformed between two turns of the event loop (keeps an in-flight COPY fed). */
@@ -62,29 +66,38 @@ const TRANSFORM_SLICE = 50;
 /**
  * Reads and transforms the batch after `afterId`, outside any transaction, to overlap with the previous
  * batch's write. Payloads are dropped once transformed, and child rows are kept as COPY bytes: only ids,
- * the versions' own fields and those bytes stay in memory.
+ * the versions' own fields and those bytes stay in memory. `retryOf`: a retry-errors run's batch reads only
+ * the artifacts of that run's unresolved errors.
  */
 export async function prefetchBatch(
   db: pg.Pool | pg.PoolClient,
   shard: Pick<BackfillShard, 'upToId'>,
   afterId: number,
   limit: number,
+  retryOf?: string,
 ): Promise<Prefetched> {
-  const artifacts = await readArtifacts(db, { afterId, upToId: shard.upToId, limit });
+  const replay = retryOf ? await readReplayBatch(db, retryOf, { afterId, upToId: shard.upToId, limit }) : null;
+  const texts = retryOf ? (replay?.artifacts ?? []) : await readArtifactTexts(db, { afterId, upToId: shard.upToId, limit });
+  const artifacts: LegacyArtifact[] = [];
   const results: TransformResult[] = [];
   const rendered = new Map<number, RenderedChildren>();
-  for (let i = 0; i < artifacts.length; i++) {
-    const result = transformArtifact(artifacts[i], nativeSha256);
+  for (let i = 0; i < texts.length; i++) {
+    // Parsed one at a time and dropped at once: a parsed payload dies young, in V8's new space.
+    const { text, ...fields } = texts[i];
+    texts[i].text = null;
+    const artifact: LegacyArtifact = { ...fields, payload: parseLegacyPayload(text!) };
+    const result = transformArtifact(artifact, nativeSha256);
     if (result.ok) {
       const compact = renderChildren(result.version);
       result.version = compact.version;
-      rendered.set(artifacts[i].id, compact.rendered);
+      rendered.set(artifact.id, compact.rendered);
     }
     results.push(result);
-    artifacts[i].payload = null;
+    artifact.payload = null;
+    artifacts.push(artifact);
     if (i % TRANSFORM_SLICE === TRANSFORM_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { afterId, limit, artifacts, results, rendered };
+  return { afterId, limit, artifacts, results, rendered, ...(replay && { replay: { end: replay.end, ids: replay.ids } }) };
 }
 
 /** Reason recorded for a version PostgreSQL refused although the transform accepted it. */
@@ -193,13 +206,13 @@ async function runBatchOnce(
       if (!run) throw new Error(`backfill run ${args.runId} does not exist`);
       if (run.status !== 'running') return await nothing(run.status, run, shard);
       if (shard.done) return await nothing('done', run, shard);
-      const batch =
+      const batch: Prefetched =
         args.prefetched && args.prefetched.afterId === shard.cursor && args.prefetched.artifacts.length <= args.batchSize
           ? args.prefetched
           : shard.cursor >= shard.upToId
             ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [], rendered: new Map() }
-            : await prefetchBatch(client, shard, shard.cursor, args.batchSize);
-      if (!batch.artifacts.length) {
+            : await prefetchBatch(client, shard, shard.cursor, args.batchSize, run.retryOf);
+      if (!batch.artifacts.length && !batch.replay) {
         // The shard's range is used up: mark it so the run's cursor can pass it.
         shard = await advanceShard(client, run.runId, shard.shard, { ...NO_ADVANCE, cursor: shard.upToId, done: true });
         const after = await advanceRun(client, run.runId, { ...ZERO_COUNTERS }, []);
@@ -213,7 +226,12 @@ async function runBatchOnce(
       );
       const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
 
-      const delta: RunCounters = { ...ZERO_COUNTERS, artifactsRead: batch.artifacts.length, versionsWritten: plan.writes.length };
+      // A retry batch counts the errors it covers, so the run reads its whole total even if artifacts were deleted.
+      const delta: RunCounters = {
+        ...ZERO_COUNTERS,
+        artifactsRead: batch.replay?.ids ?? batch.artifacts.length,
+        versionsWritten: plan.writes.length,
+      };
       delta.versionsSkipped = plan.skipped;
       const refused: PlannedError[] = [];
       if (run.mode === 'dry-run') {
@@ -253,6 +271,17 @@ async function runBatchOnce(
           ],
         );
       }
+      const cursor = batch.replay?.end ?? batch.artifacts[batch.artifacts.length - 1].id;
+      if (run.retryOf) {
+        // The earlier run's errors this batch settled, in the same transaction as the new errors and the checkpoint.
+        await resolveReplayed(client, {
+          ofRunId: run.retryOf,
+          byRunId: run.runId,
+          afterId: shard.cursor,
+          end: cursor,
+          stillFailing: errors.map((e) => e.artifact.id),
+        });
+      }
       const summaries: BackfillErrorSummary[] = errors.map((e) => ({
         artifactId: e.artifact.id,
         planId: e.artifact.planId,
@@ -260,7 +289,6 @@ async function runBatchOnce(
         reason: e.reason,
         message: e.message,
       }));
-      const cursor = batch.artifacts[batch.artifacts.length - 1].id;
       shard = await advanceShard(client, run.runId, shard.shard, {
         cursor,
         artifactsRead: delta.artifactsRead,

@@ -16,7 +16,7 @@ export { ZERO_COUNTERS } from '../model/backfill';
 
 const COLUMNS = `run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit,
   artifacts_read, versions_written, versions_skipped, versions_rejected, versions_conflicted, plans_written,
-  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at, closed_reason`;
+  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at, closed_reason, retry_of_run_id`;
 
 interface RunRow {
   run_id: string;
@@ -44,6 +44,7 @@ interface RunRow {
   updated_at: Date;
   finished_at: Date | null;
   closed_reason: string | null;
+  retry_of_run_id: string | null;
 }
 
 function fromRow(r: RunRow): BackfillRun {
@@ -73,6 +74,7 @@ function fromRow(r: RunRow): BackfillRun {
     updatedAt: r.updated_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
     closedReason: r.closed_reason,
+    ...(r.retry_of_run_id !== null && { retryOf: r.retry_of_run_id }),
   };
 }
 
@@ -93,6 +95,8 @@ export interface NewRun {
   upToId: number;
   artifactsTotal: number;
   limit: number | null;
+  /** A retry-errors run: the run whose errors it re-reads. */
+  retryOf?: string;
 }
 
 const ACTIVE_SQL = ACTIVE_RUN_STATUSES.map((st) => `'${st}'`).join(', ');
@@ -121,8 +125,9 @@ function isOneActiveViolation(err: unknown): boolean {
 export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun> {
   try {
     await db.query(
-      `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit)
-       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
+      `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit,
+                                       retry_of_run_id)
+       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id) DO NOTHING`,
       [
         run.runId,
         run.environment,
@@ -133,6 +138,7 @@ export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun
         run.upToId,
         run.artifactsTotal,
         run.limit,
+        run.retryOf ?? null,
       ],
     );
   } catch (err) {
@@ -230,10 +236,14 @@ export async function advanceRun(
   return fromRow(res.rows[0]);
 }
 
-/** The newest non-dry-run run of the environment (what a resuming migration continues). */
+/**
+ * The newest non-dry-run run of the environment (what a resuming migration continues); retry-errors runs are
+ * not range runs, so their cursor is no place to continue from.
+ */
 export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
   const res = await db.query<{ run_id: string; status: RunStatus }>(
-    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' ORDER BY started_at DESC LIMIT 1`,
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' AND retry_of_run_id IS NULL
+      ORDER BY started_at DESC LIMIT 1`,
     [environment],
   );
   const r = res.rows[0];

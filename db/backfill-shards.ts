@@ -150,14 +150,15 @@ export async function advanceShard(db: Queryable, runId: string, shard: number, 
 
 /**
  * Creates the run row and its shards in one transaction (a retried start finds both or neither): the range
- * (run.cursor, run.upToId] split into up to `shards` parts of about equal artifact counts.
+ * (run.cursor, run.upToId] split into up to `shards` parts of about equal artifact counts, or the parts given.
  */
-export async function createShardedRun(pool: pg.Pool, run: NewRun, shards: number): Promise<BackfillRun> {
+export async function createShardedRun(pool: pg.Pool, run: NewRun, shards: number | ShardRange[]): Promise<BackfillRun> {
   return withClient(pool, async (client) => {
     await client.query('BEGIN');
     try {
       const created = await createRun(client, run);
-      await createShards(client, run.runId, await splitRange(client, run.cursor, run.upToId, shards));
+      const parts = typeof shards === 'number' ? await splitRange(client, run.cursor, run.upToId, shards) : shards;
+      await createShards(client, run.runId, parts);
       await client.query('COMMIT');
       return created;
     } catch (err) {

@@ -30,23 +30,53 @@ export async function legacyBounds(db: Queryable): Promise<LegacyBounds> {
   return { artifacts: r.artifacts, plans: r.plans, minId: r.min_id, maxId: r.max_id };
 }
 
-/** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them. */
-export async function readArtifacts(
+type ArtifactRow = { id: number; plan_id: string; version: number; created_at: Date } & LegacyPayloadColumns;
+
+/** An artifact as read, its payload still the text PostgreSQL sent (parse it with `parseLegacyPayload`). */
+export interface LegacyArtifactText extends Omit<LegacyArtifact, 'payload'> {
+  text: LegacyPayloadColumns | null;
+}
+
+const fromArtifactRow = (r: ArtifactRow): LegacyArtifactText => ({
+  id: r.id,
+  planId: r.plan_id,
+  version: r.version,
+  text: { payload: r.payload, payload_exact: r.payload_exact },
+  createdAt: r.created_at,
+});
+
+/**
+ * Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads unparsed: a
+ * caller that parses one at a time and drops it holds one parsed payload, not a batch of them.
+ */
+export async function readArtifactTexts(
   db: Queryable,
   range: { afterId: number; upToId?: number | null; limit: number },
-): Promise<LegacyArtifact[]> {
-  const res = await db.query<{ id: number; plan_id: string; version: number; created_at: Date } & LegacyPayloadColumns>(
+): Promise<LegacyArtifactText[]> {
+  const res = await db.query<ArtifactRow>(
     `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
       WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ORDER BY a.id LIMIT $3`,
     [range.afterId, range.upToId ?? null, range.limit],
   );
-  return res.rows.map((r) => ({
-    id: r.id,
-    planId: r.plan_id,
-    version: r.version,
-    payload: parseLegacyPayload(r),
-    createdAt: r.created_at,
-  }));
+  return res.rows.map(fromArtifactRow);
+}
+
+/** The artifacts among `ids` that still exist, in id order (an error replay's batch), payloads unparsed. */
+export async function readArtifactTextsByIds(db: Queryable, ids: number[]): Promise<LegacyArtifactText[]> {
+  const res = await db.query<ArtifactRow>(
+    `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
+      WHERE a.id = ANY($1::int8[]) ORDER BY a.id`,
+    [ids],
+  );
+  return res.rows.map(fromArtifactRow);
+}
+
+/** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads parsed. */
+export async function readArtifacts(
+  db: Queryable,
+  range: { afterId: number; upToId?: number | null; limit: number },
+): Promise<LegacyArtifact[]> {
+  return (await readArtifactTexts(db, range)).map(({ text, ...a }) => ({ ...a, payload: parseLegacyPayload(text!) }));
 }
 
 /**

@@ -16,6 +16,7 @@ import type {
   StepRecord,
 } from '../model/migration';
 import type { MigrationState } from '../model/migration-state';
+import type { NotificationRecord } from '../model/notifications';
 import { Queryable } from './connection';
 
 export type { EvidenceKind, EvidenceRow } from '../model/migration';
@@ -246,6 +247,21 @@ function applyRow(e: MigrationEvidence, row: StepRow): void {
         error: row.error,
       });
       return;
+    case 'notification': {
+      const t = (row.summary ?? {}) as Pick<NotificationRecord, 'target' | 'kind' | 'urlEnv' | 'httpStatus'>;
+      (e.notifications ??= []).push({
+        event: row.name as NotificationRecord['event'],
+        target: t.target,
+        kind: t.kind,
+        urlEnv: t.urlEnv,
+        status: row.status as NotificationRecord['status'],
+        attempts: row.attempt ?? 0,
+        httpStatus: t.httpStatus ?? null,
+        error: row.error,
+        at,
+      });
+      return;
+    }
     case 'stop':
       e.stopReason = row.comment;
       return;

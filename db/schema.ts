@@ -137,6 +137,8 @@ export const planBackfillRuns = pgTable(
     finishedAt: tz('finished_at'),
     // Why a run ended (a person's note, the failure, or what the reconciler saw of its workflow).
     closedReason: text('closed_reason'),
+    // A retry-errors run: the run whose unresolved errors it re-reads (db/error-replay.ts).
+    retryOfRunId: text('retry_of_run_id'),
   },
   (t) => [
     index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt),
@@ -188,6 +190,9 @@ export const planBackfillErrors = pgTable(
       .notNull()
       .default(sql`'{}'::jsonb`),
     at: tz('at').notNull().defaultNow(),
+    // The retry-errors run that wrote (or no longer found) the artifact; null while it still needs a fix.
+    resolvedByRunId: text('resolved_by_run_id'),
+    resolvedAt: tz('resolved_at'),
   },
   (t) => [index('plan_backfill_errors_run_idx').on(t.runId, t.artifactId)],
 );
@@ -264,7 +269,7 @@ export const planMigrationSteps = pgTable(
       .references(() => planMigrationRuns.workflowId, { onDelete: 'cascade' }),
     // Assigned by the workflow, so an activity retry inserts nothing twice.
     seq: integer('seq').notNull(),
-    kind: text('kind', { enum: ['step', 'gate', 'approval', 'decision', 'compensation', 'stop'] }).notNull(),
+    kind: text('kind', { enum: ['step', 'gate', 'approval', 'decision', 'compensation', 'notification', 'stop'] }).notNull(),
     name: text('name').notNull(),
     status: text('status').notNull(),
     attempt: integer('attempt'),

@@ -8,6 +8,7 @@ import { FINAL_RUN_STATUSES } from '../model/backfill';
 import { BULK_STAGES } from '../model/bulk-load';
 import { THROTTLE_REASONS } from '../model/throttle';
 import { STEP_NAMES, type StepName } from '../model/migration';
+import { NOTIFICATION_EVENTS } from '../model/notifications';
 import { REPOSITORY_TABLES } from '../model/tables';
 import { REJECT_REASONS } from '../transform/types';
 import { createLiveGauges, type LiveSource } from './live-gauges';
@@ -16,6 +17,7 @@ import { repositoryRowsGauge } from './repository-gauge';
 /** The label values the worker emits, known up front so primeMetrics creates every series at 0. */
 export const WRITE_OPERATIONS = ['backfill_batch', 'trim_batch'] as const;
 export const WRITE_ERROR_REASONS = [...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error'] as const;
+export const NOTIFICATION_OUTCOMES = ['delivered', 'failed'] as const;
 export const BACKFILL_OUTCOMES = ['written', 'skipped', 'rejected', 'conflict'] as const;
 export type BackfillOutcome = (typeof BACKFILL_OUTCOMES)[number];
 /** A dry run's outcomes count apart: it writes nothing, so nothing it rejects is a write error. */
@@ -115,6 +117,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
       registers: [registry],
     }),
+    notificationsTotal: new Counter({
+      name: 'plan_notifications_total',
+      help: 'Webhook notifications of migration events, by outcome (delivered; failed: after the last attempt)',
+      labelNames: ['environment', 'event', 'outcome'] as const,
+      registers: [registry],
+    }),
     ...createLiveGauges(registry, live),
   };
 }
@@ -139,6 +147,8 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
     for (const stage of BULK_STAGES) metrics.backfillBulkStageSeconds.zero({ environment, stage });
     metrics.backfillBatchSize.set({ environment }, 0);
+    for (const event of NOTIFICATION_EVENTS)
+      for (const outcome of NOTIFICATION_OUTCOMES) metrics.notificationsTotal.inc({ environment, event, outcome }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

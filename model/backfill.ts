@@ -109,6 +109,8 @@ export interface BackfillRun extends RunCounters {
   finishedAt: string | null;
   /** Why the run ended (set with every final status). */
   closedReason: string | null;
+  /** A retry-errors run: the run whose unresolved errors it re-reads (absent for every other run). */
+  retryOf?: string;
 }
 
 export interface BackfillErrorSummary {
@@ -162,3 +164,12 @@ export interface BackfillShard {
 
 /** Most shards a run may have: each holds up to two connections while it works. */
 export const MAX_SHARDS = 32;
+
+/**
+ * Chunks run on their own task queue beside the workflow's, so each worker can cap how many it runs
+ * at once (PLANDB_MAX_CONCURRENT_CHUNKS) without capping any other activity: with a cap, Temporal
+ * hands the next shard to a worker with a free slot, which spreads the shards over the workers.
+ */
+export function chunkTaskQueue(taskQueue: string): string {
+  return `${taskQueue}.backfill-chunks`;
+}

@@ -1,5 +1,6 @@
 /** Shapes of an environment migration: its policy, steps, gates and evidence. Pure (workflows import it). */
 import type { MigrationState } from './migration-state';
+import type { NotificationRecord, NotificationTarget } from './notifications';
 
 /** What one environment's migration does, resolved by the worker from config plus the start input's overrides. */
 export interface MigrationPolicy {
@@ -11,6 +12,8 @@ export interface MigrationPolicy {
   verify: { sample: 'all' | number; representativePlans: number };
   spotCheck: { required: boolean };
   postCheck: { hours: number; intervalMs: number };
+  /** Webhooks told of the migration's events; absent when none are configured (and in older executions). */
+  notifications?: NotificationTarget[];
 }
 
 /** Fields of the environmentMigration input that override the environment's configured policy. */
@@ -111,13 +114,15 @@ export interface MigrationEvidence {
   /** Every refused approve/reject signal; only the first MAX_REFUSED_KEPT are in `approvals`. */
   refusedSignals: number;
   compensations: CompensationRecord[];
+  /** Each webhook delivery; absent when no notification was sent. */
+  notifications?: NotificationRecord[];
   /** How it ended, in a sentence; null while it runs. */
   stopReason: string | null;
   startedAt: string;
   finishedAt: string | null;
 }
 
-export type EvidenceKind = 'step' | 'approval' | 'decision' | 'compensation' | 'stop';
+export type EvidenceKind = 'step' | 'approval' | 'decision' | 'compensation' | 'notification' | 'stop';
 
 /** One evidence row (`plan_migration_steps`); `seq` is the workflow's own counter, so retries insert nothing twice. */
 export interface EvidenceRow {

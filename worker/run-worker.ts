@@ -1,20 +1,21 @@
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { PlandbConfig } from '../config/schema';
+import { webhookVariablesWarning } from '../config/notifications';
 import { cannotReachTemporal, temporalConnectOptions } from '../config/temporal-connection';
 import { backupToolsWarning, locatePgToolVersions } from '../db/pg-tools';
 import { DatabaseRegistry } from '../db/registry';
 import { logger as defaultLogger, type Logger } from '../logging/logger';
 import { createMetrics, primeMetrics, type PlandbMetrics } from '../metrics/registry';
 import { metricsListenFromEnv, startMetricsServer } from '../metrics/server';
-import { createWorker } from './create-worker';
+import { createWorker, maxConcurrentChunksFromEnv, type PlandbWorker } from './create-worker';
 import { temporalLiveness } from './liveness';
 import { reconcileIntervalFromEnv, startReconciler, type Reconciler } from './reconciler';
 import { installTemporalRuntime, temporalMetricsAddressFromEnv } from './temporal-runtime';
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: PlandbWorker;
   metrics: PlandbMetrics;
   /** Where `/metrics` and `/healthz` are served (`host:port`). */
   metricsAddress: string;
@@ -26,7 +27,7 @@ export interface RunningWorker {
 }
 
 export interface StartWorkerOptions {
-  /** Database URLs and the PLANDB_METRICS_* / PLANDB_TEMPORAL_METRICS_ADDRESS / PLANDB_RECONCILE_INTERVAL settings (default process.env). */
+  /** Database URLs and the PLANDB_METRICS_* / PLANDB_TEMPORAL_METRICS_ADDRESS / PLANDB_RECONCILE_INTERVAL / PLANDB_MAX_CONCURRENT_CHUNKS settings (default process.env). */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -43,8 +44,13 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   const backupWarning = backupToolsWarning(config.environments, await locatePgToolVersions(env));
   // A warning, not a refusal: environments with backup.enabled false need no pg_dump.
   if (backupWarning) logger.warn({ event: 'backup_tools_unusable', message: backupWarning });
+  const webhookWarning = webhookVariablesWarning(config.environments, env);
+  if (webhookWarning) logger.warn({ event: 'notification_targets_unusable', message: webhookWarning });
   const temporalMetricsAddress = installTemporalRuntime(logger, 'INFO', { metricsAddress: temporalMetricsAddressFromEnv(env) });
   const reconcileIntervalMs = reconcileIntervalFromEnv(env);
+  const maxConcurrentChunks = maxConcurrentChunksFromEnv(env);
+  // In the history of every task it runs: which worker ran a chunk.
+  const identity = `plandb-worker@${os.hostname()}/${process.pid}`;
   const databases = new DatabaseRegistry(config, env);
   const metrics = createMetrics(undefined, { config, databases });
   primeMetrics(metrics, config);
@@ -53,7 +59,7 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
   let connection: NativeConnection | undefined;
   // The activities' and the reconciler's view of which workflows still run.
   let clientConnection: Connection | undefined;
-  let worker: Worker;
+  let worker: PlandbWorker;
   let reconciler: Reconciler;
   try {
     const unreachable = (err: Error) => Promise.reject(cannotReachTemporal(config.temporal, err));
@@ -71,8 +77,9 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
       connection,
       namespace,
       taskQueue,
-      identity: `plandb-worker@${os.hostname()}/${process.pid}`,
+      identity,
       deps,
+      ...(maxConcurrentChunks !== undefined && { maxConcurrentChunks }),
     });
     reconciler = startReconciler(deps, { intervalMs: reconcileIntervalMs });
   } catch (err) {
@@ -83,7 +90,7 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
     throw err;
   }
   const shutdown = async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    if (worker.isRunning()) worker.shutdown();
     await done;
   };
   logger.info({
@@ -93,10 +100,12 @@ export async function startWorker(config: PlandbConfig, opts: StartWorkerOptions
     // On/off only: the API key and the key file stay out of the log.
     tls: config.temporal.credentials?.tls ?? false,
     taskQueue,
+    identity,
     environments: Object.keys(config.environments),
     metrics: server.url,
     temporalMetrics: temporalMetricsAddress ? `http://${temporalMetricsAddress}/metrics` : null,
     reconcileIntervalMs,
+    maxConcurrentChunks: maxConcurrentChunks ?? null,
   });
   const done = worker.run().finally(async () => {
     await reconciler.stop();

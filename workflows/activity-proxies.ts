@@ -1,6 +1,7 @@
 /** Activity stubs with the timeouts and retry policies each kind of activity needs. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
+import { NOTIFY_HTTP_TIMEOUT_MS, NOTIFY_MAX_ATTEMPTS } from '../model/notifications';
 
 const NON_RETRYABLE = ['ConfigError', 'MigrationDriftError', 'InvalidInput'];
 
@@ -39,4 +40,10 @@ export const schema = proxyActivities<PlandbActivities>({
     maximumAttempts: 3,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
+});
+
+/** Webhook deliveries: a few short attempts (about 40 s at worst), then the workflow records the failure and goes on. */
+export const notifying = proxyActivities<PlandbActivities>({
+  startToCloseTimeout: NOTIFY_HTTP_TIMEOUT_MS + 5_000,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: NOTIFY_MAX_ATTEMPTS },
 });

@@ -56,8 +56,9 @@ export function renderBackfillDetails(p: BackfillProgress): string {
   const pct = p.artifactsTotal ? Math.floor((100 * p.artifactsRead) / p.artifactsTotal) : 0;
   const verb = p.mode === 'dry-run' ? 'would write' : 'written';
   return [
-    `## plandb backfill — ${p.environment} (${p.mode})`,
+    `## plandb backfill — ${p.environment} (${p.mode}${p.retryOf ? ', retry of errors' : ''})`,
     '',
+    ...(p.retryOf ? [`re-reads the unresolved errors of run \`${p.retryOf}\``, ''] : []),
     `**${p.status}${p.paused ? ' (paused)' : ''}** · run \`${p.runId ?? '…'}\` · ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor}/${p.upToId})`,
     '',
     `| versions ${verb} | skipped | rejected | conflicts | series | KPIs | events |`,

@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
 import type { ChunkResult } from '../activities/backfill';
-import { isFinalRunStatus, type BackfillRun, type BackfillShard, type RunStatus } from '../model/backfill';
+import { chunkTaskQueue, isFinalRunStatus, type BackfillRun, type BackfillShard, type RunStatus } from '../model/backfill';
 import type { TunerState } from '../model/batch-tuner';
 import type { ThrottleHold } from '../model/throttle';
 import {
@@ -71,14 +71,17 @@ const bulkAfterStop = proxyActivities<PlandbActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
-const chunks = proxyActivities<PlandbActivities>({
-  // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
-  // (Cancel does not wait for heartbeats: the workflow closes the run row, which the next batch reads.)
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+/** Chunk stubs on `taskQueue` (the workflow's own when absent, as executions before the chunk queue did). */
+const chunksOn = (taskQueue?: string) =>
+  proxyActivities<PlandbActivities>({
+    // A chunk works for its budget, then finishes its current batch; the heartbeat proves it is alive.
+    // (Cancel does not wait for heartbeats: the workflow closes the run row, which the next batch reads.)
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '20 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+    ...(taskQueue !== undefined && { taskQueue }),
+  });
 
 export async function backfillRepository(input: BackfillInput): Promise<BackfillResult> {
   const problems = checkBackfillInput(input);
@@ -130,6 +133,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
       batchSizePinned: pinnedBatchSize !== null,
       bulkLoad: bulkLoadReason === null ? null : { chosen: bulkLoad, reason: bulkLoadReason },
+      ...(input.retryErrors !== undefined && { retryOf: input.retryErrors }),
     };
   };
   const show = (step: string) => {
@@ -200,14 +204,16 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
             resumeFrom: input.resumeFrom ?? null,
             options: { batchSize, maxErrors, limit: input.limit ?? null },
             ...(input.shards !== undefined && { shards: input.shards }),
+            ...(input.retryErrors !== undefined && { retryOf: input.retryErrors }),
           })
           // Runs started before shards report none: one.
           .then((run) => ({ run, shards: run.shards ?? 1 }));
     const runId = started.run.runId;
     bulkRunId = runId;
     latest = started.run;
-    // Executions recorded before the bulk path existed did not ask (their histories must replay).
-    if (!carried && mode !== 'dry-run' && patched('bulk-load-path')) {
+    // Executions recorded before the bulk path existed did not ask (their histories must replay). A retry of
+    // errors writes a few versions, never on the bulk path.
+    if (!carried && mode !== 'dry-run' && input.retryErrors === undefined && patched('bulk-load-path')) {
       let check = await control.checkBulkLoad({ environment, runId });
       if (check.pendingRunId !== null && check.pendingRunId !== runId) {
         // An earlier run's bulk load was left unfinished (its workflow died): give the schema its keys first.
@@ -228,6 +234,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         );
       }
     }
+    // Chunks go to their own queue, where each worker's chunk cap spreads the shards (recorded
+    // executions scheduled them on the workflow's queue and must replay so).
+    const chunks = chunksOn(patched('chunk-task-queue') ? chunkTaskQueue(workflowInfo().taskQueue) : undefined);
     // The run row's status as this workflow last set it: shards start chunks only while it is running.
     let runPaused = latest.status === 'paused';
     for (let i = 0; i < started.shards; i++) shards.set(i, { state: null, hold: holdOf(i) });

@@ -29,6 +29,11 @@ export interface BackfillInput {
   /** A previous run id (continue from its checkpoint) or `artifact:<id>` (start after it). */
   resumeFrom?: string;
   maxErrors?: number;
+  /**
+   * Error replay: a previous run id whose unresolved errors this run re-reads (only those artifacts, after they
+   * were fixed in plan_artifacts), as a new run linked to it. Not with dryRun, resumeFrom, limit or shards > 1.
+   */
+  retryErrors?: string;
   /** Split the run's range into this many shards, processed at once; default: the environment's backfill.shards. */
   shards?: number;
   /** Override of the environment's backfill.tuning (the self-tuning batch size). */
@@ -100,6 +105,8 @@ export interface BackfillProgress extends RunCounters {
   batchSizePinned?: boolean;
   /** Whether the run loads on the first load's bulk path, and why (null: not asked: a dry run, an older execution). */
   bulkLoad?: { chosen: boolean; reason: string } | null;
+  /** A retry-errors run: the run whose errors it re-reads (absent from every other run). */
+  retryOf?: string;
 }
 
 export type BackfillResult = BackfillProgress;
@@ -160,6 +167,12 @@ export function checkResumeFrom(v: unknown): string | null {
   return `expected a previous backfill run id (a UUID, as \`plandb status\` shows) or artifact:<id>, got ${JSON.stringify(v)}`;
 }
 
+/** Null when `v` is a previous backfill run id (a UUID) whose errors can be retried, else why not. */
+export function checkRetryErrors(v: unknown): string | null {
+  if (typeof v === 'string' && RUN_ID.test(v)) return null;
+  return `expected the id of a previous backfill run (a UUID, as \`plandb status\` shows), got ${JSON.stringify(v)}`;
+}
+
 /** Problems with a backfillRepository input, each naming the field; empty when it is fine. */
 export function checkBackfillInput(input: unknown): string[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -180,6 +193,7 @@ export function checkBackfillInput(input: unknown): string[] {
     'chunkBudgetMs',
     'continueAsNewAfterChunks',
     'carried',
+    'retryErrors',
   ];
   for (const key of Object.keys(i))
     if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 9).join(', ')})`);
@@ -212,6 +226,22 @@ export function checkBackfillInput(input: unknown): string[] {
     const p = checkResumeFrom(i.resumeFrom);
     if (p) problems.push(`"resumeFrom": ${p}`);
   }
+  if (i.retryErrors !== undefined) problems.push(...checkRetryInput(i));
+  return problems;
+}
+
+/** A retry-errors run re-reads one run's errors, in one shard, and writes: the options that say otherwise do not apply. */
+function checkRetryInput(i: Record<string, unknown>): string[] {
+  const p = checkRetryErrors(i.retryErrors);
+  if (p) return [`"retryErrors": ${p}`];
+  const problems: string[] = [];
+  if (i.dryRun === true) problems.push('"retryErrors" and "dryRun" cannot both be set: a retry writes what was fixed');
+  for (const key of ['resumeFrom', 'limit'] as const) {
+    if (i[key] !== undefined)
+      problems.push(`"retryErrors" and "${key}" cannot both be set: a retry re-reads all the unresolved errors of its run`);
+  }
+  if (i.shards !== undefined && i.shards !== 1)
+    problems.push(`"retryErrors" runs in one shard: "shards" must be 1 or absent, got ${JSON.stringify(i.shards)}`);
   return problems;
 }
 

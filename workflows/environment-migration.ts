@@ -40,6 +40,7 @@ import type { backfillRepository } from './backfill-repository';
 import { BackfillInput, checkDecision, decideSignal, EnvironmentMigrationInput, statusQuery } from './definitions';
 import { renderEvidenceSummary } from './evidence-markdown';
 import { installGates } from './gates';
+import { createNotifier } from './notifications';
 import { rollbackProcedure } from './rollback';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
@@ -102,6 +103,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       at: a.at,
     }),
   );
+  const notifier = createNotifier({ environment, workflowId, policy: () => policy, evidence, row });
   let decision: DecideRequest | null = null;
   setHandler(decideSignal, (d) => {
     if (evidence.status === 'waiting-decision' && !checkDecision(d)) decision = d;
@@ -162,8 +164,11 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       row({ kind: 'compensation', name: record.name, status: record.status, error: record.error, at: record.at });
     }
   };
-  const setMaintenance = (enabled: boolean, reason: string) =>
-    quick.setMaintenance({ environment, enabled, reason, actor: `plandb:${workflowId}`, owner: workflowId });
+  const setMaintenance = async (enabled: boolean, reason: string) => {
+    const result = await quick.setMaintenance({ environment, enabled, reason, actor: `plandb:${workflowId}`, owner: workflowId });
+    notifier.notify({ event: enabled ? 'maintenance-on' : 'maintenance-off', mode: result.mode, reason });
+    return result;
+  };
 
   /** Moves the machine on `event`; a stop (or rolling-back) unwinds with `reason`. */
   const stopWith = (event: MigrationEvent, reason: string): never => {
@@ -174,6 +179,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
 
   const awaitDecision = async (step: StepName, error: string): Promise<void> => {
     move('step-failed');
+    notifier.notify({ event: 'step-failed', step, attempt: evidence.steps.at(-1)?.attempt ?? 1, error });
     decision = null;
     await flush();
     const decided = await condition(() => decision !== null, DECISION_TIMEOUT_MS);
@@ -230,6 +236,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
     move('gate-opened');
     const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
+    notifier.notify({ event: 'gate-opened', gate: name, approvers: p.approval.approvers, timeoutMs: p.approval.timeoutMs });
     await flush();
     const outcome = await waiting;
     const finish = (status: 'completed' | 'failed', error: string | null) => {
@@ -397,6 +404,8 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     evidence.currentStep = null;
     evidence.finishedAt = now();
     evidence.stopReason = 'completed';
+    notifier.notify({ event: 'migration-completed', evidence: view() });
+    await notifier.settle();
     row({ kind: 'stop', name: 'completed', status: 'completed', comment: 'completed', at: evidence.finishedAt });
     await flush();
     return view();
@@ -422,6 +431,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     await CancellationScope.nonCancellable(async () => {
       if (evidence.status === 'rolling-back') await rollBack(backupId);
       await compensate();
+      await notifier.settle();
       evidence.currentStep = null;
       evidence.finishedAt = now();
       row({ kind: 'stop', name: evidence.status, status: evidence.status, comment: evidence.stopReason, at: evidence.finishedAt });

@@ -68,6 +68,13 @@ export function renderEvidenceMarkdown(e: MigrationEvidence): string {
     lines.push('', '## Compensations (undone on stop)', '', '| undo | status | at | error |', '|---|---|---|---|');
     for (const c of e.compensations) lines.push(`| ${c.name} | ${c.status} | ${c.at} | ${(c.error ?? '').replace(/\|/g, '\\|')} |`);
   }
+  if (e.notifications?.length) {
+    lines.push('', '## Notifications', '', '| event | target | status | attempts | HTTP | at | error |', '|---|---|---|---|---|---|---|');
+    for (const n of e.notifications)
+      lines.push(
+        `| ${n.event} | #${n.target} ${n.kind} (${n.urlEnv}) | ${n.status} | ${n.attempts} | ${n.httpStatus ?? '-'} | ${n.at} | ${(n.error ?? '').replace(/\|/g, '\\|')} |`,
+      );
+  }
   if (e.stopReason) lines.push('', `**How it ended:** ${e.stopReason}`);
   if (e.policy) lines.push('', '## Policy', '', '```json', JSON.stringify(e.policy, null, 2), '```');
   return lines.join('\n');

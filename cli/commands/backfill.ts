@@ -6,7 +6,7 @@ import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
 import { printStarted, reconnectVia } from '../follow-workflow';
-import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom, shardCount } from '../options';
+import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom, retryErrors, shardCount } from '../options';
 import { barDisplay, jsonLinesDisplay } from '../progress-display';
 import { reconnectTimeoutOption } from '../reconnect';
 import { renderBackfillProgress } from '../render-status';
@@ -23,6 +23,7 @@ export interface BackfillOptions {
   maxErrors?: number;
   shards?: number;
   resumeFrom?: string;
+  retryErrors?: string;
   stateFile?: string;
   wait: boolean;
   json?: boolean;
@@ -39,6 +40,7 @@ export function backfillInput(opts: BackfillOptions, defaults: Pick<BackfillConf
   if (opts.limit !== undefined) input.limit = opts.limit;
   input.batchSize = opts.batchSize ?? defaults.batchSize;
   if (opts.resumeFrom !== undefined) input.resumeFrom = opts.resumeFrom;
+  if (opts.retryErrors !== undefined) input.retryErrors = opts.retryErrors;
   // Absent: the worker takes the environment's backfill.shards ("auto": the database server's cores).
   if (opts.shards !== undefined) input.shards = opts.shards;
   input.maxErrors = opts.maxErrors ?? defaults.maxErrors;
@@ -61,6 +63,14 @@ export function backfillCommand(ctx: () => CliContext): Command {
     )
     .option('--resume-from <run-id|artifact:id>', "continue from a previous run's checkpoint, or start after an artifact id", resumeFrom)
     .addOption(
+      new Option(
+        '--retry-errors <run-id>',
+        "re-read only the artifacts of that run's unresolved errors (after they were fixed), as a new run",
+      )
+        .argParser(retryErrors)
+        .conflicts(['dryRun', 'resumeFrom', 'limit', 'shards']),
+    )
+    .addOption(
       new Option('--state-file <path>', 'rewrite this JSON file (run id, status, cursor, counts, errors) on every update').conflicts(
         'wait',
       ),
@@ -82,7 +92,7 @@ export function backfillCommand(ctx: () => CliContext): Command {
         environment: opts.env,
         taskQueue: c.config.temporal.taskQueue,
         input,
-        summary: `backfill ${opts.env} (${mode})`,
+        summary: `backfill ${opts.env} (${mode}${input.retryErrors ? `, retry of the errors of run ${input.retryErrors}` : ''})`,
       });
       if (!opts.wait) {
         await printStarted(c, handle);

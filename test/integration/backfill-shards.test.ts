@@ -4,6 +4,7 @@
  * without deadlocks; pause and cancel reach every shard; a SIGKILLed worker's shards finish on another.
  */
 import fs from 'node:fs';
+import type { WorkflowHandle } from '@temporalio/client';
 import { getRun } from '../../db/backfill-runs';
 import { listShards } from '../../db/backfill-shards';
 import { pauseSignal, progressQuery, resumeSignal, type BackfillResult } from '../../workflows/definitions';
@@ -44,6 +45,21 @@ async function straddlingDatabase(): Promise<TestDatabase> {
 async function deadlocks(db: TestDatabase): Promise<number> {
   const res = await db.pool.query(`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()`);
   return res.rows[0].n;
+}
+
+/** The identities of the workers that started the run's chunk activities, from its history. */
+async function chunkWorkers(handle: WorkflowHandle): Promise<Set<unknown>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const chunkIds = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'backfillChunk')
+      .map((e) => String(e.eventId)),
+  );
+  return new Set(
+    events
+      .filter((e) => chunkIds.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+      .map((e) => e.activityTaskStartedEventAttributes!.identity),
+  );
 }
 
 describe('backfill shards', () => {
@@ -114,6 +130,33 @@ describe('backfill shards', () => {
       expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL }));
     });
     expect(await repositoryDigest(db.pool)).toEqual(reference);
+  });
+
+  test('a cap of one chunk per worker spreads two shards over two workers', async () => {
+    const taskQueue = uniqueWorkflowId('plandb-spread');
+    const { dir, configPath } = writeCliConfig(
+      'plandb-spread-',
+      { address: process.env.PLANDB_TEST_TEMPORAL_ADDRESS, taskQueue },
+      { dev: { databaseUrlEnv: 'PLANDB_T_SHARD_URL' } },
+    );
+    const env = { ...childProcessEnv(configPath, 'PLANDB_T_SHARD_URL', db.url), PLANDB_MAX_CONCURRENT_CHUNKS: '1' };
+    const workers: CliWorker[] = [];
+    try {
+      workers.push(await startCliWorker(env), await startCliWorker(env));
+      expect(workers.map((w) => w.started.maxConcurrentChunks)).toEqual([1, 1]);
+      const handle = await harness.client.workflow.start('backfillRepository', {
+        workflowId: uniqueWorkflowId('bf-shards-spread'),
+        taskQueue,
+        args: [{ environment: 'dev', shards: 2, batchSize: 3, chunkBudgetMs: 2000 }],
+      });
+      const result = (await handle.result()) as BackfillResult;
+      expect(result).toEqual(expect.objectContaining({ status: 'completed', artifactsRead: TOTAL }));
+      expect(await chunkWorkers(handle)).toEqual(new Set(workers.map((w) => w.started.identity)));
+      expect(await repositoryDigest(db.pool)).toEqual(reference);
+    } finally {
+      for (const w of workers) await w.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('SIGKILL of one of two workers mid-run: the other finishes every shard, identical to an undisturbed run', async () => {

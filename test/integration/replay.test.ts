@@ -25,6 +25,7 @@ describe('replay of recorded histories', () => {
         'capacity-trim.json',
         'rollback.json',
         'promotion.json',
+        'environment-migration-notifications.json',
         // The previous release's recordings: executions it started must still replay.
         'preflight.2026-11.json',
         'backfill-repository-first-run.2026-11.json',

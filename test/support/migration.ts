@@ -23,11 +23,14 @@ export interface MigrationFixture {
   close(): Promise<void>;
 }
 
-/** One seeded (not migrated) database per environment, configured with the given policies. */
-export async function migrationFixture(environments: Record<string, Record<string, unknown>>): Promise<MigrationFixture> {
+/** One seeded (not migrated) database per environment, configured with the given policies; `extraEnv`: more variables for the worker. */
+export async function migrationFixture(
+  environments: Record<string, Record<string, unknown>>,
+  extraEnv: Record<string, string> = {},
+): Promise<MigrationFixture> {
   const backupRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-backups-'));
   const dbs: Record<string, TestDatabase> = {};
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...extraEnv };
   const config: Record<string, Record<string, unknown>> = {};
   for (const [name, policy] of Object.entries(environments)) {
     dbs[name] = await createTestDatabase();

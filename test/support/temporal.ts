@@ -1,13 +1,13 @@
 /** A plandb worker on its own task queue against the shared Temporal dev server. */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import type { PlandbConfig } from '../../config/schema';
 import { DatabaseRegistry } from '../../db/registry';
 import type { Logger } from '../../logging/logger';
 import { createMetrics, PlandbMetrics, primeMetrics } from '../../metrics/registry';
-import { createWorker } from '../../worker/create-worker';
+import { createWorker, type PlandbWorker } from '../../worker/create-worker';
 import { temporalLiveness } from '../../worker/liveness';
 import { startReconciler } from '../../worker/reconciler';
 
@@ -50,7 +50,7 @@ export async function createTemporalHarness(
     env,
     workflowLiveness: temporalLiveness(client.workflow),
   };
-  const newWorker = (): Promise<Worker> =>
+  const newWorker = (): Promise<PlandbWorker> =>
     createWorker({
       connection: nativeConnection,
       namespace: 'default',

@@ -1,4 +1,4 @@
-import { batchSizeOf, checkBackfillInput, checkSetBatchSize } from '../../workflows/definitions';
+import { batchSizeOf, checkBackfillInput, checkRetryErrors, checkSetBatchSize } from '../../workflows/definitions';
 
 describe('backfillRepository input: shards and tuning', () => {
   test('shards is a whole number from 1 to 32', () => {
@@ -35,5 +35,36 @@ describe('backfillRepository input: shards and tuning', () => {
     expect(batchSizeOf({ batchSize: 'auto' })).toBeNull();
     expect(batchSizeOf({ batchSize: 200 })).toBe(200);
     expect(batchSizeOf(25)).toBe(25);
+  });
+});
+
+describe('backfillRepository input: retryErrors', () => {
+  const RUN = '0b6c1c3e-6f0e-4d2a-9a53-6f1f4f0c2d11';
+
+  test('takes a previous run id, with force or one shard', () => {
+    expect(checkBackfillInput({ environment: 'dev', retryErrors: RUN })).toEqual([]);
+    expect(checkBackfillInput({ environment: 'dev', retryErrors: RUN, force: true, shards: 1, batchSize: 10 })).toEqual([]);
+    expect(checkRetryErrors(RUN)).toBeNull();
+  });
+
+  test('refuses what is not a run id, naming the field', () => {
+    for (const bad of ['run-1', 'artifact:12', 42, '']) {
+      expect(checkBackfillInput({ environment: 'dev', retryErrors: bad })).toEqual([
+        `"retryErrors": expected the id of a previous backfill run (a UUID, as \`plandb status\` shows), got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+
+  test('refuses the options a retry cannot honour', () => {
+    expect(checkBackfillInput({ environment: 'dev', retryErrors: RUN, dryRun: true })).toEqual([
+      '"retryErrors" and "dryRun" cannot both be set: a retry writes what was fixed',
+    ]);
+    expect(checkBackfillInput({ environment: 'dev', retryErrors: RUN, resumeFrom: RUN, limit: 5 })).toEqual([
+      '"retryErrors" and "resumeFrom" cannot both be set: a retry re-reads all the unresolved errors of its run',
+      '"retryErrors" and "limit" cannot both be set: a retry re-reads all the unresolved errors of its run',
+    ]);
+    expect(checkBackfillInput({ environment: 'dev', retryErrors: RUN, shards: 2 })).toEqual([
+      '"retryErrors" runs in one shard: "shards" must be 1 or absent, got 2',
+    ]);
   });
 });

@@ -6,9 +6,10 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { backfillState, writeStateFile } from '../../cli/backfill-state';
 import { backfillInput } from '../../cli/commands/backfill';
-import { batchSize, resumeFrom, shardCount } from '../../cli/options';
+import { batchSize, resumeFrom, retryErrors, shardCount } from '../../cli/options';
 import { barPayload, formatEta, jsonLinesDisplay, progressKey } from '../../cli/progress-display';
 import { renderBackfillProgress, renderStatus, workflowSummary } from '../../cli/render-status';
+import { renderBackfillDetails } from '../../workflows/backfill-progress';
 import type { BackfillProgress } from '../../workflows/definitions';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from '../../workflows/search-attributes';
 
@@ -273,5 +274,35 @@ describe('backfill arguments', () => {
     for (const ok of ['artifact:0', 'artifact:123456', '0f8fad5b-d9cb-469f-a165-70867728950e']) expect(resumeFrom(ok)).toBe(ok);
     for (const bad of ['bad id!', 'artifact:', 'artifact:12a', 'artifact:-1', 'run-1', ''])
       expect(() => resumeFrom(bad)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('a retry-errors run', () => {
+  const OLD = '6d2c7f3e-1b2a-4c5d-8e9f-0a1b2c3d4e5f';
+  const retry: BackfillProgress = { ...progress, retryOf: OLD };
+
+  test('names the run it retries in the status text, the UI details and the state file', () => {
+    expect(renderBackfillProgress(retry).split('\n')[0]).toBe(
+      `backfill run ${progress.runId} on staging (normal, retry of the errors of run ${OLD}): running, 30% (1200/4000 artifacts, cursor 1200 of 4000)`,
+    );
+    expect(renderBackfillDetails(retry)).toMatch(
+      `## plandb backfill — staging (normal, retry of errors)\n\nre-reads the unresolved errors of run \`${OLD}\``,
+    );
+    const now = new Date('2026-03-01T10:00:11.000Z');
+    expect(
+      backfillState({ workflowId: 'plandb-staging-backfill', environment: 'staging', mode: 'normal', progress: retry, now }).retryOf,
+    ).toBe(OLD);
+    // Other runs say nothing about it.
+    expect(renderBackfillProgress(progress)).not.toMatch(/retry/);
+    expect(
+      backfillState({ workflowId: 'plandb-staging-backfill', environment: 'staging', mode: 'normal', progress, now }),
+    ).not.toHaveProperty('retryOf');
+  });
+
+  test('--retry-errors becomes the input field; a bad id is refused naming what is expected', () => {
+    const input = backfillInput({ env: 'staging', retryErrors: OLD, wait: true }, { batchSize: 500, maxErrors: 1000 });
+    expect(input).toEqual({ environment: 'staging', retryErrors: OLD, batchSize: 500, maxErrors: 1000 });
+    expect(() => retryErrors('latest')).toThrow(InvalidArgumentError);
+    expect(() => retryErrors('artifact:5')).toThrow(/expected the id of a previous backfill run/);
   });
 });

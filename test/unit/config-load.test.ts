@@ -298,6 +298,7 @@ describe('loadConfig: defaults', () => {
           capacity: { maxRows: null, alertThreshold: null },
           spotCheck: { required: false },
           postCheckHours: 0,
+          notifications: [],
         },
       },
     });

@@ -6,6 +6,7 @@ import { BACKFILL_OUTCOMES, backfillOutcomeLabel, createMetrics, observeStepDura
 import { FINAL_RUN_STATUSES } from '../../model/backfill';
 import { BULK_STAGES } from '../../model/bulk-load';
 import { STEP_NAMES } from '../../model/migration';
+import { NOTIFICATION_EVENTS } from '../../model/notifications';
 import { THROTTLE_REASONS } from '../../model/throttle';
 import { REPOSITORY_TABLES } from '../../model/tables';
 import { formatHostPort, metricsListenFromEnv, startMetricsServer } from '../../metrics/server';
@@ -43,6 +44,12 @@ describe('metrics registry', () => {
       expect(combos('plan_db_write_latency_seconds_count', 'operation', environment)).toEqual(zeros(['backfill_batch', 'trim_batch']));
       expect(combos('plan_migration_step_duration_seconds_count', 'step', environment)).toEqual(zeros(STEP_NAMES));
       expect(combos('plan_backfill_bulk_stage_seconds_count', 'stage', environment)).toEqual(zeros(BULK_STAGES));
+      expect(samplesOf(e, 'plan_notifications_total', { environment }).map((s) => [s.labels.event, s.labels.outcome, s.value])).toEqual(
+        NOTIFICATION_EVENTS.flatMap((event) => [
+          [event, 'delivered', 0],
+          [event, 'failed', 0],
+        ]),
+      );
       // Every bucket too: histogram_quantile() over increase() needs the 0 before the first observation.
       expect(samplesOf(e, 'plan_migration_step_duration_seconds_bucket', { environment, step: 'backup' }).map((s) => s.value)).toEqual(
         Array(16).fill(0),
