@@ -21,6 +21,7 @@ import YAML from 'yaml';
 import { createLegacyUsage } from '../../activities/legacy-usage';
 import { advanceRun, ZERO_COUNTERS } from '../../db/backfill-runs';
 import { advanceShard, createShardedRun } from '../../db/backfill-shards';
+import { readTableUsage } from '../../db/legacy-usage';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server';
 import type { MigrationEvidence } from '../../model/migration';
@@ -189,6 +190,14 @@ describe('a real Prometheus over a real worker', () => {
         capacity: { maxRows: MAX_ROWS, alertThreshold: ALERT_THRESHOLD },
       },
     });
+    // A session's table statistics reach pg_stat_user_tables up to 10 s after its writes: the seeding must be
+    // counted before the migration's cut-over, or it would count as writes after it.
+    const seeded = (await f.dbs.pdev.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM plan_artifacts')).rows[0].n;
+    await waitFor(
+      async () => ((await readTableUsage(f.dbs.pdev.pool))?.counters.nTupIns ?? 0) >= seeded,
+      30_000,
+      'the seeding in the statistics',
+    );
     metricsServer = await startMetricsServer(f.harness.metrics.registry, { host: '127.0.0.1', port: 0 });
     metricsServerOpen = true;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-prometheus-'));
@@ -274,6 +283,7 @@ describe('a real Prometheus over a real worker', () => {
       PlanDbMigrationWaitingAtGate: 'inactive',
       PlanDbWorkerDown: 'inactive',
       PlanDbBackfillStalled: 'inactive',
+      PlanDbNotificationsFailing: 'inactive',
       PlanDbLegacyTableWrittenAfterCutover: 'inactive',
     };
     const states = await waitFor(
