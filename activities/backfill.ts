@@ -16,6 +16,7 @@ import {
 import { adoptUnshardedRun, createShardedRun, getShard, listShards, type BackfillShard } from '../db/backfill-shards';
 import type { Queryable } from '../db/connection';
 import { retryTarget, RetryRefusedError, type RetryTarget } from '../db/error-replay';
+import { waitForLegacyWriters } from '../db/catch-up';
 import { legacyRangeAfter, legacyTableExists } from '../db/legacy-reader';
 import { serverParallelism } from '../db/server-info';
 import { BACKFILL_OUTCOMES, backfillOutcomeLabel, type BackfillOutcome } from '../metrics/registry';
@@ -96,7 +97,7 @@ export interface ChunkResult {
  * A run as activities hand it to the workflow: without its batch size history (options.batchSizes, up to
  * 100 entries), which would otherwise ride in every chunk's result in the workflow's history.
  */
-function forWorkflow(run: BackfillRun): BackfillRun {
+export function forWorkflow(run: BackfillRun): BackfillRun {
   if (!('batchSizes' in run.options)) return run;
   const options = { ...run.options };
   delete options.batchSizes;
@@ -255,6 +256,12 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
     const retry = input.retryOf ? await retryTargetOf(pool, input.environment, input.retryOf) : null;
     const cursor = retry ? 0 : await resolveStartCursor(deps, input);
     const range = retry ? { upToId: retry.lastArtifactId, artifacts: retry.artifacts } : await legacyRangeAfter(pool, cursor, input.limit);
+    if (!retry) {
+      // The application's writes still open may hold ids below the range's end: they commit before the run starts.
+      const unsettled = await waitForLegacyWriters(pool);
+      if (unsettled)
+        deps.logger.warn({ event: 'backfill_writers_unsettled', environment: input.environment, runId: input.runId, unsettled });
+    }
     // A retry run walks its few error ids in one shard.
     const shards = retry ? [{ afterId: 0, upToId: range.upToId, artifacts: range.artifacts }] : await shardCount(pool, input);
     const create = () =>
@@ -429,7 +436,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           const wait = await waitWhileThrottled(gate, hold);
           if (wait.waited || wait.held) await tune(observeThrottle(tuner));
           if (wait.held) return result(null, wait.held);
-          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run.retryOf);
+          current = await prefetchBatch(pool, shard, shard.cursor, tuner.size, run);
         }
         for (;;) {
           const writing = runBatch(pool, {
@@ -441,7 +448,7 @@ export function createBackfillActivities(deps: WorkerActivityDeps) {
           });
           const end = current?.replay?.end ?? current?.artifacts.at(-1)?.id;
           // A failed read-ahead only costs the overlap: the batch is then read inside its transaction.
-          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size, run.retryOf).catch(() => null);
+          if (end !== undefined && end < shard.upToId) next = prefetchBatch(pool, shard, end, tuner.size, run).catch(() => null);
           let outcome: BatchOutcome;
           try {
             outcome = await writing;

@@ -1,7 +1,10 @@
 import { createBackfillActivities } from './backfill';
+import { createMaintenanceWindowActivities } from './backfill-eta';
 import { createBackupActivities } from './backup';
 import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
+import { createCatchUpActivities } from './catch-up';
+import { createCutoverActivities } from './cutover';
 import { createLegacyUsageActivities } from './legacy-usage';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
@@ -29,14 +32,17 @@ export function createActivities(deps: WorkerActivityDeps) {
     preflight: createPreflight(deps),
     ...createBackfillActivities(deps),
     ...createBulkLoadActivities(deps),
+    ...createCatchUpActivities(deps),
     ...createMigrationActivities(deps),
     ...createBackupActivities(deps, deps.env),
     ...createRestoreActivities(deps, deps.env),
     ...createVerifyActivities(deps, deps.env),
     ...createMaintenanceActivities(deps, deps.env),
+    ...createMaintenanceWindowActivities(deps),
     ...createCapacityActivities(deps),
     ...createTrimActivities(deps),
     ...createNotifyActivities(deps),
+    ...createCutoverActivities(deps),
     ...createLegacyUsageActivities(deps),
   });
 }

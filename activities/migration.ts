@@ -27,7 +27,11 @@ export interface RecordMigrationInput {
   state: RunState;
   rows: EvidenceRow[];
   /** Open gates are not reported here: plan_migration_waiting_since_timestamp reads them from the database. */
-  metrics?: { stepDurations?: { step: StepName; seconds: number }[] };
+  metrics?: {
+    stepDurations?: { step: StepName; seconds: number }[];
+    /** The maintenance window an online cut-over just closed (plan_migration_maintenance_seconds). */
+    maintenanceSeconds?: number;
+  };
 }
 
 export interface PostCheckResult {
@@ -59,6 +63,8 @@ export function createMigrationActivities(deps: WorkerActivityDeps) {
   async function recordMigration(input: RecordMigrationInput): Promise<{ saved: boolean }> {
     const { environment, workflowId } = input.header;
     for (const s of input.metrics?.stepDurations ?? []) observeStepDuration(deps.metrics, environment, s.step, s.seconds);
+    const window = input.metrics?.maintenanceSeconds;
+    if (window !== undefined) deps.metrics.migrationMaintenanceSeconds.set({ environment }, window);
     const pool = deps.databases.pool(environment);
     if (!(await evidenceTablesExist(pool))) return { saved: false };
     await claim(pool, input.header);

@@ -7,6 +7,8 @@ import { migrationStatus } from '../db/migrator';
 import { repositoryCounts, RepositoryCounts } from '../db/repository-stats';
 import { serverInfo, ServerInfo, tableExists } from '../db/server-info';
 import type { LegacyInventory } from '../transform/inventory';
+import type { EtaPrediction } from '../model/backfill-eta';
+import { predictBackfillEta } from './backfill-eta';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
 
@@ -29,6 +31,11 @@ export interface PreflightReport {
   repository: RepositoryCounts | null;
   /** Null until migrations create plan_db_maintenance. */
   maintenance: MaintenanceState | null;
+  /**
+   * The backfill's ETA from the previous environment's measured rate (model/backfill-eta.ts); null for the
+   * first environment or without a legacy table; absent from reports of older workers.
+   */
+  eta?: EtaPrediction | null;
   checkedAt: string;
 }
 
@@ -55,6 +62,7 @@ export function createPreflight(deps: ActivityDeps) {
         legacy,
         repository: await repositoryCounts(db),
         maintenance: (await tableExists(db, 'plan_db_maintenance')) ? await getMaintenance(db) : null,
+        eta: legacy ? await predictBackfillEta(deps, input.environment, legacy.artifacts) : null,
         checkedAt: new Date().toISOString(),
       };
       deps.logger.info({ event: 'preflight', environment: input.environment, atHead: status.atHead, legacy });

@@ -10,10 +10,11 @@ import { getEnvironment, resolveDatabaseUrl } from '../config/environment';
 import { createPool } from '../db/connection';
 import { MAX_VERIFY_PARALLEL } from '../model/verify';
 import { legacyTableExists } from '../db/legacy-reader';
+import { changedArtifactIds } from '../db/cutover-delta';
 import { compareRepresentativePlans, type RepresentativePlanReport } from '../db/representative-plans';
 import { tableExists } from '../db/server-info';
 import { saveVerifyReport } from '../db/verify-reports';
-import { sampleThreshold, verifyRepository, type VerificationProgress } from '../db/verification';
+import { sampleThreshold, verifyRepository, type VerificationProgress, type VerifyScope } from '../db/verification';
 import { verificationProblems, type VerificationReport, type VerifySample } from '../transform/verification-report';
 import { refuseDuringBulkLoad } from './bulk-load';
 import type { ActivityDeps } from './deps';
@@ -36,6 +37,17 @@ export interface VerifyInput {
   database?: string;
   /** The migration asking: the report is stored in plan_verify_reports and its evidence keeps the id. */
   workflowId?: string;
+  /** Only artifacts up to this id (the online cut-over's backfilled range, while the application appends). */
+  upToId?: number;
+  /**
+   * Versions changed in place since they were written (repository rows = stored checksum ≠ legacy) do not fail
+   * it: the online cut-over's final delta rewrites them, and its own verify is strict. Counted in `changedSinceWritten`.
+   */
+  changedLater?: boolean;
+  /** Only these artifacts: those after `afterId` and the listed ids. */
+  only?: VerifyScope;
+  /** Only the online cut-over's delta: artifacts after `afterId` (backfill run `afterRunId`'s range end) and those the delta rewrote. */
+  delta?: { afterRunId: string; afterId: number };
 }
 
 export interface VerifyResult extends VerificationReport {
@@ -74,6 +86,22 @@ function checkInput(input: VerifyInput): void {
     throw invalidInput('httpBaseUrl must be an http:// or https:// URL');
   if (input.database !== undefined && !DATABASE_NAME.test(input.database))
     throw invalidInput(`"${input.database}" is not a database name plandb verifies`);
+  const o = input.only;
+  if (
+    o !== undefined &&
+    !(Number.isSafeInteger(o.afterId) && o.afterId >= 0 && Array.isArray(o.artifactIds) && o.artifactIds.every(Number.isSafeInteger))
+  )
+    throw invalidInput('only must be {"afterId": <id >= 0>, "artifactIds": [<id>, ...]}');
+  const d = input.delta;
+  if (
+    d !== undefined &&
+    !(typeof d.afterRunId === 'string' && d.afterRunId.length > 0 && Number.isSafeInteger(d.afterId) && d.afterId >= 0)
+  )
+    throw invalidInput('delta must be {"afterRunId": "<backfill run id>", "afterId": <id >= 0>}');
+  if (o !== undefined && d !== undefined) throw invalidInput('only and delta cannot both be given');
+  if (input.changedLater !== undefined && typeof input.changedLater !== 'boolean') throw invalidInput('changedLater must be true or false');
+  if (input.upToId !== undefined && !(Number.isSafeInteger(input.upToId) && input.upToId >= 0))
+    throw invalidInput(`upToId must be an artifact id >= 0, got ${input.upToId}`);
 }
 
 /** The environment's URL with another database name; the URL itself never leaves this function. */
@@ -83,8 +111,13 @@ export function urlForDatabase(environmentUrl: string, database: string): string
   return url.toString();
 }
 
-function problemsOf(report: VerificationReport, representative: RepresentativePlanReport[], http: HttpCheck[]): string[] {
-  const problems = verificationProblems(report);
+function problemsOf(
+  report: VerificationReport,
+  representative: RepresentativePlanReport[],
+  http: HttpCheck[],
+  changedLater: boolean,
+): string[] {
+  const problems = verificationProblems(report, { changedLater });
   for (const r of representative.filter((p) => !p.equal)) {
     problems.push(
       `representative plan ${r.planId} v${r.version ?? '?'} differs: ${r.differences
@@ -106,37 +139,43 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     if (!(await tableExists(pool, 'plan_versions'))) {
       throw ApplicationFailure.nonRetryable(`${where} has no PlanRepository tables: apply the migrations first`, 'RepositoryMissing');
     }
+    const only = input.delta ? { afterId: input.delta.afterId, artifactIds: await changedArtifactIds(pool, input.delta) } : input.only;
     const ctx = activityContext();
     let last: VerificationProgress | null = null;
     // Liveness while one long statement (the final counts) runs; the details carry the last batch.
-    return withHeartbeat(() => ({ phase: 'verify', ...last }), async () => {
-      const report = await verifyRepository(pool, {
-        sample: input.sample ?? settings.sample,
-        parallel,
-        onProgress: (p) => {
-          last = p;
-          heartbeat({ phase: 'verify', ...p });
-          if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
-        },
-      });
-      heartbeat({ phase: 'representative-plans' });
-      const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
-      const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
-      const planIds = representative.map((r) => r.planId);
-      const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
-      const problems = problemsOf(report, representative, http);
-      return {
-        ...report,
-        environment: input.environment,
-        database: input.database ?? null,
-        passed: problems.length === 0,
-        problems,
-        representative,
-        http,
-        seconds: (Date.now() - started) / 1000,
-        reportId: null,
-      };
-    });
+    return withHeartbeat(
+      () => ({ phase: 'verify', ...last }),
+      async () => {
+        const report = await verifyRepository(pool, {
+          sample: input.sample ?? settings.sample,
+          parallel,
+          ...(only && { only }),
+          ...(input.upToId !== undefined && { upToId: input.upToId }),
+          onProgress: (p) => {
+            last = p;
+            heartbeat({ phase: 'verify', ...p });
+            if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('verify cancelled');
+          },
+        });
+        heartbeat({ phase: 'representative-plans' });
+        const representative = await compareRepresentativePlans(pool, input.representativePlans ?? settings.representativePlans);
+        const baseUrl = input.httpBaseUrl ?? settings.httpBaseUrl;
+        const planIds = representative.map((r) => r.planId);
+        const http = baseUrl ? await checkPlansApi(baseUrl, planIds) : [];
+        const problems = problemsOf(report, representative, http, input.changedLater === true);
+        return {
+          ...report,
+          environment: input.environment,
+          database: input.database ?? null,
+          passed: problems.length === 0,
+          problems,
+          representative,
+          http,
+          seconds: (Date.now() - started) / 1000,
+          reportId: null,
+        };
+      },
+    );
   }
 
   async function verify(input: VerifyInput): Promise<VerifyResult> {

@@ -1,9 +1,11 @@
+import { MAX_CATCH_UP_PASSES } from '../model/catch-up';
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
 import { parseSince } from '../model/legacy-usage';
 import { MAX_SHARDS } from '../model/backfill';
+import { CUTOVER_MODES, type CutoverMode } from '../model/migration';
 import { checkResumeFrom, checkRetryErrors } from '../workflows/definitions';
 import { checkCron, checkScheduleId } from './schedules';
 
@@ -24,6 +26,13 @@ export function positiveInt(value: string): number {
 
 export function nonNegativeInt(value: string): number {
   return intInRange(0, Number.MAX_SAFE_INTEGER)(value);
+}
+
+/** `online` or `offline` (the migration's cut-over policy). */
+export function cutoverMode(value: string): CutoverMode {
+  if (!(CUTOVER_MODES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected ${CUTOVER_MODES.join(' or ')}, got "${value}"`);
+  return value as CutoverMode;
 }
 
 /** A number of hours >= 0, fractions allowed (`0.01` is 36 s: a short post-check for a demo or a test). */
@@ -80,6 +89,9 @@ export function scheduleId(value: string): string {
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }
+
+/** `--catch-up-passes`: 0 (none) up to MAX_CATCH_UP_PASSES. */
+export const catchUpPasses = intInRange(0, MAX_CATCH_UP_PASSES);
 
 /** `--since`: an ISO time, a reading id or "cutover" (also `plandb schedule legacy-usage`). */
 export function sinceOption(value: string): string {

@@ -22,11 +22,10 @@ export function formatEta(seconds: number | null): string {
 
 /** The bar's custom tokens. A pause takes effect after the batch in flight: until then it shows as pausing. */
 export function barPayload(p: BackfillProgress): { rowsPerSecond: number; etaText: string; status: string } {
-  return {
-    rowsPerSecond: p.rowsPerSecond,
-    etaText: formatEta(p.etaSeconds),
-    status: p.paused && p.status === 'running' ? 'pausing' : p.throttled ? `throttled (${p.throttled.reason})` : p.status,
-  };
+  const status = p.paused && p.status === 'running' ? 'pausing' : p.throttled ? `throttled (${p.throttled.reason})` : p.status;
+  // The total grows with each catch-up pass: the bar says which pass it is in.
+  const pass = p.catchUp && p.catchUp.pass > 0 && !p.catchUp.ended ? `, catch-up pass ${p.catchUp.pass}` : '';
+  return { rowsPerSecond: p.rowsPerSecond, etaText: formatEta(p.etaSeconds), status: `${status}${pass}` };
 }
 
 /** One JSON line per change of the progress. */
@@ -45,7 +44,11 @@ export function jsonLinesDisplay(write: (line: string) => void): ProgressDisplay
 
 export function barDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
   const bar = new SingleBar(
-    { stream, hideCursor: true, format: '{bar} {percentage}% | {value}/{total} artifacts | {rowsPerSecond} rows/s | ETA {etaText} | {status}' },
+    {
+      stream,
+      hideCursor: true,
+      format: '{bar} {percentage}% | {value}/{total} artifacts | {rowsPerSecond} rows/s | ETA {etaText} | {status}',
+    },
     Presets.shades_classic,
   );
   let started = false;

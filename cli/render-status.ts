@@ -1,5 +1,6 @@
 /** Text for `plandb status` and the end of `plandb backfill` on a terminal. Pure. */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { catchUpLines } from '../model/catch-up';
 import type { BackfillProgress } from '../workflows/definitions';
 import { formatEta } from './progress-display';
 
@@ -39,8 +40,9 @@ export function renderBackfillProgress(p: BackfillProgress): string {
     `backfill run ${p.runId ?? '(not started)'} on ${p.environment} (${p.mode}${p.retryOf ? `, retry of the errors of run ${p.retryOf}` : ''}): ${status}, ${pct}% (${p.artifactsRead}/${p.artifactsTotal} artifacts, cursor ${p.cursor} of ${p.upToId})`,
     `  versions ${verb} ${p.versionsWritten}, skipped ${p.versionsSkipped}, rejected ${p.versionsRejected}, conflicts ${p.versionsConflicted}; plans ${p.plansWritten}`,
     `  rows ${verb}: series ${p.seriesWritten}, KPIs ${p.kpisWritten}, events ${p.eventsWritten}; errors ${p.errorsCount}`,
-    `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}, batch size ${p.batchSize}, ${p.chunks} chunks`,
+    `  ${p.artifactsPerSecond} artifacts/s, ${p.rowsPerSecond} rows/s, ETA ${formatEta(p.etaSeconds)}${p.etaSource === 'predicted' ? ' (predicted)' : ''}, batch size ${p.batchSize}, ${p.chunks} chunks`,
     ...(p.throttled ? [`  throttled (${p.throttled.reason}) for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
+    ...catchUpLines(p.catchUp).map((line, i) => (i === 0 ? `  ${line}` : `    ${line}`)),
     ...((p.shards?.length ?? 0) > 1
       ? p.shards!.map(
           (s) =>

@@ -1,5 +1,5 @@
 /** An environment's migration policy: its config section with the start input's overrides applied. */
-import type { MigrationOverrides, MigrationPolicy } from '../model/migration';
+import { CUTOVER_MODES, type MigrationOverrides, type MigrationPolicy } from '../model/migration';
 import { ConfigError } from './errors';
 import { parseDuration, type EnvironmentConfig } from './schema';
 
@@ -21,6 +21,8 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
   const intervalMs = o.postCheckInterval
     ? duration('postCheckInterval', o.postCheckInterval)
     : Math.min(HOUR_MS, Math.max(watchMs / 4, 1000));
+  if (o.cutover !== undefined && !CUTOVER_MODES.includes(o.cutover))
+    throw new ConfigError(`cutover: must be "online" or "offline", got ${JSON.stringify(o.cutover)}`);
   const approvalRequired = o.approvalRequired ?? env.approval.required;
   if (approvalRequired && !env.approval.approvers.length) {
     throw new ConfigError(`environments.${environment}.approval.approvers: an approval gate needs at least one approver`);
@@ -33,6 +35,7 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
       timeoutMs: o.approvalTimeout ? duration('approvalTimeout', o.approvalTimeout) : env.approval.timeoutMs,
     },
     maintenance: { mode: env.maintenance.mode },
+    maintenanceWindow: env.maintenanceWindow,
     backup: { enabled: o.skipBackup ? false : env.backup.enabled, upload: Boolean(env.backup.s3Uri) },
     backfill: {
       mode: o.backfillMode ?? env.backfill.mode,
@@ -48,5 +51,7 @@ export function resolvePolicy(environment: string, env: EnvironmentConfig, o: Mi
     ...(env.notifications.length
       ? { notifications: env.notifications.map(({ kind, urlEnv, events }, index) => ({ index, kind, urlEnv, events })) }
       : {}),
+    // Without maintenance there is no window to shorten: the offline order is the same steps.
+    cutover: env.maintenance.mode === 'none' ? 'offline' : (o.cutover ?? env.cutover),
   };
 }

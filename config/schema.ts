@@ -6,7 +6,10 @@
  */
 import { DEFAULT_BATCH_SIZE, MAX_SHARDS } from '../model/backfill';
 import { MAX_TARGET_SECONDS } from '../model/batch-tuner';
+import { checkTimeZone, parseWindowDays, parseWindowHours } from '../model/maintenance-window';
 import { BULK_LOAD_MODES, DEFAULT_MAINTENANCE_WORK_MEM, MEMORY_SETTING_PATTERN } from '../model/bulk-load';
+import { DEFAULT_CATCH_UP, MAX_CATCH_UP_PASSES } from '../model/catch-up';
+import { CUTOVER_MODES, defaultCutover } from '../model/migration';
 import { DEFAULT_VERIFY_PARALLEL, MAX_VERIFY_PARALLEL } from '../model/verify';
 import { NOTIFICATION_EVENTS, NOTIFICATION_KINDS } from '../model/notifications';
 import { z } from 'zod';
@@ -181,6 +184,14 @@ export const tuningSchema = z
     if (t.maxBatchSize < t.minBatchSize) ctx.addIssue({ code: 'custom', path: ['maxBatchSize'], message: 'must be at least minBatchSize' });
   });
 
+/** Catch-up passes (model/catch-up.ts): after the range, what the application appended meanwhile, until a pass is small. */
+export const catchUpSchema = z.strictObject({
+  enabled: z.boolean().default(DEFAULT_CATCH_UP.enabled),
+  maxPasses: z.number().int().min(1).max(MAX_CATCH_UP_PASSES).default(DEFAULT_CATCH_UP.maxPasses),
+  untilRows: z.number().int().min(0).default(DEFAULT_CATCH_UP.untilRows),
+  untilSeconds: z.number().min(0).default(DEFAULT_CATCH_UP.untilSeconds),
+});
+
 export const backfillSchema = z
   .strictObject({
     mode: z.enum(['normal', 'force']).default('normal'),
@@ -202,6 +213,7 @@ export const backfillSchema = z
       .string()
       .regex(MEMORY_SETTING_PATTERN, { error: 'must be a PostgreSQL memory size such as "512MB" (kB, MB or GB)' })
       .default(DEFAULT_MAINTENANCE_WORK_MEM),
+    catchUp: catchUpSchema.prefault({}),
   })
   .superRefine((b, ctx) => {
     // The tuner would clamp it on the first batch: a size it never uses is a mistake in the file. (Zod runs
@@ -271,11 +283,44 @@ export const notificationsSchema = z
     });
   });
 
-const environmentFileSchema = z.strictObject({
+/** Reports what a model parser throws (its messages name no value) as an issue. */
+const issuesOf =
+  <T>(parse: (value: T) => unknown) =>
+  (value: T, ctx: z.RefinementCtx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+
+/** When maintenance may be turned on (model/maintenance-window.ts): days and hours in a named time zone. */
+export const maintenanceWindowSchema = z
+  .strictObject({
+    timeZone: z.string().superRefine((zone, ctx) => {
+      const problem = checkTimeZone(zone);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    days: z
+      .union([z.string(), z.array(z.string())], { error: 'must be day names such as ["sat","sun"] or a range such as "mon-fri"' })
+      .superRefine(issuesOf(parseWindowDays))
+      .default('*'),
+    hours: z.string().superRefine(issuesOf(parseWindowHours)),
+    maxLength: durationSchema.optional(),
+  })
+  .transform((w) => ({
+    timeZone: w.timeZone,
+    days: parseWindowDays(w.days),
+    hours: w.hours,
+    maxLengthMs: w.maxLength === undefined ? null : parseDuration(w.maxLength),
+  }));
+
+const environmentFields = z.strictObject({
   databaseUrlEnv: envVarNameSchema('PLANDB_DEV_DATABASE_URL'),
   // prefault (not default) so an omitted section still gets its fields' defaults.
   backup: backupSchema.prefault({}),
   maintenance: maintenanceSchema.prefault({}),
+  maintenanceWindow: maintenanceWindowSchema.nullable().default(null),
   approval: approvalSchema.prefault({}),
   backfill: backfillSchema.prefault({}),
   verify: verifySchema.prefault({}),
@@ -283,6 +328,14 @@ const environmentFileSchema = z.strictObject({
   spotCheck: spotCheckSchema.prefault({}),
   postCheckHours: z.number().min(0).default(0),
   notifications: notificationsSchema.default([]),
+  // Default by name (below): online for the environment named production, offline elsewhere.
+  cutover: z.enum(CUTOVER_MODES).optional(),
+});
+
+const environmentFileSchema = environmentFields.superRefine((e, ctx) => {
+  // A window only matters to the switch it times.
+  if (e.maintenanceWindow && e.maintenance.mode === 'none')
+    ctx.addIssue({ code: 'custom', path: ['maintenanceWindow'], message: 'is only used when maintenance.mode is "db-flag" or "http"' });
 });
 
 export const temporalFileSchema = z.strictObject({
@@ -307,7 +360,11 @@ export const plandbConfigFileSchema = z.strictObject({
       Object.fromEntries(
         Object.entries(environments).map(([name, environment]) => [
           name,
-          { ...environment, backup: { ...environment.backup, dir: environment.backup.dir ?? `.plandb/backups/${name}` } },
+          {
+            ...environment,
+            backup: { ...environment.backup, dir: environment.backup.dir ?? `.plandb/backups/${name}` },
+            cutover: environment.cutover ?? defaultCutover(name),
+          },
         ]),
       ),
     ),
@@ -325,6 +382,7 @@ export type ApprovalConfig = EnvironmentConfig['approval'];
 export type BackfillConfig = EnvironmentConfig['backfill'];
 export type ThrottleConfig = BackfillConfig['throttle'];
 export type TuningConfig = BackfillConfig['tuning'];
+export type CatchUpConfig = BackfillConfig['catchUp'];
 export type VerifyConfig = EnvironmentConfig['verify'];
 export type CapacityConfig = EnvironmentConfig['capacity'];
 export type SpotCheckConfig = EnvironmentConfig['spotCheck'];

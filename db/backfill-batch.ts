@@ -17,6 +17,7 @@ import { isFinalRunStatus } from '../model/backfill';
 import { advanceRun, BackfillErrorSummary, BackfillRun, getRun, RunCounters, RunStatus, ZERO_COUNTERS } from './backfill-runs';
 import { advanceShard, getShard, type BackfillShard } from './backfill-shards';
 import { withClient } from './connection';
+import { sourcesOfChanged } from './cutover-delta';
 import { readReplayBatch, resolveReplayed, type ReplayBatch } from './error-replay';
 import { readArtifactTexts } from './legacy-reader';
 import { parseLegacyPayload } from './jsonb-text';
@@ -74,10 +75,13 @@ export async function prefetchBatch(
   shard: Pick<BackfillShard, 'upToId'>,
   afterId: number,
   limit: number,
-  retryOf?: string,
+  run: Pick<BackfillRun, 'mode' | 'retryOf'>,
 ): Promise<Prefetched> {
+  const { retryOf } = run;
   const replay = retryOf ? await readReplayBatch(db, retryOf, { afterId, upToId: shard.upToId, limit }) : null;
-  const texts = retryOf ? (replay?.artifacts ?? []) : await readArtifactTexts(db, { afterId, upToId: shard.upToId, limit });
+  // A delta run reads only artifacts whose payload changed since a version was written from it.
+  const changedOnly = run.mode === 'delta';
+  const texts = retryOf ? (replay?.artifacts ?? []) : await readArtifactTexts(db, { afterId, upToId: shard.upToId, limit, changedOnly });
   const artifacts: LegacyArtifact[] = [];
   const results: TransformResult[] = [];
   const rendered = new Map<number, RenderedChildren>();
@@ -211,7 +215,7 @@ async function runBatchOnce(
           ? args.prefetched
           : shard.cursor >= shard.upToId
             ? { afterId: shard.cursor, limit: args.batchSize, artifacts: [], results: [], rendered: new Map() }
-            : await prefetchBatch(client, shard, shard.cursor, args.batchSize, run.retryOf);
+            : await prefetchBatch(client, shard, shard.cursor, args.batchSize, run);
       if (!batch.artifacts.length && !batch.replay) {
         // The shard's range is used up: mark it so the run's cursor can pass it.
         shard = await advanceShard(client, run.runId, shard.shard, { ...NO_ADVANCE, cursor: shard.upToId, done: true });
@@ -224,7 +228,8 @@ async function runBatchOnce(
         client,
         valid.map((a) => ({ planId: a.planId, version: a.version })),
       );
-      const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey);
+      const sources = run.mode === 'delta' ? await sourcesOfChanged(client, batch.artifacts, batch.results, existing) : undefined;
+      const plan = planBatch(batch.artifacts, batch.results, existing, run.mode, versionKey, sources);
 
       // A retry batch counts the errors it covers, so the run reads its whole total even if artifacts were deleted.
       const delta: RunCounters = {

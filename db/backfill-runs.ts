@@ -9,6 +9,7 @@ import {
   type RunCounters,
   type RunStatus,
 } from '../model/backfill';
+import type { CatchUpState } from '../model/catch-up';
 import { Queryable } from './connection';
 
 export type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
@@ -16,7 +17,8 @@ export { ZERO_COUNTERS } from '../model/backfill';
 
 const COLUMNS = `run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit,
   artifacts_read, versions_written, versions_skipped, versions_rejected, versions_conflicted, plans_written,
-  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at, closed_reason, retry_of_run_id`;
+  series_written, kpis_written, events_written, errors_count, errors, started_at, updated_at, finished_at, closed_reason, retry_of_run_id,
+  catch_up_pass, catch_up`;
 
 interface RunRow {
   run_id: string;
@@ -45,6 +47,8 @@ interface RunRow {
   finished_at: Date | null;
   closed_reason: string | null;
   retry_of_run_id: string | null;
+  catch_up_pass: number;
+  catch_up: CatchUpState;
 }
 
 function fromRow(r: RunRow): BackfillRun {
@@ -75,6 +79,8 @@ function fromRow(r: RunRow): BackfillRun {
     finishedAt: r.finished_at?.toISOString() ?? null,
     closedReason: r.closed_reason,
     ...(r.retry_of_run_id !== null && { retryOf: r.retry_of_run_id }),
+    catchUpPass: r.catch_up_pass,
+    catchUp: r.catch_up,
   };
 }
 
@@ -237,12 +243,12 @@ export async function advanceRun(
 }
 
 /**
- * The newest non-dry-run run of the environment (what a resuming migration continues); retry-errors runs are
- * not range runs, so their cursor is no place to continue from.
+ * The newest run of the environment that is neither a dry run nor a cut-over delta (what a resuming
+ * migration continues); retry-errors runs are not range runs either, so their cursor is no place to continue from.
  */
 export async function latestRealRun(db: Queryable, environment: string): Promise<{ runId: string; status: RunStatus } | null> {
   const res = await db.query<{ run_id: string; status: RunStatus }>(
-    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode <> 'dry-run' AND retry_of_run_id IS NULL
+    `SELECT run_id, status FROM plan_backfill_runs WHERE environment = $1 AND mode NOT IN ('dry-run', 'delta') AND retry_of_run_id IS NULL
       ORDER BY started_at DESC LIMIT 1`,
     [environment],
   );

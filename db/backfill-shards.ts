@@ -73,12 +73,18 @@ export async function splitRange(db: Queryable, afterId: number, upToId: number,
   return parts;
 }
 
-export async function createShards(db: Queryable, runId: string, parts: ShardRange[]): Promise<void> {
+/** Shards numbered from `firstShard`; a catch-up pass adds its own after the run's existing ones. */
+export async function createShards(
+  db: Queryable,
+  runId: string,
+  parts: ShardRange[],
+  opts: { firstShard?: number; pass?: number } = {},
+): Promise<void> {
   await db.query(
-    `INSERT INTO plan_backfill_shards (run_id, shard, after_id, up_to_id, cursor, artifacts_total)
-     SELECT $1, s - 1, a, u, a, n FROM unnest($2::int8[], $3::int8[], $4::int8[]) WITH ORDINALITY AS t(a, u, n, s)
+    `INSERT INTO plan_backfill_shards (run_id, shard, after_id, up_to_id, cursor, artifacts_total, pass)
+     SELECT $1, $5::int + s - 1, a, u, a, n, $6 FROM unnest($2::int8[], $3::int8[], $4::int8[]) WITH ORDINALITY AS t(a, u, n, s)
      ON CONFLICT DO NOTHING`,
-    [runId, parts.map((p) => p.afterId), parts.map((p) => p.upToId), parts.map((p) => p.artifacts)],
+    [runId, parts.map((p) => p.afterId), parts.map((p) => p.upToId), parts.map((p) => p.artifacts), opts.firstShard ?? 0, opts.pass ?? 0],
   );
 }
 

@@ -1,4 +1,5 @@
 /** Reads the application's `plan_artifacts` table: keyset batches, never the whole table at once. */
+import { createHash } from 'node:crypto';
 import type { LegacyArtifact } from '../transform/types';
 import { LEGACY_TABLE_DDL } from './legacy-schema';
 import { Queryable } from './connection';
@@ -43,19 +44,28 @@ const fromArtifactRow = (r: ArtifactRow): LegacyArtifactText => ({
   version: r.version,
   text: { payload: r.payload, payload_exact: r.payload_exact },
   createdAt: r.created_at,
+  // The same text PostgreSQL's md5(payload::text) hashes (node-pg hands it over unchanged).
+  payloadMd5: createHash('md5').update(r.payload).digest('hex'),
 });
 
 /**
  * Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads unparsed: a
- * caller that parses one at a time and drops it holds one parsed payload, not a batch of them.
+ * caller that parses one at a time and drops it holds one parsed payload, not a batch of them. With
+ * `changedOnly` (the cut-over's delta), only those no version was written from with this very payload:
+ * new, changed in place, rejected, or written before payloads were fingerprinted. PostgreSQL hashes the
+ * payloads; none of the unchanged ones leaves the server.
  */
 export async function readArtifactTexts(
   db: Queryable,
-  range: { afterId: number; upToId?: number | null; limit: number },
+  range: { afterId: number; upToId?: number | null; limit: number; changedOnly?: boolean },
 ): Promise<LegacyArtifactText[]> {
+  // Only when asked: before the first schema migration there is no plan_versions to look at.
+  const changed = range.changedOnly
+    ? `AND NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.source_artifact_id = a.id AND v.source_payload_md5 = md5(a.payload::text))`
+    : '';
   const res = await db.query<ArtifactRow>(
     `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
-      WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ORDER BY a.id LIMIT $3`,
+      WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ${changed} ORDER BY a.id LIMIT $3`,
     [range.afterId, range.upToId ?? null, range.limit],
   );
   return res.rows.map(fromArtifactRow);
@@ -74,7 +84,7 @@ export async function readArtifactTextsByIds(db: Queryable, ids: number[]): Prom
 /** Artifacts with `afterId < id <= upToId`, in id order, at most `limit` of them, payloads parsed. */
 export async function readArtifacts(
   db: Queryable,
-  range: { afterId: number; upToId?: number | null; limit: number },
+  range: { afterId: number; upToId?: number | null; limit: number; changedOnly?: boolean },
 ): Promise<LegacyArtifact[]> {
   return (await readArtifactTexts(db, range)).map(({ text, ...a }) => ({ ...a, payload: parseLegacyPayload(text!) }));
 }

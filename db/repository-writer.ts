@@ -10,7 +10,7 @@ import { jsonText } from '../transform/canonical-json';
 import type { LegacyArtifact, NormalizedVersion } from '../transform/types';
 
 export interface VersionToWrite {
-  artifact: Pick<LegacyArtifact, 'id' | 'createdAt'>;
+  artifact: Pick<LegacyArtifact, 'id' | 'createdAt' | 'payloadMd5'>;
   version: NormalizedVersion;
   checksum: string;
   /** Its child rows as COPY bytes, rendered ahead (renderChildren); absent: rendered from `version` here. */
@@ -195,10 +195,13 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
   counts.plansCreated = await upsertPlans(client, rows);
   await client.query(
     `INSERT INTO plan_versions (plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum,
-                                artifact_created_at, backfilled_at, backfill_run_id)
-     SELECT plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at, now(), $10
-       FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::text[], $9::timestamptz[])
-         AS u(plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at)`,
+                                artifact_created_at, backfilled_at, backfill_run_id, source_payload_md5)
+     SELECT plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at, now(), $10,
+            source_payload_md5
+       FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::text[], $9::timestamptz[],
+                   $11::text[])
+         AS u(plan_id, version, name, status, run_id, summary, source_artifact_id, source_checksum, artifact_created_at,
+              source_payload_md5)`,
     [
       rows.map((r) => r.version.planId),
       rows.map((r) => r.version.version),
@@ -210,6 +213,7 @@ export async function writeVersions(client: pg.PoolClient, rows: VersionToWrite[
       rows.map((r) => r.checksum),
       rows.map((r) => r.artifact.createdAt.toISOString()),
       backfillRunId,
+      rows.map((r) => r.artifact.payloadMd5 ?? null),
     ],
   );
 

@@ -49,6 +49,9 @@ export const planVersions = pgTable(
       .default(sql`'{}'::jsonb`),
     sourceArtifactId: bigint('source_artifact_id', { mode: 'number' }).unique(),
     sourceChecksum: char('source_checksum', { length: 64 }).notNull(),
+    // md5(payload::text) of the artifact as the backfill read it: the online cut-over's delta reads again only
+    // artifacts whose payload no longer has it (null for versions written before the column: always re-read).
+    sourcePayloadMd5: char('source_payload_md5', { length: 32 }),
     artifactCreatedAt: tz('artifact_created_at'),
     backfilledAt: tz('backfilled_at').notNull().defaultNow(),
     backfillRunId: text('backfill_run_id'),
@@ -139,6 +142,11 @@ export const planBackfillRuns = pgTable(
     closedReason: text('closed_reason'),
     // A retry-errors run: the run whose unresolved errors it re-reads (db/error-replay.ts).
     retryOfRunId: text('retry_of_run_id'),
+    // Catch-up passes (model/catch-up.ts): how many started, and each one's range and sums.
+    catchUpPass: integer('catch_up_pass').notNull().default(0),
+    catchUp: jsonb('catch_up')
+      .notNull()
+      .default(sql`'{"passes": [], "ended": null}'::jsonb`),
   },
   (t) => [
     index('plan_backfill_runs_env_started_idx').on(t.environment, t.startedAt),
@@ -170,6 +178,8 @@ export const planBackfillShards = pgTable(
     errorsCount: bigint('errors_count', { mode: 'number' }).notNull().default(0),
     batches: integer('batches').notNull().default(0),
     done: boolean('done').notNull().default(false),
+    // The catch-up pass that added this shard (0: the run's first range).
+    pass: integer('pass').notNull().default(0),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.shard] })],

@@ -55,6 +55,19 @@ export interface VerifyRepositoryOptions {
   parallel?: number;
   /** Awaited after each batch of any part: an activity heartbeats here, and may throw to stop every part. */
   onProgress?: (progress: VerificationProgress) => void | Promise<void>;
+  /**
+   * Verify artifacts up to this id only (the online cut-over's backfilled range: the application appends
+   * meanwhile, and the delta covers what follows).
+   */
+  upToId?: number;
+  /** Verify only these artifacts (the online cut-over's delta); the table-wide checks then cover their keys only. */
+  only?: VerifyScope;
+}
+
+/** Artifacts with id > `afterId`, and the listed ids at or below it. */
+export interface VerifyScope {
+  afterId: number;
+  artifactIds: number[];
 }
 
 const BUCKETS = 2 ** 32;
@@ -102,7 +115,8 @@ interface BatchRow extends LegacyPayloadColumns {
 const children = childrenSql('a.plan_id', 'a.version');
 // The LIMIT sits in the CTE so the child subqueries run for this batch's rows only.
 const BATCH_SQL = `
-WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts WHERE id > $1 AND id <= $4 ORDER BY id LIMIT $2)
+WITH a AS (SELECT id, plan_id, version, payload FROM plan_artifacts
+            WHERE id > $1 AND id <= $4 AND ($5::int8[] IS NULL OR id = ANY($5::int8[])) ORDER BY id LIMIT $2)
 SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, v.name, v.status, v.run_id, v.summary::text AS summary, v.source_checksum,
        CASE WHEN v.sampled THEN ${children.kpis} END AS kpis,
        CASE WHEN v.sampled THEN ${children.series} END AS series,
@@ -141,8 +155,8 @@ async function versionsWithoutArtifact(db: pg.PoolClient): Promise<Listed<{ plan
   return { count: res.rows[0]?.n ?? 0, first: res.rows.map((r) => ({ planId: r.plan_id, version: r.version })) };
 }
 
-/** `plans` rows whose latest_version, name or status differ from the newest version held for the plan. */
-async function inconsistentPlans(db: pg.PoolClient): Promise<Listed<PlanRowInconsistency>> {
+/** `plans` rows (of `planIds`, or all) whose latest_version, name or status differ from the newest version held for the plan. */
+async function inconsistentPlans(db: pg.PoolClient, planIds: string[] | null = null): Promise<Listed<PlanRowInconsistency>> {
   const res = await db.query<{
     plan_id: string;
     name: string | null;
@@ -157,9 +171,10 @@ async function inconsistentPlans(db: pg.PoolClient): Promise<Listed<PlanRowIncon
             count(*) OVER ()::int8 AS n
        FROM plans p
        LEFT JOIN LATERAL (SELECT version, name, status FROM plan_versions v WHERE v.plan_id = p.plan_id ORDER BY version DESC LIMIT 1) lv ON true
-      WHERE lv.version IS DISTINCT FROM p.latest_version OR lv.name IS DISTINCT FROM p.name OR lv.status IS DISTINCT FROM p.status
+      WHERE ($2::text[] IS NULL OR p.plan_id = ANY($2::text[]))
+        AND (lv.version IS DISTINCT FROM p.latest_version OR lv.name IS DISTINCT FROM p.name OR lv.status IS DISTINCT FROM p.status)
       ORDER BY p.plan_id LIMIT $1`,
-    [LISTED_FINDINGS],
+    [LISTED_FINDINGS, planIds],
   );
   return {
     count: res.rows[0]?.n ?? 0,
@@ -171,24 +186,25 @@ async function inconsistentPlans(db: pg.PoolClient): Promise<Listed<PlanRowIncon
   };
 }
 
-/** Artifact ids (after, upTo] of one part of the walk. */
+/** Artifact ids (after, upTo] of one part of the walk; with `ids`, only those of them. */
 interface IdPart {
   after: number;
   upTo: number;
+  ids?: number[];
 }
 
 /**
  * `parts` consecutive id ranges of (nearly) equal artifact counts, covering every id; fewer when there are
  * fewer artifacts. Bounds are the ids at ranks ⌊k·count/parts⌋: one count and one index-order pass.
  */
-async function idParts(client: pg.PoolClient, parts: number): Promise<IdPart[]> {
-  const whole: IdPart = { after: 0, upTo: Number.MAX_SAFE_INTEGER };
+async function idParts(client: pg.PoolClient, parts: number, upTo: number): Promise<IdPart[]> {
+  const whole: IdPart = { after: 0, upTo };
   if (parts === 1) return [whole];
-  const total = (await client.query<{ n: number }>('SELECT count(*)::int8 AS n FROM plan_artifacts')).rows[0].n;
+  const total = (await client.query<{ n: number }>('SELECT count(*)::int8 AS n FROM plan_artifacts WHERE id <= $1', [upTo])).rows[0].n;
   const ranks = [...new Set(Array.from({ length: parts - 1 }, (_, k) => Math.floor(((k + 1) * total) / parts)))].filter((r) => r > 0);
   const res = await client.query<{ id: number }>(
-    `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM plan_artifacts) t WHERE rank = ANY($1::int8[]) ORDER BY id`,
-    [ranks],
+    `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM plan_artifacts WHERE id <= $2) t WHERE rank = ANY($1::int8[]) ORDER BY id`,
+    [ranks, upTo],
   );
   const bounds = res.rows.map((r) => r.id);
   return [...bounds, whole.upTo].map((upTo, i) => ({ after: i === 0 ? whole.after : bounds[i - 1], upTo }));
@@ -199,11 +215,16 @@ async function walk(
   part: IdPart,
   tally: VerificationTally,
   threshold: number | null,
-  opts: { batchSize: number; onBatch: (cursor: number) => Promise<void>; stopped: () => boolean },
+  opts: {
+    batchSize: number;
+    onBatch: (cursor: number) => Promise<void>;
+    stopped: () => boolean;
+    onRows?: (rows: BatchRow[]) => void;
+  },
 ): Promise<void> {
   const { batchSize } = opts;
   const fetchAfter = (cursor: number) =>
-    client.query<BatchRow>(BATCH_SQL, [cursor, batchSize, threshold, part.upTo]).then((res) => res.rows);
+    client.query<BatchRow>(BATCH_SQL, [cursor, batchSize, threshold, part.upTo, part.ids ?? null]).then((res) => res.rows);
   let next: Promise<BatchRow[]> | null = fetchAfter(part.after);
   try {
     while (next) {
@@ -213,6 +234,7 @@ async function walk(
       if (!batch.length || opts.stopped()) break;
       const cursor = batch[batch.length - 1].id;
       if (batch.length === batchSize) next = fetchAfter(cursor);
+      opts.onRows?.(batch);
       for (let i = 0; i < batch.length; i++) {
         tally.add(artifactOf(batch[i]), repositorySide(batch[i]));
         if (i % 32 === 31) await yieldToIo();
@@ -275,8 +297,62 @@ function finalQueries(final: Final): ((client: pg.PoolClient) => Promise<void>)[
   ];
 }
 
+/**
+ * The delta's verification: its artifacts walked in one session, and the table-wide findings asked for their
+ * keys only (counts of their versions' rows, their plans rows), so the report compares like with like.
+ */
+async function verifyScope(pool: pg.Pool, scope: VerifyScope, opts: VerifyRepositoryOptions): Promise<VerificationReport> {
+  const started = process.hrtime.bigint();
+  const sample = opts.sample ?? 'all';
+  const batchSize = opts.batchSize ?? DEFAULT_VERIFY_BATCH;
+  const threshold = sampleThreshold(sample);
+  return withSnapshotSessions(pool, 1, async ([client]) => {
+    const tally = new VerificationTally(sample, nativeSha256);
+    const planIds: string[] = [];
+    const versions: number[] = [];
+    const onRows = (rows: BatchRow[]) => {
+      for (const r of rows) {
+        planIds.push(r.plan_id);
+        versions.push(r.version);
+      }
+    };
+    const parts: IdPart[] = [
+      { after: 0, upTo: scope.afterId, ids: scope.artifactIds },
+      { after: scope.afterId, upTo: Number.MAX_SAFE_INTEGER },
+    ];
+    for (const part of parts) {
+      if (part.ids?.length === 0) continue;
+      const onBatch = async (cursor: number) => opts.onProgress?.({ cursors: [cursor], ...tally.progress() });
+      await walk(client, part, tally, threshold, { batchSize, onBatch, stopped: () => false, onRows });
+    }
+    const actual = await scopeCounts(client, planIds, versions);
+    return tally.finish({
+      actual,
+      // Every walked key has an artifact; versions without one are the whole verify's business.
+      withoutArtifact: { count: 0, first: [] },
+      plansInconsistent: await inconsistentPlans(client, [...new Set(planIds)]),
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    });
+  });
+}
+
+/** Row counts of the repository for these version keys (and their plans). */
+async function scopeCounts(client: pg.PoolClient, planIds: string[], versions: number[]): Promise<RepositoryCounts> {
+  const res = await client.query<RepositoryCounts>(
+    `WITH k AS (SELECT DISTINCT plan_id, version FROM unnest($1::text[], $2::int4[]) AS u(plan_id, version))
+     SELECT (SELECT count(*) FROM plans WHERE plan_id IN (SELECT plan_id FROM k))::int8 AS plans,
+            (SELECT count(*) FROM plan_versions t JOIN k USING (plan_id, version))::int8 AS plan_versions,
+            (SELECT count(*) FROM plan_kpis t JOIN k USING (plan_id, version))::int8 AS plan_kpis,
+            (SELECT count(*) FROM plan_series t JOIN k USING (plan_id, version))::int8 AS plan_series,
+            (SELECT count(*) FROM plan_events t JOIN k USING (plan_id, version))::int8 AS plan_events`,
+    [planIds, versions],
+  );
+  return res.rows[0];
+}
+
 /** Verifies the whole repository (or a sample of its versions) against the legacy table; see the module comment. */
 export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOptions = {}): Promise<VerificationReport> {
+  if (opts.only) return verifyScope(pool, opts.only, opts);
   const started = process.hrtime.bigint();
   const sample = opts.sample ?? 'all';
   const threshold = sampleThreshold(sample);
@@ -286,7 +362,7 @@ export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOpti
   return withSnapshotSessions(pool, parallel, async (sessions) => {
     if (!(await tableExists(sessions[0], 'plan_versions')))
       throw new Error('the PlanRepository tables do not exist: apply the migrations first');
-    const parts = await idParts(sessions[0], parallel);
+    const parts = await idParts(sessions[0], parallel, opts.upToId ?? Number.MAX_SAFE_INTEGER);
     const tallies = parts.map(() => new VerificationTally(sample, nativeSha256));
     const cursors = parts.map((p) => p.after);
     const final: Final = { counts: {} };

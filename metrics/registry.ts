@@ -70,6 +70,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment', 'reason'] as const,
       registers: [registry],
     }),
+    backfillCatchUpPassesTotal: new Counter({
+      name: 'plan_backfill_catch_up_passes_total',
+      help: 'Catch-up passes started: runs extended over the artifacts the application appended while they ran',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     backfillBulkStageSeconds: new Histogram({
       name: 'plan_backfill_bulk_stage_seconds',
       help: 'Duration of each stage of the first-load bulk path (prepare; finish: keys, indexes, foreignKeys)',
@@ -123,6 +129,12 @@ export function createMetrics(registry = new Registry(), live?: LiveSource) {
       labelNames: ['environment', 'event', 'outcome'] as const,
       registers: [registry],
     }),
+    migrationMaintenanceSeconds: new Gauge({
+      name: 'plan_migration_maintenance_seconds',
+      help: 'Seconds maintenance was on in the last window an online cut-over closed (maintenance on, final delta, its verify, spot-check, off); 0 before one',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
     ...createLiveGauges(registry, live),
   };
 }
@@ -141,7 +153,8 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     for (const operation of WRITE_OPERATIONS) metrics.writeLatency.zero({ environment, operation });
     for (const reason of WRITE_ERROR_REASONS) metrics.writeErrorTotal.inc({ environment, reason }, 0);
     for (const outcome of BACKFILL_OUTCOMES)
-      for (const dryRun of [false, true]) metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
+      for (const dryRun of [false, true])
+        metrics.backfillArtifactsTotal.inc({ environment, outcome: backfillOutcomeLabel(outcome, dryRun) }, 0);
     for (const status of FINAL_RUN_STATUSES) metrics.backfillRunsTotal.inc({ environment, status }, 0);
     for (const reason of THROTTLE_REASONS) metrics.backfillThrottledSeconds.inc({ environment, reason }, 0);
     for (const step of STEP_NAMES) metrics.migrationStepDuration.zero({ environment, step });
@@ -149,6 +162,8 @@ export function primeMetrics(metrics: PlandbMetrics, config: PlandbConfig): void
     metrics.backfillBatchSize.set({ environment }, 0);
     for (const event of NOTIFICATION_EVENTS)
       for (const outcome of NOTIFICATION_OUTCOMES) metrics.notificationsTotal.inc({ environment, event, outcome }, 0);
+    metrics.backfillCatchUpPassesTotal.inc({ environment }, 0);
+    metrics.migrationMaintenanceSeconds.set({ environment }, 0);
     metrics.capacityTrimTotal.inc({ environment }, 0);
     metrics.capacityTrimAlertsTotal.inc({ environment }, 0);
     if (envConfig.capacity.maxRows !== null) metrics.capacityMaxRows.set({ environment }, envConfig.capacity.maxRows);

@@ -1,4 +1,5 @@
 /** Backfill run shapes shared by the database layer, activities, workflows and the CLI. Pure. */
+import type { CatchUpState } from './catch-up';
 
 /**
  * Artifacts per batch a run starts with (the tuner moves it). Each shard keeps a batch's versions and
@@ -7,7 +8,11 @@
  */
 export const DEFAULT_BATCH_SIZE = 500;
 
-export type BackfillMode = 'dry-run' | 'normal' | 'force';
+/**
+ * `delta`: the online cut-over's final pass (workflows/online-cutover.ts): writes what is missing like
+ * `normal`, and rewrites a version whose own source artifact's payload changed since it was written.
+ */
+export type BackfillMode = 'dry-run' | 'normal' | 'force' | 'delta';
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'terminated';
 
 /** Statuses a run ends in; a run in one of them is never changed again. */
@@ -111,6 +116,10 @@ export interface BackfillRun extends RunCounters {
   closedReason: string | null;
   /** A retry-errors run: the run whose unresolved errors it re-reads (absent for every other run). */
   retryOf?: string;
+  /** Catch-up passes started (0: only the first range); absent from rows read before migration 0005. */
+  catchUpPass?: number;
+  /** Each catch-up pass and why the last was the last (model/catch-up.ts). */
+  catchUp?: CatchUpState;
 }
 
 export interface BackfillErrorSummary {

@@ -8,7 +8,7 @@
  * so the reconciler records them and lifts a maintenance flag whose owner no longer runs.
  */
 
-export const ACTIVE_STATES = ['running', 'waiting-approval', 'waiting-decision', 'rolling-back', 'post-check'] as const;
+export const ACTIVE_STATES = ['running', 'waiting-approval', 'waiting-decision', 'waiting-window', 'rolling-back', 'post-check'] as const;
 export const FINAL_STATES = ['completed', 'rejected', 'aborted', 'rolled-back', 'failed', 'timed-out', 'cancelled', 'terminated'] as const;
 
 export type ActiveState = (typeof ACTIVE_STATES)[number];
@@ -30,6 +30,9 @@ export const MIGRATION_EVENTS = [
   'rollback-done',
   'rollback-failed',
   'post-check-started',
+  /** Maintenance must wait for the environment's maintenance window to open (durable timer). */
+  'window-wait',
+  'window-opened',
   /** Every step is done. */
   'finished',
   /** Cancellation requested (Web UI, `temporal workflow cancel`, a cancelled parent). */
@@ -57,8 +60,10 @@ export const TRANSITIONS: Readonly<Record<MigrationState, Readonly<Partial<Recor
     'gate-opened': 'waiting-approval',
     'step-failed': 'waiting-decision',
     'post-check-started': 'post-check',
+    'window-wait': 'waiting-window',
     finished: 'completed',
   },
+  'waiting-window': { ...ANY_ACTIVE, 'window-opened': 'running' },
   'waiting-approval': { ...ANY_ACTIVE, approved: 'running', rejected: 'rejected', 'timed-out': 'timed-out' },
   'waiting-decision': { ...ANY_ACTIVE, retry: 'running', rollback: 'rolling-back', abort: 'aborted', 'timed-out': 'aborted' },
   'rolling-back': { ...ANY_ACTIVE, 'rollback-done': 'rolled-back', 'rollback-failed': 'failed' },

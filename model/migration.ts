@@ -1,12 +1,25 @@
 /** Shapes of an environment migration: its policy, steps, gates and evidence. Pure (workflows import it). */
+import type { MaintenanceWindowSpec } from './maintenance-window';
 import type { MigrationState } from './migration-state';
 import type { NotificationRecord, NotificationTarget } from './notifications';
+
+/**
+ * How maintenance is placed around the backfill. `offline`: on for the whole backfill. `online`: the
+ * backfill runs with the application live and maintenance covers only the final delta (workflows/online-cutover.ts).
+ */
+export const CUTOVER_MODES = ['online', 'offline'] as const;
+export type CutoverMode = (typeof CUTOVER_MODES)[number];
+
+/** The config's default: production goes online, every other environment keeps the offline order. */
+export const defaultCutover = (environment: string): CutoverMode => (environment === 'production' ? 'online' : 'offline');
 
 /** What one environment's migration does, resolved by the worker from config plus the start input's overrides. */
 export interface MigrationPolicy {
   environment: string;
   approval: { required: boolean; approvers: string[]; timeoutMs: number };
   maintenance: { mode: 'none' | 'db-flag' | 'http' };
+  /** When maintenance may be turned on (absent from policies resolved before windows existed). */
+  maintenanceWindow?: MaintenanceWindowSpec | null;
   backup: { enabled: boolean; upload: boolean };
   backfill: { mode: 'normal' | 'force'; batchSize: number; sampleLimit: number | null; resume: boolean; maxErrors: number };
   verify: { sample: 'all' | number; representativePlans: number };
@@ -14,6 +27,8 @@ export interface MigrationPolicy {
   postCheck: { hours: number; intervalMs: number };
   /** Webhooks told of the migration's events; absent when none are configured (and in older executions). */
   notifications?: NotificationTarget[];
+  /** Absent from policies resolved before the online cut-over existed: offline. Always offline without maintenance. */
+  cutover?: CutoverMode;
 }
 
 /** Fields of the environmentMigration input that override the environment's configured policy. */
@@ -30,17 +45,21 @@ export interface MigrationOverrides {
   postCheckHours?: number;
   /** How often the post-check looks at the metrics, e.g. "1h" (default: hourly, at most 4 checks). */
   postCheckInterval?: string;
+  cutover?: CutoverMode;
 }
 
 export const STEP_NAMES = [
   'preflight',
   'approval',
+  'maintenance-window',
   'maintenance-on',
   'backup',
   'migrate',
   'sample-dry-run',
   'backfill',
   'verify',
+  'delta',
+  'verify-delta',
   'record-capacity',
   'spot-check',
   'maintenance-off',
@@ -64,7 +83,7 @@ export interface StepRecord {
   error: string | null;
 }
 
-export type GateName = 'start' | 'full-backfill' | 'spot-check' | `promote-to-${string}`;
+export type GateName = 'start' | 'full-backfill' | 'cutover' | 'spot-check' | `promote-to-${string}`;
 
 export interface GateDecision {
   gate: string;
@@ -120,6 +139,40 @@ export interface MigrationEvidence {
   stopReason: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** The online cut-over's delta and maintenance window (absent: offline, or not reached yet). */
+  cutover?: CutoverEvidence;
+}
+
+/** The online cut-over, as far as it got. */
+export interface CutoverEvidence {
+  delta: DeltaSummary | null;
+  maintenanceWindow: MaintenanceWindow | null;
+}
+
+/** The final delta's size: counts and ids, never rows. */
+export interface DeltaSummary {
+  runId: string;
+  /** The backfill's range end: the delta's new artifacts are those after it. */
+  afterId: number;
+  upToId: number;
+  newArtifacts: number;
+  newVersions: number;
+  changedVersions: number;
+  artifactsRead: number;
+  errorsCount: number;
+}
+
+/** Maintenance on → off, as the workflow saw the two flips complete. */
+export interface MaintenanceWindow {
+  on: string;
+  off: string | null;
+  seconds: number | null;
+}
+
+/** The window closed at `off`. */
+export function closeWindow(window: MaintenanceWindow, off: string): MaintenanceWindow {
+  const seconds = (Date.parse(off) - Date.parse(window.on)) / 1000;
+  return { on: window.on, off, seconds: Math.max(0, seconds) };
 }
 
 export type EvidenceKind = 'step' | 'approval' | 'decision' | 'compensation' | 'notification' | 'stop';

@@ -28,13 +28,18 @@ export interface BatchPlan {
   conflicts: PlannedError[];
 }
 
-/** `existing` maps `versionKey(planId, version)` to the checksum stored in the repository. */
+/**
+ * `existing` maps `versionKey(planId, version)` to the checksum stored in the repository; `sources` (delta
+ * mode) to the stored version's source artifact id: a version whose own artifact now reads differently was
+ * changed in place and is rewritten, while another artifact claiming the key stays a conflict.
+ */
 export function planBatch(
   artifacts: LegacyArtifact[],
   results: TransformResult[],
   existing: Map<string, string>,
   mode: BackfillMode,
   versionKey: (planId: string, version: number) => string,
+  sources: Map<string, number> = new Map(),
 ): BatchPlan {
   const plan: BatchPlan = { writes: [], skipped: 0, rejected: [], conflicts: [] };
   // A version twice in one batch: the second is judged against the first, as if the first were stored
@@ -51,7 +56,8 @@ export function planBatch(
     const earlier = inBatch.get(key);
     const stored = earlier ?? existing.get(key);
     if (earlier === undefined) inBatch.set(key, result.checksum);
-    if (stored === undefined || (mode === 'force' && earlier === undefined)) {
+    const changedInPlace = mode === 'delta' && earlier === undefined && sources.get(key) === artifact.id;
+    if (stored === undefined || (mode === 'force' && earlier === undefined) || (changedInPlace && stored !== result.checksum)) {
       plan.writes.push({ artifact, version: result.version, checksum: result.checksum, replaces: stored !== undefined });
     } else if (stored === result.checksum) {
       plan.skipped++;

@@ -43,6 +43,8 @@ export interface LegacyArtifact {
   version: number;
   payload: unknown;
   createdAt: Date;
+  /** md5 of the payload's jsonb text as read (db/legacy-reader.ts): stored with the version, so the cut-over's delta finds changed payloads in SQL. */
+  payloadMd5?: string;
 }
 
 export interface NormalizedKpi {
@@ -86,5 +88,4 @@ export interface NormalizedVersion {
 }
 
 export type TransformResult =
-  | { ok: true; version: NormalizedVersion; checksum: string }
-  | { ok: false; reason: RejectReason; message: string; detail: JsonObject };
+  { ok: true; version: NormalizedVersion; checksum: string } | { ok: false; reason: RejectReason; message: string; detail: JsonObject };

@@ -1,5 +1,7 @@
 /** Progress of a backfill (query `progress`, the UI's current details, the CLI's display). Pure. */
 import { BackfillRun, ZERO_COUNTERS } from '../model/backfill';
+import { etaRate } from '../model/backfill-eta';
+import { catchUpLines } from '../model/catch-up';
 import type { ThrottleHold } from '../model/throttle';
 import type { BackfillProgress } from './definitions';
 
@@ -14,6 +16,8 @@ export function toProgress(a: {
   startedAtMs: number;
   nowMs: number;
   throttle: ThrottleHold | null;
+  /** The rate predicted from an earlier run, used until this run has measured its own; null: none. */
+  predictedPerSecond?: number | null;
 }): BackfillProgress {
   const run = a.run;
   const seconds = Math.max((a.nowMs - a.startedAtMs) / 1000, 0.001);
@@ -21,6 +25,12 @@ export function toProgress(a: {
   const rows = counters.versionsWritten + counters.seriesWritten + counters.kpisWritten + counters.eventsWritten;
   const perSecond = counters.artifactsRead / seconds;
   const left = run ? Math.max(run.artifactsTotal - run.artifactsRead, 0) : null;
+  const eta = etaRate({
+    measuredPerSecond: perSecond,
+    artifactsRead: counters.artifactsRead,
+    batchSize: a.batchSize,
+    predictedPerSecond: a.predictedPerSecond ?? null,
+  });
   return {
     runId: run?.runId ?? null,
     environment: a.environment,
@@ -43,7 +53,8 @@ export function toProgress(a: {
     errorsCount: counters.errorsCount,
     artifactsPerSecond: Math.round(perSecond * 10) / 10,
     rowsPerSecond: Math.round(rows / seconds),
-    etaSeconds: left === null || perSecond <= 0 ? null : Math.round(left / perSecond),
+    etaSeconds: left === null || eta.perSecond <= 0 ? null : Math.round(left / eta.perSecond),
+    etaSource: eta.source,
     chunks: a.chunks,
     continuedAsNew: a.continuedAsNew,
     startedAt: run?.startedAt ?? null,
@@ -65,9 +76,10 @@ export function renderBackfillDetails(p: BackfillProgress): string {
     '|---|---|---|---|---|---|---|',
     `| ${p.versionsWritten} | ${p.versionsSkipped} | ${p.versionsRejected} | ${p.versionsConflicted} | ${p.seriesWritten} | ${p.kpisWritten} | ${p.eventsWritten} |`,
     '',
-    `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`} · batch size ${p.batchSize}`,
+    `${p.artifactsPerSecond} artifacts/s · ${p.rowsPerSecond} rows/s · ETA ${p.etaSeconds === null ? '—' : `${p.etaSeconds}s`}${p.etaSource === 'predicted' ? ' (predicted from an earlier run)' : ''} · batch size ${p.batchSize}`,
     ...(p.throttled ? ['', `**throttled (${p.throttled.reason})** for ${p.throttled.seconds}s: ${p.throttled.detail}`] : []),
     ...(p.bulkLoad ? ['', `${p.bulkLoad.chosen ? '**bulk path**' : 'per-batch path'}: ${p.bulkLoad.reason}`] : []),
+    ...catchUpLines(p.catchUp).map((line, i) => (i === 0 ? `\n${line}` : `- ${line}`)),
     ...shardLines(p),
   ].join('\n');
 }

@@ -94,7 +94,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     );
   }
   const { environment } = input;
-  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : 'normal';
+  const mode = input.dryRun ? 'dry-run' : input.force ? 'force' : input.delta ? 'delta' : 'normal';
   const carried = input.carried;
   const maxErrors = input.maxErrors ?? DEFAULT_MAX_ERRORS;
   const batchSize = carried?.batchSize ?? input.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -129,11 +129,13 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         startedAtMs,
         nowMs: Date.now(),
         throttle: holds[0] ?? null,
+        predictedPerSecond: input.predictedArtifactsPerSecond ?? null,
       }),
       shards: list.flatMap(([, s]) => (s.state ? [shardProgress(s.state, s.hold)] : [])),
       batchSizePinned: pinnedBatchSize !== null,
       bulkLoad: bulkLoadReason === null ? null : { chosen: bulkLoad, reason: bulkLoadReason },
       ...(input.retryErrors !== undefined && { retryOf: input.retryErrors }),
+      ...(latest?.catchUp && { catchUp: { pass: catchUpPass, ...latest.catchUp } }),
     };
   };
   const show = (step: string) => {
@@ -187,6 +189,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
   let bulkLoad = carried?.bulkLoad ?? false;
   let bulkLoadReason: string | null = carried?.bulkLoadReason ?? null;
   let bulkRunId: string | null = carried?.runId ?? null;
+  // Catch-up passes (model/catch-up.ts): the pass in progress, and whether its bulk keys were built before pass 1.
+  let catchUpPass = carried?.catchUp?.pass ?? 0;
+  let bulkBuilt = carried?.catchUp?.bulkBuilt ?? false;
 
   try {
     const started = carried
@@ -239,7 +244,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     const chunks = chunksOn(patched('chunk-task-queue') ? chunkTaskQueue(workflowInfo().taskQueue) : undefined);
     // The run row's status as this workflow last set it: shards start chunks only while it is running.
     let runPaused = latest.status === 'paused';
-    for (let i = 0; i < started.shards; i++) shards.set(i, { state: null, hold: holdOf(i) });
+    for (let i = carried?.catchUp?.firstShard ?? 0; i < started.shards; i++) shards.set(i, { state: null, hold: holdOf(i) });
     show('backfill');
 
     /** One shard's chunks, one after another, until its range is done or the run stops. */
@@ -286,16 +291,54 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     };
     let settled = false;
     // Every shard runs to its end; the first failure stops the others (through `stopping` and the run's status).
-    loops = Promise.all(
-      [...shards.keys()].map((shard) =>
-        shardLoop(shard).catch((err) => {
-          failure ??= err;
-          stopping ??= 'closed';
-        }),
-      ),
-    ).then(() => {
-      settled = true;
-    });
+    const launch = () => {
+      settled = false;
+      loops = Promise.all(
+        [...shards.keys()].map((shard) =>
+          shardLoop(shard).catch((err) => {
+            failure ??= err;
+            stopping ??= 'closed';
+          }),
+        ),
+      ).then(() => {
+        settled = true;
+      });
+    };
+    launch();
+
+    /**
+     * Once every shard is done: the next catch-up pass over what the application appended meanwhile, if
+     * the policy and the table say so (false: none). A first load's keys are built before it (the pass
+     * writes on the per-batch path). Its shards replace the done ones; they run here, or in the next
+     * execution when it is time to continue as new.
+     */
+    const catchUp = async (): Promise<boolean> => {
+      const done = [...shards.values()].every((s) => s.state?.done);
+      // A retry-errors run re-reads recorded errors only; a delta runs under maintenance, with no one appending.
+      if (!done || mode === 'dry-run' || mode === 'delta' || input.limit !== undefined || input.retryErrors !== undefined) return false;
+      if ((stopping !== null && stopping !== 'continue-as-new') || !patched('catch-up-passes')) return false;
+      if (bulkLoad && !bulkBuilt) {
+        show('bulk-build');
+        await bulk.finishBulkLoad({ environment, runId });
+        bulkBuilt = true;
+      }
+      show('catch-up');
+      const step = await control.beginCatchUpPass({
+        environment,
+        runId,
+        pass: catchUpPass + 1,
+        ...(input.catchUp && { catchUp: input.catchUp }),
+      });
+      latest = { ...step.run, status: latest!.status };
+      if (!step.started) return false;
+      catchUpPass = step.started.pass;
+      shards.clear();
+      for (let i = step.started.firstShard; i < step.started.firstShard + step.started.shards; i++)
+        shards.set(i, { state: null, hold: null });
+      show(paused ? 'paused' : 'backfill');
+      if (stopping === null) launch();
+      return true;
+    };
 
     // Meanwhile: carry pause and resume to the run row (each shard's next batch reads it), and close the run
     // at once when a shard fails, so the other shards stop after their current batch.
@@ -315,7 +358,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         await loops;
         throw ApplicationFailure.nonRetryable(message, 'TooManyErrors');
       } else if (settled) {
-        break;
+        if (!(await catchUp()) || stopping === 'continue-as-new') break;
       } else if (paused && !runPaused) {
         await setStatus(runId, 'paused', controlNote);
         runPaused = true;
@@ -343,7 +386,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
           startedAtMs,
           chunks: chunkCount,
           continuedAsNew: continuedAsNew + 1,
-          shards: shards.size,
+          // Shards are numbered on through catch-up passes: the next execution runs firstShard … shards - 1.
+          shards: Math.max(...shards.keys()) + 1,
+          ...(catchUpPass > 0 && { catchUp: { pass: catchUpPass, firstShard: Math.min(...shards.keys()), bulkBuilt } }),
           ...(bulkLoad && { bulkLoad }),
           ...(bulkLoadReason !== null && { bulkLoadReason }),
           ...(hold0 && { throttle: hold0 }),
@@ -353,7 +398,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
         },
       });
     }
-    if (bulkLoad) {
+    if (bulkLoad && !bulkBuilt) {
       // A completed run always leaves the schema the migrations define.
       show('bulk-build');
       await bulk.finishBulkLoad({ environment, runId });
@@ -375,7 +420,7 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
       // too: that execution hands the run on.)
       await setStatus(open, 'failed', undefined, `workflow failed: ${failureMessage(err)}`);
     }
-    if (bulkLoad && bulkRunId && !(err instanceof ContinueAsNew)) {
+    if (bulkLoad && !bulkBuilt && bulkRunId && !(err instanceof ContinueAsNew)) {
       // Whatever ended the run, the repository gets its keys back, once no chunk writes any more. A build
       // that fails stays pending (bulkLoadState 'building') for the reconciler or the next start.
       const runId = bulkRunId;

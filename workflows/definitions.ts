@@ -3,9 +3,10 @@
  * workflows and the CLI (which imports this module to send them). Pure.
  */
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { MAX_SHARDS, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
+import { MAX_SHARDS, type BackfillMode, type BackfillShard, type RunCounters, type RunStatus } from '../model/backfill';
 import type { ThrottleHold, ThrottleReason } from '../model/throttle';
 import { MAX_TARGET_SECONDS, type TunerConfig, type TunerState } from '../model/batch-tuner';
+import { checkCatchUpOverride, type CatchUpPolicy, type CatchUpState } from '../model/catch-up';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
 import type { MigrationState } from '../model/migration-state';
@@ -23,6 +24,8 @@ export interface BackfillInput {
   environment: string;
   dryRun?: boolean;
   force?: boolean;
+  /** The online cut-over's final delta (BackfillMode 'delta'): the whole range, versions changed in place rewritten. */
+  delta?: boolean;
   /** Process at most this many artifacts. */
   limit?: number;
   batchSize?: number;
@@ -40,8 +43,12 @@ export interface BackfillInput {
   tuning?: Partial<TunerConfig>;
   /** How long one backfillChunk activity works before handing control back (ms). */
   chunkBudgetMs?: number;
+  /** Override of the environment's backfill.catchUp (passes over what the application appended meanwhile). */
+  catchUp?: Partial<CatchUpPolicy>;
   /** Continue-as-new after this many chunks even if the SDK does not suggest it yet (tests, history control). */
   continueAsNewAfterChunks?: number;
+  /** A rate predicted from an earlier run (model/backfill-eta.ts): the ETA uses it until the run has measured its own. */
+  predictedArtifactsPerSecond?: number;
   /** Set by the workflow itself when it continues as new. */
   carried?: BackfillCarriedState;
 }
@@ -67,6 +74,8 @@ export interface BackfillCarriedState {
   bulkLoad?: boolean;
   /** Why the bulk path was or was not taken. */
   bulkLoadReason?: string;
+  /** The catch-up pass in progress (its shards start at firstShard), and whether the bulk path's keys are built. */
+  catchUp?: { pass: number; firstShard: number; bulkBuilt: boolean };
 }
 
 /** One shard in `progress`: where its cursor is in its part of the range. */
@@ -80,7 +89,7 @@ export type ShardProgress = Pick<
 export interface BackfillProgress extends RunCounters {
   runId: string | null;
   environment: string;
-  mode: 'dry-run' | 'normal' | 'force';
+  mode: BackfillMode;
   status: RunStatus | 'starting';
   paused: boolean;
   batchSize: number;
@@ -93,6 +102,8 @@ export interface BackfillProgress extends RunCounters {
   rowsPerSecond: number;
   /** Seconds left at the current rate; null before there is a rate. */
   etaSeconds: number | null;
+  /** Whether the ETA is from the run's own rate or, over its first batches, a predicted one (absent from older executions). */
+  etaSource?: 'measured' | 'predicted';
   chunks: number;
   continuedAsNew: number;
   startedAt: string | null;
@@ -107,6 +118,8 @@ export interface BackfillProgress extends RunCounters {
   bulkLoad?: { chosen: boolean; reason: string } | null;
   /** A retry-errors run: the run whose errors it re-reads (absent from every other run). */
   retryOf?: string;
+  /** The run's catch-up passes (run row plan_backfill_runs.catch_up); absent from older executions. */
+  catchUp?: CatchUpState & { pass: number };
 }
 
 export type BackfillResult = BackfillProgress;
@@ -184,6 +197,7 @@ export function checkBackfillInput(input: unknown): string[] {
     'environment',
     'dryRun',
     'force',
+    'delta',
     'limit',
     'batchSize',
     'resumeFrom',
@@ -191,18 +205,22 @@ export function checkBackfillInput(input: unknown): string[] {
     'shards',
     'tuning',
     'chunkBudgetMs',
+    'catchUp',
     'continueAsNewAfterChunks',
+    'predictedArtifactsPerSecond',
     'carried',
     'retryErrors',
   ];
   for (const key of Object.keys(i))
-    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 9).join(', ')})`);
+    if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(0, 10).join(', ')})`);
   const envProblem = checkEnvironmentName(i.environment);
   if (envProblem) problems.push(envProblem);
-  for (const flag of ['dryRun', 'force'] as const) {
+  for (const flag of ['dryRun', 'force', 'delta'] as const) {
     if (i[flag] !== undefined && typeof i[flag] !== 'boolean') problems.push(`"${flag}" must be true or false`);
   }
   if (i.dryRun === true && i.force === true) problems.push('"dryRun" and "force" cannot both be true');
+  if (i.delta === true && (i.dryRun === true || i.force === true || i.resumeFrom !== undefined || i.limit !== undefined))
+    problems.push('"delta" covers the whole range: it cannot be combined with "dryRun", "force", "resumeFrom" or "limit"');
   const positive = (key: string) => {
     const v = i[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1))
@@ -211,6 +229,9 @@ export function checkBackfillInput(input: unknown): string[] {
   positive('limit');
   positive('chunkBudgetMs');
   positive('continueAsNewAfterChunks');
+  const predicted = i.predictedArtifactsPerSecond;
+  if (predicted !== undefined && !(typeof predicted === 'number' && Number.isFinite(predicted) && predicted > 0))
+    problems.push(`"predictedArtifactsPerSecond" must be a number > 0, got ${JSON.stringify(predicted)}`);
   if (i.shards !== undefined && !(typeof i.shards === 'number' && Number.isInteger(i.shards) && i.shards >= 1 && i.shards <= MAX_SHARDS)) {
     problems.push(`"shards" must be a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(i.shards)}`);
   }
@@ -219,6 +240,7 @@ export function checkBackfillInput(input: unknown): string[] {
     if (p) problems.push(p.replace('batchSize', '"batchSize"'));
   }
   if (i.tuning !== undefined) problems.push(...checkTuning(i.tuning));
+  if (i.catchUp !== undefined) problems.push(...checkCatchUpOverride(i.catchUp));
   if (i.maxErrors !== undefined && (typeof i.maxErrors !== 'number' || !Number.isSafeInteger(i.maxErrors) || i.maxErrors < 0)) {
     problems.push(`"maxErrors" must be a whole number >= 0, got ${JSON.stringify(i.maxErrors)}`);
   }

@@ -2,6 +2,9 @@
  * environmentMigration: the checklist for one environment as a durable sequence of steps —
  * preflight → [approval] → [backup] → migrate → [maintenance on] → [sample dry-run] → [approval] →
  * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → legacy cut-over → [post-check].
+ * With the online cut-over (policy `cutover: "online"`, workflows/online-cutover.ts) maintenance moves
+ * after the backfill and its verify: … → verify → [cut-over gate] → maintenance on → final delta →
+ * verify the delta → record capacity → [spot-check gate] → maintenance off → legacy cut-over → [post-check].
  *
  * Its status moves only through the state machine (model/migration-state.ts). A failed step waits for
  * `decide retry|rollback|abort`. Every step that changes the world registers its undo first; every
@@ -23,24 +26,28 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { predictedRate } from '../model/backfill-eta';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
-import type {
-  CompensationRecord,
-  DecideRequest,
-  EvidenceRow,
-  MigrationEvidence,
-  MigrationPolicy,
-  StepName,
-  StepRecord,
+import {
+  closeWindow,
+  type CompensationRecord,
+  type DecideRequest,
+  type EvidenceRow,
+  type MigrationEvidence,
+  type MigrationPolicy,
+  type StepName,
+  type StepRecord,
 } from '../model/migration';
 import { isFinal, transition, type MigrationEvent } from '../model/migration-state';
 import { excerpt } from '../model/text';
 import { long, quick, schema } from './activity-proxies';
 import type { backfillRepository } from './backfill-repository';
 import { BackfillInput, checkDecision, decideSignal, EnvironmentMigrationInput, statusQuery } from './definitions';
-import { renderEvidenceSummary } from './evidence-markdown';
+import { backfillEtaOf, renderEvidenceSummary } from './evidence-markdown';
 import { installGates } from './gates';
+import { windowStep } from './maintenance-window';
 import { createNotifier } from './notifications';
+import { finalDelta } from './online-cutover';
 import { rollbackProcedure } from './rollback';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 
@@ -90,6 +97,8 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const pending: EvidenceRow[] = [];
   const stepDurations: { step: StepName; seconds: number }[] = [];
   let claimed = false;
+  // The online cut-over's closed maintenance window, reported with the next flush (plan_migration_maintenance_seconds).
+  let windowSeconds: number | null = null;
   const row = (r: Omit<EvidenceRow, 'seq'>) => void pending.push({ ...r, seq: ++seq });
 
   const gates = installGates((a) =>
@@ -129,7 +138,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const flush = async () => {
     publish();
     const rows = pending.slice();
-    const metrics = { stepDurations: stepDurations.splice(0) };
+    const metrics = { stepDurations: stepDurations.splice(0), ...(windowSeconds !== null && { maintenanceSeconds: windowSeconds }) };
     const finished = evidence.finishedAt ? { at: evidence.finishedAt, reason: evidence.stopReason ?? evidence.status } : undefined;
     const { saved } = await quick.recordMigration({
       // The policy goes with the run row's first write only: later calls find the row.
@@ -145,6 +154,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     });
     // Handlers may have queued rows meanwhile: drop only those written.
     if (saved) pending.splice(0, rows.length);
+    windowSeconds = null;
     claimed ||= saved;
   };
 
@@ -236,7 +246,13 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     row({ kind: 'step', name: stepName, status: 'running', attempt: 1, summary: record.output, at: record.startedAt });
     move('gate-opened');
     const waiting = gates.wait(name, p.approval.approvers, p.approval.timeoutMs);
-    notifier.notify({ event: 'gate-opened', gate: name, approvers: p.approval.approvers, timeoutMs: p.approval.timeoutMs });
+    notifier.notify({
+      event: 'gate-opened',
+      gate: name,
+      approvers: p.approval.approvers,
+      timeoutMs: p.approval.timeoutMs,
+      eta: backfillEtaOf(evidence),
+    });
     await flush();
     const outcome = await waiting;
     const finish = (status: 'completed' | 'failed', error: string | null) => {
@@ -285,6 +301,53 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     errorsCount: r.errorsCount,
   });
 
+  /** Verify as a step (a report that does not pass fails it); `scope` narrows it for the online cut-over. */
+  const verifyStep = (name: StepName, scope: Pick<Parameters<typeof long.verify>[0], 'upToId' | 'changedLater' | 'delta'>) =>
+    step(
+      name,
+      async () => {
+        const p = policy!;
+        const result = await long.verify({
+          environment,
+          sample: p.verify.sample,
+          representativePlans: p.verify.representativePlans,
+          workflowId,
+          ...scope,
+        });
+        if (!result.passed)
+          throw ApplicationFailure.nonRetryable(
+            `verification failed (report ${result.reportId}): ${result.problems.join('; ')}`,
+            'VerificationFailed',
+          );
+        return result;
+      },
+      // The full report is in plan_verify_reports; the evidence keeps its id and the counts.
+      (r) => ({
+        reportId: r.reportId,
+        passed: r.passed,
+        versionsExpected: r.versionsExpected,
+        versionsChecked: r.versionsChecked,
+        mismatches: r.mismatches,
+        ...(r.changedSinceWritten && { changedSinceWritten: r.changedSinceWritten }),
+        missingInRepository: r.missingInRepository,
+        extraInRepository: r.extraInRepository,
+        plansInconsistent: r.plansInconsistent,
+        representativePlans: r.representative.length,
+        httpChecks: r.http.length,
+        seconds: r.seconds,
+      }),
+    );
+
+  /** Closes the online cut-over's open maintenance window (once maintenance is off), for the evidence and the metric. */
+  const closeMaintenanceWindow = () => {
+    const open = evidence.cutover?.maintenanceWindow;
+    if (!open || open.off !== null) return open ?? null;
+    const window = closeWindow(open, now());
+    evidence.cutover = { delta: null, ...evidence.cutover, maintenanceWindow: window };
+    windowSeconds = window.seconds;
+    return window;
+  };
+
   // The backup to roll back to; none when no backup was taken or it predates the repository tables.
   let backupId: number | null = null;
   try {
@@ -306,66 +369,80 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     }
     // Before maintenance: the flag's table comes from the migrations.
     await step('migrate', () => schema.migrate({ environment }));
-    if (maintained) {
+    // Recorded histories predate the online cut-over (their policies have no `cutover`): they keep this order.
+    const online = maintained && p.cutover === 'online' && patched('online-cutover');
+    const maintenanceOn = async () => {
+      // Executions started before windows existed issue no new commands here.
+      if (p.maintenanceWindow && patched('maintenance-window')) {
+        const waitForWindow = windowStep(environment, p.maintenanceWindow, {
+          onWait: async (plan) => {
+            move('window-wait');
+            evidence.steps.at(-1)!.output = plan;
+            row({ kind: 'step', name: 'maintenance-window', status: 'waiting', summary: plan, at: now() });
+            await flush();
+          },
+          onOpen: () => move('window-opened'),
+        });
+        await step('maintenance-window', waitForWindow);
+      }
       compensations.push({
         name: 'maintenance-off',
-        undo: () => setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`),
+        undo: async () => {
+          await setMaintenance(false, `plandb migration ${workflowId} stopped: ${evidence.status}`);
+          closeMaintenanceWindow();
+        },
       });
       await step('maintenance-on', () => setMaintenance(true, `plandb migration ${workflowId}`));
-    }
+      if (online) evidence.cutover = { delta: null, ...evidence.cutover, maintenanceWindow: { on: now(), off: null, seconds: null } };
+    };
+    if (maintained && !online) await maintenanceOn();
     if (p.backfill.sampleLimit !== null) {
       const limit = p.backfill.sampleLimit;
       await step('sample-dry-run', () => backfillChild({ dryRun: true, limit, batchSize: p.backfill.batchSize }), backfillSummary);
     }
     if (gateBeforeBackfill) await gate('full-backfill', 'approval');
-    await step(
+    const backfilled = await step(
       'backfill',
       async () => {
         const resumeFrom = p.backfill.resume ? await quick.findResumableRun({ environment }) : null;
+        // The preflight's prediction sets the ETA until the run has measured its own rate.
+        const predicted = predictedRate(backfillEtaOf(evidence));
         return backfillChild({
           force: p.backfill.mode === 'force',
           batchSize: p.backfill.batchSize,
           maxErrors: p.backfill.maxErrors,
           ...(resumeFrom ? { resumeFrom } : {}),
+          ...(predicted !== null && { predictedArtifactsPerSecond: predicted }),
         });
       },
       backfillSummary,
     );
-    await step(
-      'verify',
-      async () => {
-        const result = await long.verify({
+    // Online, the application appends while verify runs: what follows the backfilled range is the delta's.
+    await verifyStep('verify', online ? { upToId: backfilled.upToId, changedLater: true } : {});
+    if (online) {
+      await finalDelta(
+        {
           environment,
-          sample: p.verify.sample,
-          representativePlans: p.verify.representativePlans,
-          workflowId,
-        });
-        if (!result.passed)
-          throw ApplicationFailure.nonRetryable(
-            `verification failed (report ${result.reportId}): ${result.problems.join('; ')}`,
-            'VerificationFailed',
-          );
-        return result;
-      },
-      // The full report is in plan_verify_reports; the evidence keeps its id and the counts.
-      (r) => ({
-        reportId: r.reportId,
-        passed: r.passed,
-        versionsExpected: r.versionsExpected,
-        versionsChecked: r.versionsChecked,
-        mismatches: r.mismatches,
-        missingInRepository: r.missingInRepository,
-        extraInRepository: r.extraInRepository,
-        plansInconsistent: r.plansInconsistent,
-        representativePlans: r.representative.length,
-        httpChecks: r.http.length,
-        seconds: r.seconds,
-      }),
-    );
+          policy: p,
+          step,
+          gate,
+          maintenanceOn,
+          backfillChild,
+          verify: verifyStep,
+          onDelta: (delta) => void (evidence.cutover = { maintenanceWindow: null, ...evidence.cutover, delta }),
+        },
+        backfilled,
+      );
+    }
     await step('record-capacity', () => quick.recordCapacity({ environment }));
     if (p.spotCheck.required) await gate('spot-check', 'spot-check');
     if (maintained) {
-      await step('maintenance-off', () => setMaintenance(false, `plandb migration ${workflowId} done`));
+      await step(
+        'maintenance-off',
+        () => setMaintenance(false, `plandb migration ${workflowId} done`),
+        // The window on → off is the online cut-over's evidence.
+        (r) => (online ? { ...r, window: closeMaintenanceWindow() } : r),
+      );
       // Lifted: nothing left to undo for it.
       const at = compensations.findIndex((c) => c.name === 'maintenance-off');
       if (at >= 0) compensations.splice(at, 1);

@@ -1,4 +1,5 @@
 /** Evidence as Markdown: what an operator attaches to the runbook (and, short, the UI's current details). Pure. */
+import { describePrediction, formatSeconds, type EtaPrediction } from '../model/backfill-eta';
 import type { MigrationEvidence, StepRecord } from '../model/migration';
 
 const code = (v: unknown) => `\`${String(v)}\``;
@@ -22,27 +23,60 @@ function highlights(s: StepRecord): string {
     case 'backfill':
     case 'sample-dry-run':
       return `run ${code(o.runId)} ${String(o.mode)}: ${String(o.artifactsRead)} artifacts, ${String(o.versionsWritten)} versions written, ${String(o.versionsSkipped)} skipped, ${String(o.versionsRejected)} rejected, ${String(o.versionsConflicted)} conflicts; ${String(o.seriesWritten)} series, ${String(o.kpisWritten)} KPIs, ${String(o.eventsWritten)} events`;
+    case 'delta':
+      return `run ${code(o.runId)}: ${String(o.newArtifacts)} new artifacts after id ${String(o.afterId)} (${String(o.newVersions)} versions written), ${String(o.changedVersions)} versions changed in place rewritten, ${String(o.errorsCount)} errors`;
     case 'verify':
+    case 'verify-delta':
       return `passed ${String(o.passed)}: ${String(o.versionsChecked)} versions checked, ${String(o.mismatches)} mismatches, ${String(o.missingInRepository)} missing, ${String(o.extraInRepository)} extra`;
     case 'record-capacity':
       return `plan_series ${String(o.planSeriesRows)} rows; recommended PLANS_DB_MAX_ROWS ${String(o.recommendedMaxRows)}`;
+    case 'preflight':
+      return o.eta ? describePrediction(o.eta as EtaPrediction) : '';
+    case 'maintenance-window':
+      return windowLine(o);
     case 'legacy-cutover':
       return `legacy-usage reading ${String(o.snapshotId)} at ${String(o.takenAt)} (plandb legacy-usage --since cutover)`;
     case 'maintenance-on':
-    case 'maintenance-off':
-      return `${String(o.mode)}: enabled=${String(o.enabled)}`;
+    case 'maintenance-off': {
+      const window = o.window as { on: string; off: string; seconds: number } | undefined;
+      return `${String(o.mode)}: enabled=${String(o.enabled)}${window ? `; maintenance window ${window.on} → ${window.off} (${window.seconds.toFixed(1)} s)` : ''}`;
+    }
     default:
       return '';
   }
 }
 
+/** The window a `maintenance-window` step planned, and whether the work left fits in it. */
+function windowLine(o: Record<string, unknown>): string {
+  if (!o.opensAtLocal) return '';
+  const estimate =
+    o.estimateSeconds === null ? 'no measured rate to estimate with' : `needs ~${formatSeconds(o.estimateSeconds as number)}`;
+  return `window ${String(o.opensAtLocal)} → ${String(o.closesAtLocal)}; ${String(o.pendingArtifacts)} artifacts left, ${estimate}, ${formatSeconds(o.budgetSeconds as number)} available`;
+}
+
+/** The backfill's predicted ETA from the preflight (for the gate's details and notifications); null when none was made. */
+export function backfillEtaOf(e: Pick<MigrationEvidence, 'steps'>): EtaPrediction | null {
+  const preflight = e.steps.find((s) => s.name === 'preflight' && s.status === 'completed');
+  return ((preflight?.output as { eta?: EtaPrediction | null } | null)?.eta ?? null) || null;
+}
+
+/** "waiting for window (opens at 2026-12-05T01:00:00+09:00 Asia/Tokyo)" while the migration waits for one. */
+export function windowWaitLine(e: Pick<MigrationEvidence, 'status' | 'steps'>): string {
+  const last = e.steps.at(-1);
+  if (e.status !== 'waiting-window' || last?.name !== 'maintenance-window') return '';
+  const o = (last.output ?? {}) as { opensAtLocal?: string; closesAtLocal?: string };
+  return `waiting for window (opens at ${o.opensAtLocal ?? '…'}, closes at ${o.closesAtLocal ?? '…'})`;
+}
+
 export function renderEvidenceMarkdown(e: MigrationEvidence): string {
+  const eta = backfillEtaOf(e);
   const lines = [
     `# plandb migration evidence — ${e.environment}`,
     '',
     `- Workflow: ${code(e.workflowId)}`,
     `- Status: **${e.status}**${e.openGate ? ` (gate ${code(e.openGate)} open)` : ''}`,
     `- Started: ${e.startedAt}${e.finishedAt ? ` · finished: ${e.finishedAt}` : ''}`,
+    ...(eta ? [`- Backfill: ${describePrediction(eta)}`] : []),
     '',
     '## Steps',
     '',
@@ -113,10 +147,14 @@ export function refusedSignalsLine(e: Pick<MigrationEvidence, 'refusedSignals' |
 /** The short form for the Temporal UI's current details. */
 export function renderEvidenceSummary(e: MigrationEvidence): string {
   const last = e.steps.at(-1);
+  const eta = backfillEtaOf(e);
+  const waiting = windowWaitLine(e);
   return [
     `## plandb migration — ${e.environment}: ${e.status}`,
     '',
+    waiting ? `**${waiting}**` : '',
     e.openGate ? gateHint(e.openGate, e.policy?.approval.approvers ?? []) : '',
+    e.openGate && eta ? `Backfill: ${describePrediction(eta)}` : '',
     e.status === 'waiting-decision' && last
       ? `**Step ${last.name} failed:** ${last.error ?? ''}\n\nSend the signal \`decide\` with \`{"action":"retry","by":"your-name"}\` (or \`"rollback"\`, \`"abort"\`)`
       : '',

@@ -4,13 +4,14 @@
  * gate or a failed step carries the exact commands and Web UI inputs that answer it, so whoever reads
  * it can act without opening the runbook. Pure.
  */
+import { describePrediction, type EtaPrediction } from '../model/backfill-eta';
 import type { MigrationEvidence, StepName } from '../model/migration';
 import type { NotificationEvent, NotificationKind } from '../model/notifications';
 import { excerpt } from '../model/text';
 import { renderEvidenceSummary } from './evidence-markdown';
 
 export type NotificationFacts =
-  | { event: 'gate-opened'; gate: string; approvers: string[]; timeoutMs: number }
+  | { event: 'gate-opened'; gate: string; approvers: string[]; timeoutMs: number; eta?: EtaPrediction | null }
   | { event: 'maintenance-on' | 'maintenance-off'; mode: string; reason: string }
   | { event: 'step-failed'; step: StepName; attempt: number; error: string }
   | { event: 'migration-completed'; evidence: MigrationEvidence };
@@ -55,6 +56,7 @@ export function buildNotification(environment: string, workflowId: string, facts
           timeoutSeconds: facts.timeoutMs / 1000,
           approve: { cli: approve, update: 'approve', input },
           reject: { cli: reject, update: 'reject', input },
+          ...(facts.eta && { backfillEta: facts.eta }),
         },
         text: [
           `${head}: waiting for approval at gate "${facts.gate}" (times out in ${hours(facts.timeoutMs)}).`,
@@ -62,6 +64,7 @@ export function buildNotification(environment: string, workflowId: string, facts
           `Approve: ${approve}`,
           `Reject: ${reject}`,
           `Web UI: Send an Update named "approve" (or "reject") to ${workflowId} with input ${JSON.stringify(input)}`,
+          ...(facts.eta ? [`Backfill: ${describePrediction(facts.eta)}`] : []),
         ].join('\n'),
       };
     }

@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PlandbActivities } from '../activities';
 import type { PreflightInput, PreflightReport } from '../activities/preflight';
+import { describePrediction } from '../model/backfill-eta';
 import { checkEnvironmentName } from '../model/ids';
 import { withFinalStep } from './final-step';
 import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
@@ -38,5 +39,6 @@ function renderPreflightDetails(r: PreflightReport): string {
     `- migrations: ${r.migrations.atHead ? 'at head' : `${r.migrations.pending.length} pending, ${r.migrations.drift.length} drift`} (head ${r.migrations.head ?? '—'})`,
     `- legacy: ${legacy}`,
     `- maintenance: ${r.maintenance ? (r.maintenance.enabled ? 'ON' : 'off') : 'table not created yet'}`,
+    ...(r.eta ? [`- backfill: ${describePrediction(r.eta)}`] : []),
   ].join('\n');
 }

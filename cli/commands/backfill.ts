@@ -6,7 +6,7 @@ import { workflowIdFor } from '../../model/ids';
 import { backfillState, writeStateFile } from '../backfill-state';
 import { CliContext } from '../context';
 import { printStarted, reconnectVia } from '../follow-workflow';
-import { batchSize, environmentName, nonNegativeInt, positiveInt, resumeFrom, retryErrors, shardCount } from '../options';
+import { batchSize, catchUpPasses, environmentName, nonNegativeInt, positiveInt, resumeFrom, retryErrors, shardCount } from '../options';
 import { barDisplay, jsonLinesDisplay } from '../progress-display';
 import { reconnectTimeoutOption } from '../reconnect';
 import { renderBackfillProgress } from '../render-status';
@@ -22,6 +22,7 @@ export interface BackfillOptions {
   batchSize?: number;
   maxErrors?: number;
   shards?: number;
+  catchUpPasses?: number;
   resumeFrom?: string;
   retryErrors?: string;
   stateFile?: string;
@@ -44,6 +45,8 @@ export function backfillInput(opts: BackfillOptions, defaults: Pick<BackfillConf
   // Absent: the worker takes the environment's backfill.shards ("auto": the database server's cores).
   if (opts.shards !== undefined) input.shards = opts.shards;
   input.maxErrors = opts.maxErrors ?? defaults.maxErrors;
+  // Absent: the environment's backfill.catchUp.
+  if (opts.catchUpPasses !== undefined) input.catchUp = opts.catchUpPasses === 0 ? { enabled: false } : { maxPasses: opts.catchUpPasses };
   return input;
 }
 
@@ -60,6 +63,11 @@ export function backfillCommand(ctx: () => CliContext): Command {
       '--shards <n>',
       "split the range into N shards processed at once, by any workers (default: the environment's backfill.shards)",
       shardCount,
+    )
+    .option(
+      '--catch-up-passes <n>',
+      "at most N catch-up passes over what the application appended during the run, 0 for none (default: the environment's backfill.catchUp)",
+      catchUpPasses,
     )
     .option('--resume-from <run-id|artifact:id>', "continue from a previous run's checkpoint, or start after an artifact id", resumeFrom)
     .addOption(

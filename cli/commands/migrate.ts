@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { getEnvironment } from '../../config/environment';
-import type { MigrationOverrides } from '../../model/migration';
+import type { CutoverMode, MigrationOverrides } from '../../model/migration';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
-import { batchSize, environmentName, nonNegativeHours, positiveInt } from '../options';
+import { batchSize, cutoverMode, environmentName, nonNegativeHours, positiveInt } from '../options';
 import { printStarted, reconnectVia } from '../follow-workflow';
 import { reconnectTimeoutOption } from '../reconnect';
 import { startWorkflow } from '../start-workflow';
@@ -19,7 +19,12 @@ export function withPolicyOverrides(cmd: Command): Command {
     .option('--batch-size <n>', 'backfill batch size', batchSize)
     .option('--sample-limit <n>', 'dry-run this many artifacts before the full run', positiveInt)
     .option('--post-check-hours <h>', 'hours to watch write errors afterwards (fractions allowed, e.g. 0.01)', nonNegativeHours)
-    .option('--post-check-interval <duration>', 'how often the post-check looks, e.g. 1h');
+    .option('--post-check-interval <duration>', 'how often the post-check looks, e.g. 1h')
+    .option(
+      '--cutover <mode>',
+      'online: maintenance only for the final delta; offline: for the whole backfill (default: config cutover)',
+      cutoverMode,
+    );
 }
 
 export function overridesFrom(opts: Record<string, unknown>): MigrationOverrides {
@@ -31,6 +36,7 @@ export function overridesFrom(opts: Record<string, unknown>): MigrationOverrides
   if (opts.sampleLimit !== undefined) o.sampleLimit = Number(opts.sampleLimit);
   if (opts.postCheckHours !== undefined) o.postCheckHours = Number(opts.postCheckHours);
   if (opts.postCheckInterval !== undefined) o.postCheckInterval = String(opts.postCheckInterval);
+  if (opts.cutover !== undefined) o.cutover = opts.cutover as CutoverMode;
   return o;
 }
 

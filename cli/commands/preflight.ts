@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { PreflightReport } from '../../activities/preflight';
 import { getEnvironment } from '../../config/environment';
+import { describePrediction } from '../../model/backfill-eta';
 import { workflowIdFor } from '../../model/ids';
 import { CliContext } from '../context';
 import { environmentName } from '../options';
@@ -33,6 +34,7 @@ export function renderPreflight(r: PreflightReport): string {
   lines.push(
     `  maintenance: ${r.maintenance ? (r.maintenance.enabled ? `ON (${r.maintenance.reason ?? ''} by ${r.maintenance.actor ?? '?'})` : 'off') : 'n/a (migrations not applied)'}`,
   );
+  if (r.eta) lines.push(`  backfill: ${describePrediction(r.eta)}`);
   return lines.join('\n');
 }
 

@@ -145,6 +145,9 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
     await approve('plandb-promotion', '--gate', 'promote-to-production', '--by', 'sre-oncall');
     await migrationAt('production', 'start');
     await approve('plandb-production-migration', '--gate', 'start', '--by', 'release-manager');
+    // Production cuts over online: the backfill ran with the application live; maintenance follows this gate.
+    await migrationAt('production', 'cutover');
+    await approve('plandb-production-migration', '--gate', 'cutover', '--by', 'sre-oncall');
     await migrationAt('production', 'spot-check');
     await approve('plandb-production-migration', '--gate', 'spot-check', '--by', 'sre-oncall', '--comment', 'KPIs, events, run links ok');
 
@@ -157,9 +160,12 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
       ['approval', 'completed'],
       ['backup', 'completed'],
       ['migrate', 'completed'],
-      ['maintenance-on', 'completed'],
       ['backfill', 'completed'],
       ['verify', 'completed'],
+      ['approval', 'completed'],
+      ['maintenance-on', 'completed'],
+      ['delta', 'completed'],
+      ['verify-delta', 'completed'],
       ['record-capacity', 'completed'],
       ['spot-check', 'completed'],
       ['maintenance-off', 'completed'],

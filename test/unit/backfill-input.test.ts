@@ -36,6 +36,14 @@ describe('backfillRepository input: shards and tuning', () => {
     expect(batchSizeOf({ batchSize: 200 })).toBe(200);
     expect(batchSizeOf(25)).toBe(25);
   });
+
+  test("predictedArtifactsPerSecond (from the migration's ETA prediction) is a number > 0", () => {
+    expect(checkBackfillInput({ environment: 'dev', predictedArtifactsPerSecond: 12.5 })).toEqual([]);
+    for (const bad of [0, -1, 'fast', Infinity])
+      expect(checkBackfillInput({ environment: 'dev', predictedArtifactsPerSecond: bad })).toEqual([
+        `"predictedArtifactsPerSecond" must be a number > 0, got ${JSON.stringify(bad)}`,
+      ]);
+  });
 });
 
 describe('backfillRepository input: retryErrors', () => {

@@ -44,6 +44,8 @@ describe('plandb.config.example.json', () => {
     expect(production.approval.required).toBe(true);
     expect(production.approval.approvers.length).toBeGreaterThan(0);
     expect(production.maintenance.mode).toBe('db-flag');
+    // No window in the example: `plandb dev` walks production at any hour (README: maintenance windows).
+    expect(production.maintenanceWindow).toBeNull();
     // `plandb dev` serves this bucket from moto while PLANDB_S3_ENDPOINT is unset; a deployment sets it.
     expect(production.backup).toMatchObject({ s3Uri: 's3://plandb-dev-backups/production/', s3EndpointEnv: 'PLANDB_S3_ENDPOINT' });
     expect(production.backfill).toMatchObject({ mode: 'normal', resume: true, sampleLimit: null });
@@ -61,6 +63,8 @@ describe('plandb.config.example.json', () => {
     expect(production.backfill.tuning).toEqual({ targetSeconds: 1, minBatchSize: 50, maxBatchSize: 5000, enabled: true });
     expect(production.spotCheck.required).toBe(true);
     expect(production.postCheckHours).toBe(24);
+    // Maintenance only for the final delta; dev and staging have no maintenance to shorten.
+    expect(production.cutover).toBe('online');
   });
 
   it('production is capacity-trimmed (so PlanDbNoTrimIn2Days watches it); dev and staging are not', () => {

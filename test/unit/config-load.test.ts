@@ -160,7 +160,9 @@ describe('loadConfig: schema errors name the key', () => {
     expect(loadError(minimal({ backfill: { tuning: { target: 1 } } })).issues[0]).toMatch(
       /^environments\.dev\.backfill\.tuning\.target: unknown key \(allowed: targetSeconds, minBatchSize, maxBatchSize, enabled\)/,
     );
-    expect(loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues).toEqual([
+    expect(
+      loadError(minimal({ backfill: { tuning: { targetSeconds: 0, minBatchSize: 0.5, maxBatchSize: 50_001, enabled: 'yes' } } })).issues,
+    ).toEqual([
       'environments.dev.backfill.tuning.targetSeconds: must be > 0',
       'environments.dev.backfill.tuning.minBatchSize: must be an integer',
       'environments.dev.backfill.tuning.maxBatchSize: must be <= 50000',
@@ -270,6 +272,7 @@ describe('loadConfig: defaults', () => {
           databaseUrlEnv: 'PLANDB_DEV_DATABASE_URL',
           backup: { enabled: true, dir: '.plandb/backups/dev' },
           maintenance: { mode: 'none' },
+          maintenanceWindow: null,
           approval: { required: false, approvers: [], timeout: '24h', timeoutMs: 86_400_000 },
           backfill: {
             mode: 'normal',
@@ -279,6 +282,7 @@ describe('loadConfig: defaults', () => {
             maxErrors: 1000,
             bulkLoad: 'auto',
             bulkLoadMaintenanceWorkMem: '512MB',
+            catchUp: { enabled: true, maxPasses: 5, untilRows: 1000, untilSeconds: 30 },
             throttle: {
               maxLockWaits: null,
               maxTransactionSeconds: null,
@@ -299,9 +303,34 @@ describe('loadConfig: defaults', () => {
           spotCheck: { required: false },
           postCheckHours: 0,
           notifications: [],
+          cutover: 'offline',
         },
       },
     });
+  });
+
+  it('cuts over online by default in production only, and keeps an explicit cutover', () => {
+    const config = loadConfig({
+      path: writeConfig({
+        environments: {
+          dev: { databaseUrlEnv: 'PLANDB_DEV_DATABASE_URL' },
+          production: { databaseUrlEnv: 'PLANDB_PRODUCTION_DATABASE_URL' },
+          staging: { databaseUrlEnv: 'PLANDB_STAGING_DATABASE_URL', cutover: 'online' },
+        },
+      }),
+      env: {},
+    });
+    expect(Object.fromEntries(Object.entries(config.environments).map(([name, e]) => [name, e.cutover]))).toEqual({
+      dev: 'offline',
+      production: 'online',
+      staging: 'online',
+    });
+  });
+
+  it('names a bad cutover value', () => {
+    expect(loadError(minimal({ cutover: 'fast' })).issues).toEqual([
+      expect.stringMatching(/^environments\.dev\.cutover: .*"online".*"offline"/),
+    ]);
   });
 
   it('keeps explicit values and converts the approval timeout to milliseconds', () => {

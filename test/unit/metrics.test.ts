@@ -35,7 +35,9 @@ describe('metrics registry', () => {
     const zeros = (values: readonly string[]) => values.map((v) => [v, 0]);
     for (const environment of ['dev', 'production']) {
       expect(combos('plan_db_write_total', 'table', environment)).toEqual(zeros(REPOSITORY_TABLES));
-      expect(combos('plan_db_write_error_total', 'reason', environment)).toEqual(zeros([...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']));
+      expect(combos('plan_db_write_error_total', 'reason', environment)).toEqual(
+        zeros([...REJECT_REASONS, 'conflict', 'db_rejected', 'db_error']),
+      );
       expect(combos('plan_backfill_artifacts_total', 'outcome', environment)).toEqual(
         zeros(BACKFILL_OUTCOMES.flatMap((o) => [o, `dry_run_${o}`])),
       );
@@ -57,6 +59,7 @@ describe('metrics registry', () => {
       // 0 until the worker starts a batch of the environment: a panel shows "no batch yet", not a gap.
       expect(valueOf(e, 'plan_backfill_batch_size', { environment })).toBe(0);
       expect(valueOf(e, 'plan_db_capacity_trim_total', { environment })).toBe(0);
+      expect(valueOf(e, 'plan_backfill_catch_up_passes_total', { environment })).toBe(0);
       expect(valueOf(e, 'plan_db_capacity_trim_alerts_total', { environment })).toBe(0);
     }
     expect(samplesOf(e, 'plan_db_capacity_max_rows').map((s) => [s.labels.environment, s.value])).toEqual([['production', 500]]);

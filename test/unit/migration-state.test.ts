@@ -18,6 +18,8 @@ const ALLOWED: [MigrationState, MigrationEvent, MigrationState][] = [
   ['running', 'step-failed', 'waiting-decision'],
   ['running', 'post-check-started', 'post-check'],
   ['running', 'finished', 'completed'],
+  ['running', 'window-wait', 'waiting-window'],
+  ['waiting-window', 'window-opened', 'running'],
   ['waiting-approval', 'approved', 'running'],
   ['waiting-approval', 'rejected', 'rejected'],
   ['waiting-approval', 'timed-out', 'timed-out'],

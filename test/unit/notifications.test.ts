@@ -126,6 +126,31 @@ describe('notification messages', () => {
     ]);
   });
 
+  it('a gate message carries the backfill ETA predicted at preflight', () => {
+    const eta = {
+      fromEnvironment: 'staging',
+      fromRunId: 'r9',
+      artifactsPerSecond: 250,
+      artifacts: 90_000,
+      etaSeconds: 360,
+      measuredAt: '2026-12-01T09:00:00.000Z',
+    };
+    const m = buildNotification('production', wf, { event: 'gate-opened', gate: 'start', approvers: ['sre'], timeoutMs: 3_600_000, eta });
+    expect(m.details.backfillEta).toEqual(eta);
+    expect(m.text.split('\n').at(-1)).toBe(
+      'Backfill: predicted ETA 6m 00s for 90000 artifacts at 250 artifacts/s (measured on staging, run r9)',
+    );
+    const none = buildNotification('production', wf, {
+      event: 'gate-opened',
+      gate: 'start',
+      approvers: ['sre'],
+      timeoutMs: 3_600_000,
+      eta: null,
+    });
+    expect(none.details).not.toHaveProperty('backfillEta');
+    expect(none.text).not.toMatch(/ETA/);
+  });
+
   it('the Slack body is {"text"} only; the generic body has event, environment, workflowId, the details and the same text', () => {
     const m = buildNotification('production', wf, { event: 'maintenance-on', mode: 'db-flag', reason: `plandb migration ${wf}` });
     expect(notificationBody('slack', 'production', wf, m)).toEqual({ text: m.text });

@@ -160,3 +160,28 @@ describe('VerificationTally', () => {
     expect(() => tallyOf([]).append(new VerificationTally(0.5, nativeSha256))).toThrow(/sample/);
   });
 });
+
+describe('verify while the application is live (the online cut-over)', () => {
+  test('a version changed in place since it was written is left to the delta; one the repository got wrong is not', () => {
+    const tally = new VerificationTally('all', nativeSha256);
+    const changed = legacy(1);
+    const wrong = legacy(2);
+    // Written from the old payload: rows and stored checksum agree with each other, not with the legacy now.
+    tally.add(changed, stored(legacy(7, 'plan-1')));
+    const side = stored(wrong);
+    tally.add(wrong, { storedChecksum: side.storedChecksum, rows: { ...side.rows, kpis: [] } });
+    const r = finish(tally);
+    expect(r).toEqual(expect.objectContaining({ mismatches: 2, changedSinceWritten: 1 }));
+    expect(verificationProblems(r)).toEqual(['2 checksum mismatches (first: plan-1 v1)']);
+    expect(verificationProblems(r, { changedLater: true })).toEqual(['1 checksum mismatches (first: plan-2 v1)']);
+  });
+
+  test("only changes since written: it passes, and the counts they moved are the delta verify's to check", () => {
+    const tally = new VerificationTally('all', nativeSha256);
+    tally.add(legacy(1), stored(legacy(7, 'plan-1')));
+    const probe = finish(tally);
+    const r = tally.finish({ ...NO_DB_FINDINGS, actual: { ...actualFrom(probe), plan_series: 99 } });
+    expect(verificationProblems(r)).toEqual(['1 checksum mismatches (first: plan-1 v1)', 'plan_series: 99 rows, expected 2']);
+    expect(verificationProblems(r, { changedLater: true })).toEqual([]);
+  });
+});

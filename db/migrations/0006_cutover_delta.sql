@@ -1,0 +1,1 @@
+ALTER TABLE "plan_versions" ADD COLUMN "source_payload_md5" char(32);

@@ -1,0 +1,102 @@
+/**
+ * Every stop of an online cut-over leaves maintenance off and the run rows closed with a reason: a cancel
+ * or a rejection at the cut-over gate (maintenance never went on), and a failed delta (maintenance on)
+ * that is aborted.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { getRun } from '../../db/backfill-runs';
+import { getMigrationRun } from '../../db/migration-runs';
+import { approveUpdate, decideSignal, rejectUpdate, statusQuery } from '../../workflows/definitions';
+import { latestRun } from '../support/backfill';
+import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
+
+const ONLINE = {
+  approval: { required: true, approvers: ['carol'], timeout: '1h' },
+  maintenance: { mode: 'db-flag' },
+  spotCheck: { required: true },
+  cutover: 'online',
+};
+
+async function atCutoverGate(f: MigrationFixture, environment: string) {
+  const handle = await startMigration(f.harness, { environment });
+  await waitForMigration(handle, (e) => e.openGate === 'start', 'the start gate');
+  await handle.executeUpdate(approveUpdate, { args: [{ gate: 'start', approver: 'carol' }] });
+  await waitForMigration(handle, (e) => e.openGate === 'cutover', 'the cut-over gate');
+  expect(await maintenanceEnabled(f.dbs[environment])).toBe(false);
+  return handle;
+}
+
+describe('stopping an online cut-over', () => {
+  let f: MigrationFixture;
+  beforeAll(async () => {
+    f = await migrationFixture({
+      occancel: ONLINE,
+      ocreject: ONLINE,
+      // The seeded table holds 10 bad artifacts: the backfill passes, a delta that sees 5 more does not.
+      ocfail: { ...ONLINE, backfill: { maxErrors: 12 } },
+    });
+  });
+  afterAll(() => f?.close());
+
+  test('cancel at the cut-over gate: CANCELLED, maintenance never on, the backfill run completed', async () => {
+    await f.harness.run(async () => {
+      const handle = await atCutoverGate(f, 'occancel');
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      expect(await maintenanceEnabled(f.dbs.occancel)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.occancel.pool, handle.workflowId))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.stopReason).toBe('cancellation requested');
+      expect(stored.steps.map((s) => s.name)).not.toContain('maintenance-on');
+      expect(stored.compensations).toEqual([]);
+      expect(stored.steps.at(-1)).toEqual(
+        expect.objectContaining({ name: 'approval', status: 'failed', error: 'stopped: cancellation requested' }),
+      );
+      expect((await latestRun(f.dbs.occancel))!.status).toBe('completed');
+    });
+  });
+
+  test('rejection at the cut-over gate: REJECTED, maintenance off, the reason recorded', async () => {
+    await f.harness.run(async () => {
+      const handle = await atCutoverGate(f, 'ocreject');
+      await handle.executeUpdate(rejectUpdate, { args: [{ gate: 'cutover', approver: 'carol', comment: 'not tonight' }] });
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect(await maintenanceEnabled(f.dbs.ocreject)).toBe(false);
+      const stored = (await getMigrationRun(f.dbs.ocreject.pool, handle.workflowId))!;
+      expect(stored.status).toBe('rejected');
+      expect(stored.stopReason).toBe('gate "cutover" rejected by carol: not tonight');
+      expect(stored.steps.map((s) => s.name)).not.toContain('maintenance-on');
+    });
+  });
+
+  test('a failed delta waits for a decision with maintenance on; abort lifts it and the delta run stays closed with its reason', async () => {
+    const db = f.dbs.ocfail;
+    await f.harness.run(async () => {
+      const handle = await atCutoverGate(f, 'ocfail');
+      await db.pool.query(
+        `INSERT INTO plan_artifacts (plan_id, version, payload) SELECT 'bad-' || n, 1, '"not a document"'::jsonb FROM generate_series(1, 5) n`,
+      );
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'cutover', approver: 'carol' }] });
+      const failed = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the delta to fail');
+      expect(failed.steps.at(-1)).toEqual(expect.objectContaining({ name: 'delta', status: 'failed' }));
+      expect(failed.steps.at(-1)!.error).toMatch(/errors exceed maxErrors 12/);
+      expect(await maintenanceEnabled(db)).toBe(true);
+      const deltaRun = (await latestRun(db))!;
+      expect(deltaRun).toEqual(expect.objectContaining({ mode: 'delta', status: 'failed' }));
+      expect(deltaRun.closedReason).toMatch(/errors exceed maxErrors 12/);
+
+      await handle.signal(decideSignal, { action: 'abort', by: 'carol' });
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect(await maintenanceEnabled(db)).toBe(false);
+      const stored = (await getMigrationRun(db.pool, handle.workflowId))!;
+      expect(stored.status).toBe('aborted');
+      expect(stored.compensations).toEqual([expect.objectContaining({ name: 'maintenance-off', status: 'completed' })]);
+      expect((await getRun(db.pool, deltaRun.runId))!.status).toBe('failed');
+      // The window closed when the compensation lifted maintenance.
+      const window = (await handle.query(statusQuery)).cutover?.maintenanceWindow;
+      expect(window?.off).toEqual(expect.any(String));
+      expect(window?.seconds).toBeGreaterThanOrEqual(0);
+    });
+  });
+});
