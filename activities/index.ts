@@ -5,6 +5,7 @@ import { createBulkLoadActivities } from './bulk-load';
 import { createCapacityActivities } from './capacity';
 import { createCatchUpActivities } from './catch-up';
 import { createCutoverActivities } from './cutover';
+import { createLegacyUsageActivities } from './legacy-usage';
 import { createMaintenanceActivities } from './maintenance';
 import type { WorkerActivityDeps } from './deps';
 import { permanentErrorsFailFast } from './failures';
@@ -42,6 +43,7 @@ export function createActivities(deps: WorkerActivityDeps) {
     ...createTrimActivities(deps),
     ...createNotifyActivities(deps),
     ...createCutoverActivities(deps),
+    ...createLegacyUsageActivities(deps),
   });
 }
 

@@ -8,6 +8,7 @@ import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
 import { evidenceCommand } from './commands/evidence';
 import { approveCommand, decideCommand, rejectCommand } from './commands/gates';
+import { legacyUsageCommand } from './commands/legacy-usage';
 import { maintenanceCommand } from './commands/maintenance';
 import { migrateCommand } from './commands/migrate';
 import { promoteCommand } from './commands/promote';
@@ -36,6 +37,7 @@ export function buildProgram(ctx: () => CliContext): Command {
     devCommand(configPath),
     drillCommand(ctx),
     evidenceCommand(ctx),
+    legacyUsageCommand(ctx),
     maintenanceCommand(ctx),
     migrateCommand(ctx),
     pauseCommand(ctx),

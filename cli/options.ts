@@ -3,6 +3,7 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_BATCH_SIZE, MIN_BATCH_SIZE } from '../workflows/definitions';
 import { checkEnvironmentName } from '../model/ids';
+import { parseSince } from '../model/legacy-usage';
 import { MAX_SHARDS } from '../model/backfill';
 import { CUTOVER_MODES, type CutoverMode } from '../model/migration';
 import { checkResumeFrom, checkRetryErrors } from '../workflows/definitions';
@@ -91,3 +92,10 @@ export function scheduleId(value: string): string {
 
 /** `--catch-up-passes`: 0 (none) up to MAX_CATCH_UP_PASSES. */
 export const catchUpPasses = intInRange(0, MAX_CATCH_UP_PASSES);
+
+/** `--since`: an ISO time, a reading id or "cutover" (also `plandb schedule legacy-usage`). */
+export function sinceOption(value: string): string {
+  const parsed = parseSince(value);
+  if ('error' in parsed) throw new InvalidArgumentError(parsed.error);
+  return value;
+}

@@ -22,6 +22,7 @@ import { workflowIdFor } from '../model/ids';
 export const SCHEDULED_WORKFLOWS = {
   trim: 'capacityTrim',
   drill: 'rollbackDrill',
+  'legacy-usage': 'legacyUsage',
 } as const;
 export type ScheduleKind = keyof typeof SCHEDULED_WORKFLOWS;
 
@@ -30,11 +31,13 @@ export function scheduleIdFor(environment: string, kind: ScheduleKind): string {
   return `${workflowIdFor(environment, kind)}-schedule`;
 }
 
-const PLANDB_SCHEDULE_ID = /^plandb-[a-z][a-z0-9-]{0,30}-(trim|drill)-schedule$/;
+const PLANDB_SCHEDULE_ID = /^plandb-[a-z][a-z0-9-]{0,30}-(trim|drill|legacy-usage)-schedule$/;
 
 /** Null when `id` is one of plandb's schedule ids, else why not. */
 export function checkScheduleId(id: string): string | null {
-  return PLANDB_SCHEDULE_ID.test(id) ? null : `expected a plandb schedule id such as plandb-dev-trim-schedule (see \`plandb schedule list\`), got "${id}"`;
+  return PLANDB_SCHEDULE_ID.test(id)
+    ? null
+    : `expected a plandb schedule id such as plandb-dev-trim-schedule (see \`plandb schedule list\`), got "${id}"`;
 }
 
 interface CronField {
@@ -67,7 +70,8 @@ function checkCronField(text: string, f: CronField): string | null {
     const [, startText, endText, stepText] = m;
     const start = startText === undefined ? f.min : cronValue(startText, f);
     const end = endText === undefined ? start : cronValue(endText, f);
-    if (start === null || end === null) return `"${item}" is outside ${f.min}-${f.max}${f.names ? ` (or ${f.names[0]}-${f.names.at(-1)})` : ''}`;
+    if (start === null || end === null)
+      return `"${item}" is outside ${f.min}-${f.max}${f.names ? ` (or ${f.names[0]}-${f.names.at(-1)})` : ''}`;
     if (end < start) return `"${item}" is a range that ends before it starts`;
     if (stepText !== undefined && Number(stepText) < 1) return `"${item}" has a step below 1`;
   }

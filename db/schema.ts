@@ -304,3 +304,32 @@ export const planVerifyReports = pgTable('plan_verify_reports', {
   report: jsonb('report').notNull(),
   at: tz('at').notNull().defaultNow(),
 });
+
+/**
+ * Readings of plan_artifacts' usage statistics (pg_stat_user_tables, and pg_stat_statements where loaded):
+ * the reset points (`reset`, `cutover`) that `plandb legacy-usage` reports deltas against, and every report
+ * (`report`, with its result: the standalone evidence), whose statement calls date each statement's last use.
+ */
+export const planLegacyUsageSnapshots = pgTable(
+  'plan_legacy_usage_snapshots',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    environment: text('environment').notNull(),
+    kind: text('kind', { enum: ['reset', 'cutover', 'report'] }).notNull(),
+    takenAt: tz('taken_at').notNull().defaultNow(),
+    actor: text('actor'),
+    workflowId: text('workflow_id'),
+    // The table's oid and the database's stats_reset: a recreated table or pg_stat_reset() starts the counters over.
+    relid: bigint('relid', { mode: 'number' }),
+    statsReset: tz('stats_reset'),
+    // pg_stat_user_tables counters; null when plan_artifacts does not exist.
+    counters: jsonb('counters'),
+    // {queryid: {calls, rows}} of the statements that touch plan_artifacts; null without pg_stat_statements.
+    statements: jsonb('statements'),
+    statementsReset: tz('statements_reset'),
+    // kind 'report': the snapshot it was measured against, and the result.
+    referenceId: bigint('reference_id', { mode: 'number' }),
+    report: jsonb('report'),
+  },
+  (t) => [index('plan_legacy_usage_snapshots_env_idx').on(t.environment, t.kind, t.takenAt)],
+);

@@ -6,6 +6,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { PlandbConfig } from '../config/schema';
+import { legacySinceCutover, type LegacySinceCutover } from '../db/legacy-usage';
 import { readLiveState, type LiveState } from '../db/live-state';
 import type { DatabaseRegistry } from '../db/registry';
 
@@ -18,7 +19,9 @@ export interface LiveSource {
 
 export const LIVE_READ_TIMEOUT_MS = 2_000;
 
-type States = Map<string, LiveState>;
+/** `legacy`: plan_artifacts' usage since the cut-over; null before one (or on a database migrated before 0004). */
+type EnvState = LiveState & { legacy: LegacySinceCutover | null };
+type States = Map<string, EnvState>;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -37,7 +40,12 @@ async function readAll(source: LiveSource): Promise<States> {
   const entries = await Promise.all(
     Object.keys(source.config.environments).map(async (environment) => {
       try {
-        return [environment, await withTimeout(readLiveState(source.databases.pool(environment), ms), ms)] as const;
+        const pool = source.databases.pool(environment);
+        const [state, legacy] = await withTimeout(
+          Promise.all([readLiveState(pool, ms), legacySinceCutover(pool, environment).catch(() => null)]),
+          ms,
+        );
+        return [environment, { ...state, legacy }] as const;
       } catch {
         return null;
       }
@@ -60,7 +68,7 @@ export function createLiveGauges(registry: Registry, source?: LiveSource) {
     name: string,
     help: string,
     labelNames: readonly L[],
-    fill: (set: (labels: Record<L, string>, value: number) => void, environment: string, state: LiveState) => void,
+    fill: (set: (labels: Record<L, string>, value: number) => void, environment: string, state: EnvState) => void,
   ): Gauge<L> {
     return new Gauge<L>({
       name,
@@ -111,6 +119,30 @@ export function createLiveGauges(registry: Registry, source?: LiveSource) {
       ['environment'],
       (set, environment, s) => {
         if (s.backfillCursor !== null) set({ environment }, s.backfillCursor);
+      },
+    ),
+    legacyWritesSinceCutover: gauge(
+      'plan_legacy_table_writes_since_cutover',
+      'Rows inserted, updated or deleted in plan_artifacts since the cut-over (or a later plandb legacy-usage --reset); absent before a cut-over',
+      ['environment'],
+      (set, environment, s) => {
+        if (s.legacy) set({ environment }, s.legacy.writes);
+      },
+    ),
+    legacyReadsSinceCutover: gauge(
+      'plan_legacy_table_reads_since_cutover',
+      "Scans (sequential and index) of plan_artifacts since the cut-over (or a later reset), plandb's own included; absent before a cut-over",
+      ['environment'],
+      (set, environment, s) => {
+        if (s.legacy) set({ environment }, s.legacy.reads);
+      },
+    ),
+    legacyCutoverTimestamp: gauge(
+      'plan_legacy_cutover_timestamp_seconds',
+      'Unix time of the latest cut-over recorded for the environment (plan_legacy_usage_snapshots); absent before one',
+      ['environment'],
+      (set, environment, s) => {
+        if (s.legacy) set({ environment }, seconds(new Date(s.legacy.cutoverAt)));
       },
     ),
   };

@@ -1,7 +1,7 @@
 /** Workflow ids and the task queue: shared by workflows, the worker and the CLI. Pure. */
 export const DEFAULT_TASK_QUEUE = 'plan-db-migration';
 
-export type WorkflowKind = 'preflight' | 'migration' | 'backfill' | 'trim' | 'promotion' | 'rollback' | 'drill';
+export type WorkflowKind = 'preflight' | 'migration' | 'backfill' | 'trim' | 'promotion' | 'rollback' | 'drill' | 'legacy-usage';
 
 /** `plandb-<env>-<kind>`: one running execution per environment and kind (ID conflict policy FAIL). */
 export function workflowIdFor(environment: string, kind: WorkflowKind): string {

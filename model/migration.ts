@@ -63,6 +63,7 @@ export const STEP_NAMES = [
   'record-capacity',
   'spot-check',
   'maintenance-off',
+  'legacy-cutover',
   'post-check',
   'rollback',
 ] as const;

@@ -12,6 +12,7 @@ import type { BackupConfig, PlandbConfig } from '../config/schema';
 import { createPool } from '../db/connection';
 import { legacyBounds, legacyTableExists } from '../db/legacy-reader';
 import { seedDemo } from '../db/seed';
+import { createStatementsExtension } from '../db/legacy-usage';
 import { logger } from '../logging/logger';
 import { RunningWorker, startWorker } from '../worker/run-worker';
 import { installTemporalRuntime, temporalMetricsAddressFromEnv } from '../worker/temporal-runtime';
@@ -80,6 +81,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       dataDir: path.join(state, 'pg', 'data'),
       port: opts.pgPort,
       persistent: true,
+      // So that `plandb legacy-usage` lists the statements that touch plan_artifacts.
+      preloadLibraries: ['pg_stat_statements'],
       log: (m) => logger.debug({ event: 'embedded_postgres', message: m }),
     });
     cleanups.push(() => postgres.stop());
@@ -231,6 +234,7 @@ async function prepareDatabases(
 async function seedIfEmpty(url: string, env: string, demo: DevStackOptions['demo'], say: (l: string) => void): Promise<void> {
   const pool = createPool(url, { max: 2 });
   try {
+    await createStatementsExtension(pool);
     if ((await legacyTableExists(pool)) && (await legacyBounds(pool)).artifacts > 0) return;
     const result = await seedDemo(pool, { ...demo, seed: 1 });
     say(`${env}: seeded ${result.inserted} demo artifacts (${demo.bad} malformed) into plan_artifacts`);

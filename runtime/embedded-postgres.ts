@@ -14,6 +14,8 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Keep the data directory on stop (dev); tests throw it away. */
   persistent?: boolean;
+  /** shared_preload_libraries, e.g. pg_stat_statements (the tests' legacy-usage report reads it). */
+  preloadLibraries?: string[];
   log?: (msg: string) => void;
 }
 
@@ -62,7 +64,9 @@ function prepareDataDirParent(dataDir: string): void {
   for (let dir = path.dirname(parent); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const st = fs.statSync(dir);
     if (st.uid !== ids.uid && (st.mode & 0o001) === 0) {
-      throw new Error(`the embedded PostgreSQL runs as user postgres, which cannot enter ${dir} (mode ${(st.mode & 0o777).toString(8)}); choose a data directory under a world-traversable path`);
+      throw new Error(
+        `the embedded PostgreSQL runs as user postgres, which cannot enter ${dir} (mode ${(st.mode & 0o777).toString(8)}); choose a data directory under a world-traversable path`,
+      );
     }
   }
 }
@@ -86,6 +90,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
       // Throwaway clusters (tests) trade crash safety for speed; a persistent one keeps fsync on.
       ...(opts.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+      ...(opts.preloadLibraries?.length ? ['-c', `shared_preload_libraries=${opts.preloadLibraries.join(',')}`] : []),
     ],
     onLog: (m: unknown) => log(String(m).trimEnd()),
     onError: (m: unknown) => log(`[error] ${String(m).trimEnd()}`),

@@ -11,6 +11,7 @@ import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, Mi
 import { checkEnvironmentName } from '../model/ids';
 import type { MigrationState } from '../model/migration-state';
 import { checkText, MAX_NAME } from '../model/text';
+import { parseSince } from '../model/legacy-usage';
 
 export const MIN_BATCH_SIZE = 1;
 export const MAX_BATCH_SIZE = 50_000;
@@ -351,3 +352,27 @@ export interface PromotionStatus {
 
 /** The promotion's own `status` query (stages and the open gate). */
 export const promotionStatusQuery = defineQuery<PromotionStatus>('status');
+
+/** The `legacyUsage` workflow's input (a Schedule runs it: `plandb schedule legacy-usage`). */
+export interface LegacyUsageWorkflowInput {
+  environment: string;
+  /** An ISO time, a reading id or "cutover"; default: the latest reset point. */
+  since?: string;
+}
+
+/** Problems with a legacyUsage input, each naming the field; empty when it is fine. */
+export function checkLegacyUsageInput(input: unknown): string[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return ['the input must be a JSON object such as {"environment":"production"}'];
+  const i = input as Record<string, unknown>;
+  const problems = Object.keys(i)
+    .filter((key) => key !== 'environment' && key !== 'since')
+    .map((key) => `unknown field "${key}" (known: environment, since)`);
+  const envProblem = checkEnvironmentName(i.environment);
+  if (envProblem) problems.push(envProblem);
+  if (i.since !== undefined) {
+    const since = typeof i.since === 'string' ? parseSince(i.since) : { error: `expected text, got ${JSON.stringify(i.since)}` };
+    if ('error' in since) problems.push(`"since": ${since.error}`);
+  }
+  return problems;
+}

@@ -1,10 +1,10 @@
 /**
  * environmentMigration: the checklist for one environment as a durable sequence of steps —
  * preflight → [approval] → [backup] → migrate → [maintenance on] → [sample dry-run] → [approval] →
- * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → [post-check].
+ * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → legacy cut-over → [post-check].
  * With the online cut-over (policy `cutover: "online"`, workflows/online-cutover.ts) maintenance moves
  * after the backfill and its verify: … → verify → [cut-over gate] → maintenance on → final delta →
- * verify the delta → record capacity → [spot-check gate] → maintenance off → [post-check].
+ * verify the delta → record capacity → [spot-check gate] → maintenance off → legacy cut-over → [post-check].
  *
  * Its status moves only through the state machine (model/migration-state.ts). A failed step waits for
  * `decide retry|rollback|abort`. Every step that changes the world registers its undo first; every
@@ -55,6 +55,8 @@ import { PLAN_DB_ENVIRONMENT, PLAN_DB_STEP } from './search-attributes';
 const DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
 /** Step errors kept in evidence (the full failure stays in Temporal's history). */
 const MAX_ERROR_TEXT = 2000;
+/** The legacy-cut-over step and the post-check's legacy-usage report (executions started before them run neither). */
+const LEGACY_USAGE_PATCH = 'legacy-usage';
 
 /** Thrown once the state machine has reached a stop (or `rolling-back`): unwinds to the compensations. */
 class Stop extends Error {}
@@ -445,6 +447,10 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       const at = compensations.findIndex((c) => c.name === 'maintenance-off');
       if (at >= 0) compensations.splice(at, 1);
     }
+    // From here the repository is the source of truth: the reading the legacy-table metrics and alert count from.
+    const cutover = patched(LEGACY_USAGE_PATCH)
+      ? await step('legacy-cutover', () => quick.recordLegacyCutover({ environment, workflowId, actor: `plandb:${workflowId}` }))
+      : null;
     if (p.postCheck.hours > 0) {
       await step('post-check', async () => {
         const baseline = await quick.postCheck({ environment });
@@ -461,7 +467,14 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
             );
           }
         }
-        return { hours: p.postCheck.hours, baseline, checks: checks.length, last: checks.at(-1) ?? baseline };
+        // Who still used plan_artifacts during the watch (an execution upgraded mid-watch has no cut-over: since the latest reset).
+        // Informational: a report that cannot be made does not fail the watch.
+        const legacyUsage = patched(LEGACY_USAGE_PATCH)
+          ? await quick
+              .legacyUsageReport({ environment, workflowId, ...(cutover ? { since: String(cutover.snapshotId) } : {}) })
+              .catch((err: unknown) => ({ error: excerpt(messageOf(err), MAX_ERROR_TEXT) }))
+          : undefined;
+        return { hours: p.postCheck.hours, baseline, checks: checks.length, last: checks.at(-1) ?? baseline, legacyUsage };
       });
     }
     move('finished');

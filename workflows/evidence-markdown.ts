@@ -34,6 +34,8 @@ function highlights(s: StepRecord): string {
       return o.eta ? describePrediction(o.eta as EtaPrediction) : '';
     case 'maintenance-window':
       return windowLine(o);
+    case 'legacy-cutover':
+      return `legacy-usage reading ${String(o.snapshotId)} at ${String(o.takenAt)} (plandb legacy-usage --since cutover)`;
     case 'maintenance-on':
     case 'maintenance-off': {
       const window = o.window as { on: string; off: string; seconds: number } | undefined;

@@ -5,3 +5,4 @@ export { environmentMigration } from './environment-migration';
 export { rollback, rollbackDrill } from './rollback';
 export { promotion } from './promotion';
 export { capacityTrim } from './capacity-trim';
+export { legacyUsage } from './legacy-usage';

@@ -3,14 +3,20 @@ import { Command } from 'commander';
 import { getEnvironment } from '../../config/environment';
 import { CliContext } from '../context';
 import { CliFailure } from '../errors';
-import { cronExpression, environmentName, positiveInt, scheduleId } from '../options';
+import { cronExpression, environmentName, positiveInt, scheduleId, sinceOption } from '../options';
 import { listPlandbSchedules, ScheduleKind, scheduleOptions, specText, upsertSchedule } from '../schedules';
 
 async function upsert(ctx: () => CliContext, kind: ScheduleKind, env: string, cron: string, input: Record<string, unknown>): Promise<void> {
   const c = ctx();
   getEnvironment(c.config, env);
   const client = await c.temporal();
-  const options = scheduleOptions({ kind, environment: env, cron, taskQueue: c.config.temporal.taskQueue, input: { environment: env, ...input } });
+  const options = scheduleOptions({
+    kind,
+    environment: env,
+    cron,
+    taskQueue: c.config.temporal.taskQueue,
+    input: { environment: env, ...input },
+  });
   const outcome = await upsertSchedule(client, options);
   const d = await client.schedule.getHandle(options.scheduleId).describe();
   console.log(
@@ -31,7 +37,9 @@ async function onSchedule(ctx: () => CliContext, id: string, fn: (handle: Schedu
 }
 
 export function scheduleCommand(ctx: () => CliContext): Command {
-  const schedule = new Command('schedule').description('Temporal Schedules for capacity trims and rollback drills (cron in UTC, overlap policy SKIP)');
+  const schedule = new Command('schedule').description(
+    'Temporal Schedules for capacity trims, rollback drills and legacy-usage reports (cron in UTC, overlap policy SKIP)',
+  );
   schedule
     .command('trim')
     .description('create or update plandb-<env>-trim-schedule: runs capacityTrim on the cron')
@@ -40,7 +48,10 @@ export function scheduleCommand(ctx: () => CliContext): Command {
     .option('--max-rows <n>', 'plan_series rows to trim down to (default: capacity.maxRows at run time)', positiveInt)
     .option('--dry-run', 'scheduled runs only count what they would delete')
     .action((opts: { env: string; cron: string; maxRows?: number; dryRun?: boolean }) =>
-      upsert(ctx, 'trim', opts.env, opts.cron, { ...(opts.maxRows ? { maxRows: opts.maxRows } : {}), ...(opts.dryRun ? { dryRun: true } : {}) }),
+      upsert(ctx, 'trim', opts.env, opts.cron, {
+        ...(opts.maxRows ? { maxRows: opts.maxRows } : {}),
+        ...(opts.dryRun ? { dryRun: true } : {}),
+      }),
     );
   schedule
     .command('drill')
@@ -49,6 +60,15 @@ export function scheduleCommand(ctx: () => CliContext): Command {
     .requiredOption('--cron <expr>', 'when: 5-field cron in UTC, e.g. "0 4 1 1,4,7,10 *" (quarterly)', cronExpression)
     .action((opts: { env: string; cron: string }) => upsert(ctx, 'drill', opts.env, opts.cron, {}));
   schedule
+    .command('legacy-usage')
+    .description('create or update plandb-<env>-legacy-usage-schedule: runs legacyUsage (a legacy-usage report, stored) on the cron')
+    .requiredOption('--env <environment>', 'environment from plandb.config.json', environmentName)
+    .requiredOption('--cron <expr>', 'when: 5-field cron in UTC, e.g. "0 * * * *" (hourly: dates last use to the hour)', cronExpression)
+    .option('--since <point>', 'an ISO time, a reset id, or "cutover" (default: the latest reset or cut-over)', sinceOption)
+    .action((opts: { env: string; cron: string; since?: string }) =>
+      upsert(ctx, 'legacy-usage', opts.env, opts.cron, opts.since ? { since: opts.since } : {}),
+    );
+  schedule
     .command('list')
     .description("plandb's schedules: id, workflow, cron, next run, paused")
     .option('--json', 'print JSON')
@@ -56,7 +76,9 @@ export function scheduleCommand(ctx: () => CliContext): Command {
       const rows = await listPlandbSchedules(await ctx().temporal());
       if (opts.json) console.log(JSON.stringify(rows, null, 2));
       else if (!rows.length) console.log('no plandb schedules');
-      else for (const r of rows) console.log(`${r.scheduleId}  ${r.workflowType ?? '?'}  ${r.spec}  next ${r.nextRun ?? '-'}${r.paused ? '  PAUSED' : ''}`);
+      else
+        for (const r of rows)
+          console.log(`${r.scheduleId}  ${r.workflowType ?? '?'}  ${r.spec}  next ${r.nextRun ?? '-'}${r.paused ? '  PAUSED' : ''}`);
     });
   schedule
     .command('trigger')

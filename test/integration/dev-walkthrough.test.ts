@@ -169,6 +169,7 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
       ['record-capacity', 'completed'],
       ['spot-check', 'completed'],
       ['maintenance-off', 'completed'],
+      ['legacy-cutover', 'completed'],
       ['post-check', 'completed'],
     ]);
 
@@ -196,6 +197,16 @@ describe('plandb dev: dev → staging → production as the README walks it', ()
     } finally {
       await pool.end();
     }
+
+    // plandb dev preloads pg_stat_statements and creates it in each database: the report since production's cut-over lists statements.
+    const usage = await runCli(['legacy-usage', '--env', 'production', '--since', 'cutover', '--json']);
+    expect(usage.code).toBe(0);
+    const cutover = production.steps.find((s) => s.name === 'legacy-cutover')!.output as { snapshotId: number };
+    expect(JSON.parse(usage.stdout)).toMatchObject({
+      since: { id: cutover.snapshotId, kind: 'cutover' },
+      table: { present: true },
+      statements: { available: true, plandbRole: 'postgres' },
+    });
 
     // Credentials travel by variable name only: no workflow input or result of the run holds one.
     const payloads: string[] = [];

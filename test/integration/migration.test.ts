@@ -49,6 +49,7 @@ describe('environmentMigration: dev policy (environment mdev)', () => {
       ['backfill', 'completed'],
       ['verify', 'completed'],
       ['record-capacity', 'completed'],
+      ['legacy-cutover', 'completed'],
     ]);
     const backup = stepOf(evidence, 'backup')!.output as { location: string; sha256: string; bytes: number; verified: boolean };
     const stat = fs.statSync(backup.location);
@@ -180,6 +181,7 @@ describe('environmentMigration: production policy (environment mproduction)', ()
         'record-capacity',
         'spot-check',
         'maintenance-off',
+        'legacy-cutover',
         'post-check',
       ]);
       expect(stepOf(evidence, 'maintenance-on')!.output).toEqual(expect.objectContaining({ enabled: true }));
@@ -194,11 +196,18 @@ describe('environmentMigration: production policy (environment mproduction)', ()
         checks: number;
         baseline: { writeErrors: number };
         last: { writeErrors: number };
+        legacyUsage: { since: unknown; writes: number; statementsAvailable: boolean };
       };
       expect(post.checks).toBeGreaterThanOrEqual(2);
       // The backfill's rejects counted before the watch began; nothing new since.
       expect(post.baseline.writeErrors).toBe(MIGRATION_DEMO.bad);
       expect(post.last.writeErrors).toBe(post.baseline.writeErrors);
+      // The cut-over reading after maintenance-off, and the watch's legacy-usage report counted from it.
+      const cutover = stepOf(evidence, 'legacy-cutover')!.output as { snapshotId: number; takenAt: string };
+      expect(cutover).toEqual({ environment: 'mproduction', kind: 'cutover', snapshotId: expect.any(Number), takenAt: expect.any(String) });
+      expect(post.legacyUsage).toEqual(
+        expect.objectContaining({ since: { id: cutover.snapshotId, kind: 'cutover', at: cutover.takenAt }, writes: expect.any(Number) }),
+      );
     });
   });
 });

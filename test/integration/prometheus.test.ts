@@ -16,9 +16,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import YAML from 'yaml';
+import { createLegacyUsage } from '../../activities/legacy-usage';
 import { advanceRun, ZERO_COUNTERS } from '../../db/backfill-runs';
 import { advanceShard, createShardedRun } from '../../db/backfill-shards';
+import { readTableUsage } from '../../db/legacy-usage';
 import { setMaintenanceFlag } from '../../db/maintenance';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server';
 import type { MigrationEvidence } from '../../model/migration';
@@ -187,6 +190,14 @@ describe('a real Prometheus over a real worker', () => {
         capacity: { maxRows: MAX_ROWS, alertThreshold: ALERT_THRESHOLD },
       },
     });
+    // A session's table statistics reach pg_stat_user_tables up to 10 s after its writes: the seeding must be
+    // counted before the migration's cut-over, or it would count as writes after it.
+    const seeded = (await f.dbs.pdev.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM plan_artifacts')).rows[0].n;
+    await waitFor(
+      async () => ((await readTableUsage(f.dbs.pdev.pool))?.counters.nTupIns ?? 0) >= seeded,
+      30_000,
+      'the seeding in the statistics',
+    );
     metricsServer = await startMetricsServer(f.harness.metrics.registry, { host: '127.0.0.1', port: 0 });
     metricsServerOpen = true;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-prometheus-'));
@@ -272,6 +283,8 @@ describe('a real Prometheus over a real worker', () => {
       PlanDbMigrationWaitingAtGate: 'inactive',
       PlanDbWorkerDown: 'inactive',
       PlanDbBackfillStalled: 'inactive',
+      PlanDbNotificationsFailing: 'inactive',
+      PlanDbLegacyTableWrittenAfterCutover: 'inactive',
     };
     const states = await waitFor(
       async () => {
@@ -293,7 +306,7 @@ describe('a real Prometheus over a real worker', () => {
       ].sort(),
     );
   });
-  test('a copy of the shipped rules scaled from minutes to seconds: the backfill-stalled alert fires once a running run stops advancing, the worker-down alert once the worker is gone', async () => {
+  test('a copy of the shipped rules scaled from minutes to seconds: the backfill-stalled alert fires once a running run stops advancing, the legacy-table alert on a write after the cut-over, the worker-down alert once the worker is gone', async () => {
     const rules = scaledRules(fs.readFileSync(RULES, 'utf8'));
     const copy = (YAML.parse(rules) as RuleFile).groups.flatMap((g) => g.rules);
     const rule = (name: string) => copy.find((r) => r.alert === name);
@@ -363,6 +376,28 @@ describe('a real Prometheus over a real worker', () => {
     expect(stalled.labels).toEqual({ alertname: 'PlanDbBackfillStalled', environment: 'pdev', severity: 'warning' });
     expect(Number(stalled.value)).toBe(cursor);
     expect((await p.ruleStates()).get('PlanDbWorkerDown')).toBe('inactive');
+
+    // The migration of the first test recorded pdev's cut-over: a write to plan_artifacts after it fires the
+    // legacy-table alert (for: 5s), and a reset point (`plandb legacy-usage --reset`) acknowledges it.
+    expect(rule('PlanDbLegacyTableWrittenAfterCutover')?.for).toBe('5s');
+    expect((await p.ruleStates()).get('PlanDbLegacyTableWrittenAfterCutover')).toBe('inactive');
+    await pool.query(`INSERT INTO plan_artifacts (plan_id, version, payload) VALUES ('written-after-cutover', 1, '{}')`);
+    const written = await firing('PlanDbLegacyTableWrittenAfterCutover', 'PlanDbLegacyTableWrittenAfterCutover firing');
+    expect(written.labels).toEqual({ alertname: 'PlanDbLegacyTableWrittenAfterCutover', environment: 'pdev', severity: 'critical' });
+    expect(Number(written.value)).toBe(1);
+    const usageDeps = {
+      config: f.config,
+      databases: f.harness.databases,
+      metrics: f.harness.metrics,
+      logger: pino({ level: 'silent' }),
+      env: f.env,
+    };
+    await createLegacyUsage(usageDeps).recordPoint('reset', { environment: 'pdev', actor: 'sre-oncall' });
+    await waitFor(
+      async () => (await p.ruleStates()).get('PlanDbLegacyTableWrittenAfterCutover') === 'inactive',
+      30_000,
+      'PlanDbLegacyTableWrittenAfterCutover inactive after the reset',
+    );
 
     // The worker's metrics server goes away: up{job="plandb"} == 0.
     await metricsServer.close();

@@ -22,7 +22,8 @@ export default async function globalSetup(): Promise<void> {
     url.pathname = '/postgres';
     process.env.PLANDB_TEST_ADMIN_URL = url.toString();
   } else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg', 'data') });
+    // pg_stat_statements for the legacy-usage tests (a test database gets it with CREATE EXTENSION).
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg', 'data'), preloadLibraries: ['pg_stat_statements'] });
     stops.push(() => pg.stop());
     process.env.PLANDB_TEST_ADMIN_URL = pg.urlFor('postgres');
   }
