@@ -11,6 +11,7 @@ import { createPool } from '../db/connection';
 import { MAX_VERIFY_PARALLEL } from '../model/verify';
 import { legacyTableExists } from '../db/legacy-reader';
 import { changedArtifactIds } from '../db/cutover-delta';
+import { unresolvedErrorArtifactIds } from '../db/error-replay';
 import { compareRepresentativePlans, type RepresentativePlanReport } from '../db/representative-plans';
 import { tableExists } from '../db/server-info';
 import { saveVerifyReport } from '../db/verify-reports';
@@ -118,7 +119,9 @@ function problemsOf(
   changedLater: boolean,
 ): string[] {
   const problems = verificationProblems(report, { changedLater });
-  for (const r of representative.filter((p) => !p.equal)) {
+  // While the application is live its plans move on past the backfilled range: the representative plans are
+  // compared strictly in the delta's verify, under maintenance.
+  for (const r of changedLater ? [] : representative.filter((p) => !p.equal)) {
     problems.push(
       `representative plan ${r.planId} v${r.version ?? '?'} differs: ${r.differences
         .map((d) => d.field)
@@ -146,11 +149,14 @@ export function createVerifyActivities(deps: ActivityDeps, env: NodeJS.ProcessEn
     return withHeartbeat(
       () => ({ phase: 'verify', ...last }),
       async () => {
+        // While the application is live it may fix a rejected row in place: the delta writes it.
+        const rejectedEarlier = input.changedLater ? await unresolvedErrorArtifactIds(pool) : undefined;
         const report = await verifyRepository(pool, {
           sample: input.sample ?? settings.sample,
           parallel,
           ...(only && { only }),
           ...(input.upToId !== undefined && { upToId: input.upToId }),
+          ...(rejectedEarlier && { rejectedEarlier }),
           onProgress: (p) => {
             last = p;
             heartbeat({ phase: 'verify', ...p });

@@ -62,6 +62,8 @@ export interface VerifyRepositoryOptions {
   upToId?: number;
   /** Verify only these artifacts (the online cut-over's delta); the table-wide checks then cover their keys only. */
   only?: VerifyScope;
+  /** Artifacts a backfill recorded as errors: a missing version of one is counted as fixed since (`fixedSinceRejected`). */
+  rejectedEarlier?: ReadonlySet<number>;
 }
 
 /** Artifacts with id > `afterId`, and the listed ids at or below it. */
@@ -363,7 +365,7 @@ export async function verifyRepository(pool: pg.Pool, opts: VerifyRepositoryOpti
     if (!(await tableExists(sessions[0], 'plan_versions')))
       throw new Error('the PlanRepository tables do not exist: apply the migrations first');
     const parts = await idParts(sessions[0], parallel, opts.upToId ?? Number.MAX_SAFE_INTEGER);
-    const tallies = parts.map(() => new VerificationTally(sample, nativeSha256));
+    const tallies = parts.map(() => new VerificationTally(sample, nativeSha256, opts.rejectedEarlier));
     const cursors = parts.map((p) => p.after);
     const final: Final = { counts: {} };
     const queries = finalQueries(final);

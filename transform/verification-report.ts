@@ -73,6 +73,11 @@ export interface VerificationReport {
    * differs: changed in place since it was written (the online cut-over's delta rewrites them).
    */
   changedSinceWritten: number;
+  /**
+   * Valid legacy versions with no `plan_versions` row whose artifact the backfill had rejected: fixed in
+   * place since (the online cut-over's delta writes them). Also counted in `missingInRepository`.
+   */
+  fixedSinceRejected: number;
   firstMismatches: ChecksumMismatch[];
   /** Valid legacy versions with no `plan_versions` row (always exact, whatever the sample). */
   missingInRepository: number;
@@ -117,6 +122,7 @@ export class VerificationTally {
   private versionsChecked = 0;
   private matches = 0;
   private changedSinceWritten = 0;
+  private fixedSinceRejected = 0;
   private readonly mismatches = new Listing<ChecksumMismatch>();
   private readonly missing = new Listing<VersionRef>();
   private readonly extra = new Listing<ExtraVersion>();
@@ -124,9 +130,11 @@ export class VerificationTally {
   private readonly plans = new Set<string>();
   private readonly expected = { versions: 0, kpis: 0, series: 0, events: 0 };
 
+  /** `rejectedEarlier`: artifacts a backfill recorded as errors (their absence may be a fix made since). */
   constructor(
     private readonly sample: VerifySample,
     private readonly hash: Hasher,
+    private readonly rejectedEarlier: ReadonlySet<number> = new Set(),
   ) {}
 
   progress(): { artifactsRead: number; versionsChecked: number; mismatches: number } {
@@ -149,7 +157,10 @@ export class VerificationTally {
     this.expected.kpis += v.kpis.length;
     this.expected.series += v.series.length;
     this.expected.events += v.events.length;
-    if (!repository) return this.missing.add(ref);
+    if (!repository) {
+      if (this.rejectedEarlier.has(artifact.id)) this.fixedSinceRejected++;
+      return this.missing.add(ref);
+    }
     if (!repository.rows) return;
     this.versionsChecked++;
     const readBackVersion = fromRepositoryRows(repository.rows);
@@ -184,6 +195,7 @@ export class VerificationTally {
     this.versionsChecked += later.versionsChecked;
     this.matches += later.matches;
     this.changedSinceWritten += later.changedSinceWritten;
+    this.fixedSinceRejected += later.fixedSinceRejected;
     this.mismatches.append(later.mismatches);
     this.missing.append(later.missing);
     this.extra.append(later.extra);
@@ -218,6 +230,7 @@ export class VerificationTally {
       matches: this.matches,
       mismatches: this.mismatches.count,
       changedSinceWritten: this.changedSinceWritten,
+      fixedSinceRejected: this.fixedSinceRejected,
       firstMismatches: this.mismatches.first,
       missingInRepository: this.missing.count,
       firstMissing: this.missing.first,
@@ -242,14 +255,17 @@ const firstKey = (xs: { planId: string; version: number }[]): string => (xs.leng
  */
 export function verificationProblems(r: VerificationReport, opts: { changedLater?: boolean } = {}): string[] {
   const problems: string[] = [];
-  const tolerated = opts.changedLater ? r.changedSinceWritten : 0;
-  const mismatches = r.mismatches - tolerated;
+  const changed = opts.changedLater ? r.changedSinceWritten : 0;
+  const fixed = opts.changedLater ? (r.fixedSinceRejected ?? 0) : 0;
+  // What the delta will write moves the table counts: left to its verify.
+  const tolerated = changed + fixed;
+  const mismatches = r.mismatches - changed;
   if (mismatches) {
     const first = r.firstMismatches.filter((m) => !opts.changedLater || m.readBack !== m.stored);
     problems.push(`${mismatches} checksum mismatches${firstKey(first)}`);
   }
-  if (r.missingInRepository)
-    problems.push(`${r.missingInRepository} valid legacy versions missing from the repository${firstKey(r.firstMissing)}`);
+  const missing = r.missingInRepository - fixed;
+  if (missing) problems.push(`${missing} valid legacy versions missing from the repository${fixed ? '' : firstKey(r.firstMissing)}`);
   if (r.extraInRepository)
     problems.push(`${r.extraInRepository} repository versions without a valid legacy artifact${firstKey(r.firstExtra)}`);
   if (r.plansInconsistent) {

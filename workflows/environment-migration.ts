@@ -329,6 +329,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         versionsChecked: r.versionsChecked,
         mismatches: r.mismatches,
         ...(r.changedSinceWritten && { changedSinceWritten: r.changedSinceWritten }),
+        ...(r.fixedSinceRejected && { fixedSinceRejected: r.fixedSinceRejected }),
         missingInRepository: r.missingInRepository,
         extraInRepository: r.extraInRepository,
         plansInconsistent: r.plansInconsistent,

@@ -51,6 +51,19 @@ describe('VerificationTally', () => {
     expect(verificationProblems(r)).toEqual([]);
   });
 
+  test('a version missing because the backfill rejected its artifact, fixed since, is left to the delta only while the application is live', () => {
+    const tally = new VerificationTally('all', nativeSha256, new Set([2]));
+    const [a1, a2, a3] = [legacy(1), legacy(2), legacy(3, 'plan-1')];
+    tally.add(a1, stored(a1));
+    tally.add(a2, null);
+    tally.add(a3, null);
+    const r = finish(tally);
+    expect(r).toEqual(expect.objectContaining({ missingInRepository: 2, fixedSinceRejected: 1 }));
+    // Artifact 3 was never rejected: its absence is a real gap, live or not.
+    expect(verificationProblems(r, { changedLater: true })).toEqual(['1 valid legacy versions missing from the repository']);
+    expect(verificationProblems(r)).toEqual([expect.stringMatching(/^2 valid legacy versions missing from the repository \(first: /)]);
+  });
+
   test('rows changed after the backfill differ on the read-back side, with the field named', () => {
     const tally = new VerificationTally('all', nativeSha256);
     const a = legacy(1);
