@@ -19,7 +19,7 @@ export interface LiveSource {
 
 export const LIVE_READ_TIMEOUT_MS = 2_000;
 
-/** `legacy`: plan_artifacts' usage since the cut-over; null before one (or on a database migrated before 0004). */
+/** `legacy`: plan_artifacts' usage since the cut-over; null before one (or on a database migrated before 0007). */
 type EnvState = LiveState & { legacy: LegacySinceCutover | null };
 type States = Map<string, EnvState>;
 
