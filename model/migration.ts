@@ -191,3 +191,23 @@ export interface EvidenceRow {
   comment?: string | null;
   at: string;
 }
+
+/** A migration's evidence before its first step. */
+export function initialEvidence(workflowId: string, environment: string, startedAt: string): MigrationEvidence {
+  return {
+    workflowId,
+    environment,
+    status: 'running',
+    currentStep: null,
+    openGate: null,
+    policy: null,
+    steps: [],
+    approvals: [],
+    decisions: [],
+    refusedSignals: 0,
+    compensations: [],
+    stopReason: null,
+    startedAt,
+    finishedAt: null,
+  };
+}

@@ -30,6 +30,7 @@ import { predictedRate } from '../model/backfill-eta';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import {
   closeWindow,
+  initialEvidence,
   type CompensationRecord,
   type DecideRequest,
   type EvidenceRow,
@@ -74,22 +75,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
   const { environment, ...overrides } = input;
   const { workflowId } = workflowInfo();
   const now = () => new Date().toISOString();
-  const evidence: MigrationEvidence = {
-    workflowId,
-    environment,
-    status: 'running',
-    currentStep: null,
-    openGate: null,
-    policy: null,
-    steps: [],
-    approvals: [],
-    decisions: [],
-    refusedSignals: 0,
-    compensations: [],
-    stopReason: null,
-    startedAt: now(),
-    finishedAt: null,
-  };
+  const evidence: MigrationEvidence = initialEvidence(workflowId, environment, now());
   let policy: MigrationPolicy | null = null;
 
   // ---- evidence rows, written by `flush` before each step's work and at every wait and stop ----

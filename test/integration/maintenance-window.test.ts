@@ -87,6 +87,7 @@ describe('maintenance windows', () => {
         'verify',
         'record-capacity',
         'maintenance-off',
+        'legacy-cutover',
       ]);
       const on = done.steps.find((s) => s.name === 'maintenance-on')!;
       expect(Date.parse(on.startedAt)).toBeGreaterThanOrEqual(opensAt);

@@ -1,5 +1,5 @@
 import { migrationLine } from '../../cli/watch-migration';
-import type { MigrationEvidence, StepRecord } from '../../model/migration';
+import { initialEvidence, type MigrationEvidence, type StepRecord } from '../../model/migration';
 
 const step = (name: StepRecord['name'], output: unknown, status: StepRecord['status'] = 'completed'): StepRecord => ({
   name,
@@ -11,20 +11,7 @@ const step = (name: StepRecord['name'], output: unknown, status: StepRecord['sta
   error: null,
 });
 const evidence = (e: Partial<MigrationEvidence>): MigrationEvidence => ({
-  workflowId: 'plandb-production-migration',
-  environment: 'production',
-  status: 'running',
-  currentStep: null,
-  openGate: null,
-  policy: null,
-  steps: [],
-  approvals: [],
-  decisions: [],
-  refusedSignals: 0,
-  compensations: [],
-  stopReason: null,
-  startedAt: '2026-12-01T10:00:00.000Z',
-  finishedAt: null,
+  ...initialEvidence('plandb-production-migration', 'production', '2026-12-01T10:00:00.000Z'),
   ...e,
 });
 
