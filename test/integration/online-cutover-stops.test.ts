@@ -1,13 +1,13 @@
 /**
  * Every stop of an online cut-over leaves maintenance off and the run rows closed with a reason: a cancel
- * or a rejection at the cut-over gate (maintenance never went on), and a failed delta (maintenance on)
- * that is aborted.
+ * or a rejection at the cut-over gate (maintenance never went on), a failed delta (maintenance on) that is
+ * aborted, and a cancel while the delta writes (maintenance on).
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { getRun } from '../../db/backfill-runs';
 import { getMigrationRun } from '../../db/migration-runs';
 import { approveUpdate, decideSignal, rejectUpdate, statusQuery } from '../../workflows/definitions';
-import { latestRun } from '../support/backfill';
+import { latestRun, waitFor } from '../support/backfill';
 import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
 
 const ONLINE = {
@@ -34,6 +34,8 @@ describe('stopping an online cut-over', () => {
       ocreject: ONLINE,
       // The seeded table holds 10 bad artifacts: the backfill passes, a delta that sees 5 more does not.
       ocfail: { ...ONLINE, backfill: { maxErrors: 12 } },
+      // One artifact a batch: the delta over the appended artifacts runs long enough to be cancelled mid-way.
+      ocmidcancel: { ...ONLINE, backfill: { batchSize: 1 } },
     });
   });
   afterAll(() => f?.close());
@@ -97,6 +99,45 @@ describe('stopping an online cut-over', () => {
       const window = (await handle.query(statusQuery)).cutover?.maintenanceWindow;
       expect(window?.off).toEqual(expect.any(String));
       expect(window?.seconds).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  test('cancel while the final delta writes: CANCELLED, maintenance lifted, the delta run cancelled with its reason', async () => {
+    const db = f.dbs.ocmidcancel;
+    await f.harness.run(async () => {
+      const handle = await atCutoverGate(f, 'ocmidcancel');
+      await db.pool.query(
+        `INSERT INTO plan_artifacts (plan_id, version, payload)
+         SELECT 'late-' || n, 1, a.payload FROM generate_series(1, 400) n, (SELECT payload FROM plan_artifacts a
+           JOIN plan_versions v ON v.source_artifact_id = a.id ORDER BY a.id LIMIT 1) a`,
+      );
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'cutover', approver: 'carol' }] });
+      const deltaRun = await waitFor(
+        async () => {
+          const run = await latestRun(db);
+          return run?.mode === 'delta' && run.status === 'running' && run.artifactsRead > 0 ? run : null;
+        },
+        60_000,
+        'the delta to write',
+      );
+      expect(await maintenanceEnabled(db)).toBe(true);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect(await maintenanceEnabled(db)).toBe(false);
+      const stored = (await getMigrationRun(db.pool, handle.workflowId))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.compensations).toEqual([expect.objectContaining({ name: 'maintenance-off', status: 'completed' })]);
+      const closed = await waitFor(
+        async () => {
+          const run = (await getRun(db.pool, deltaRun.runId))!;
+          return run.status === 'running' ? null : run;
+        },
+        30_000,
+        'the delta run to close',
+      );
+      expect(closed.status).toBe('cancelled');
+      expect(closed.closedReason).toEqual(expect.any(String));
+      expect(closed.artifactsRead).toBeLessThan(400);
     });
   });
 });
