@@ -30,8 +30,17 @@ export function devServerEnv(address: string, namespace: string, dir: string): N
   return { ...env, TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
 }
 
+/** The bench environment's migration policy: the online cut-over scenario's (bench/online-cutover.ts). */
+const ONLINE_POLICY = {
+  maintenance: { mode: 'db-flag' },
+  cutover: 'online',
+  // Gates measure the approver, not plandb: none here (a spot-check gate would sit inside the window).
+  approval: { required: false },
+  spotCheck: { required: false },
+} as const;
+
 export function writeBenchConfig(
-  opts: { databaseUrl: string; temporalAddress: string; namespace: string; batchSize: number },
+  opts: { databaseUrl: string; temporalAddress: string; namespace: string; batchSize: number; shards: number },
   cleanup: Cleanup,
 ): BenchConfig {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plandb-bench-config-'));
@@ -44,7 +53,10 @@ export function writeBenchConfig(
         databaseUrlEnv: URL_VARIABLE,
         backup: { enabled: false, dir: path.join(dir, 'backups') },
         // The tuner starts from --batch-size, whatever it is: its bounds widen to take it.
-        backfill: { mode: 'normal', batchSize: opts.batchSize, tuning: tuningAround(opts.batchSize) },
+        backfill: { mode: 'normal', batchSize: opts.batchSize, tuning: tuningAround(opts.batchSize), shards: opts.shards },
+        verify: { parallel: opts.shards },
+        // The online cut-over scenario's migration (backfill runs do not read these).
+        ...ONLINE_POLICY,
       },
     },
   };

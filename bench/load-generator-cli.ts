@@ -17,7 +17,8 @@ const USAGE = `usage: node dist/bench/load-generator-cli.js --url-env VAR --rate
   --series N           series rows per new document (default 20)
   --seed N             random seed (default 1)
   --seconds N          stop after N seconds (default: at SIGINT or SIGTERM)
-  --honour-maintenance refuse the writes due while plandb's db-flag maintenance is on, as the application does`;
+  --honour-maintenance refuse the writes due while plandb's db-flag maintenance is on, as the application does;
+                       once it is lifted again the application has cut over: it stops and reports`;
 
 function usage(problem: string): never {
   process.stderr.write(`${problem}\n${USAGE}\n`);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     if (seconds !== null) setTimeout(resolve, seconds * 1000);
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    void generator.ended.then(resolve, resolve);
   });
   const counts = await generator.stop();
   const ids = counts.insertedIds;
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       inserted: ids.length,
       updated: counts.updatedIds.length,
       refusedInMaintenance: counts.refusedInMaintenance,
+      cutOverAtSeconds: counts.cutOverAtSeconds,
       firstInsertedId: ids[0] ?? null,
       lastInsertedId: ids.at(-1) ?? null,
       seconds: Math.round(counts.seconds * 10) / 10,

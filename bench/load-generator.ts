@@ -25,7 +25,8 @@ export interface LoadGeneratorOptions {
   connections?: number;
   /**
    * Plays an application that honours plandb's db-flag maintenance switch (db/maintenance.ts): while it is
-   * on, the writes due are refused (not queued), as the Plan creation API refuses them. Default false.
+   * on, the writes due are refused (not queued), as the Plan creation API refuses them; once it is lifted
+   * again the application has cut over to the repository, so it writes `plan_artifacts` no more. Default false.
    */
   honourMaintenance?: boolean;
 }
@@ -37,6 +38,8 @@ export interface LoadGeneratorCounts {
   updatedIds: number[];
   /** Inserts refused while maintenance was on (honourMaintenance). */
   refusedInMaintenance: number;
+  /** When maintenance was lifted after it had been on (honourMaintenance): the writes stopped then; null before. */
+  cutOverAtSeconds: number | null;
   seconds: number;
 }
 
@@ -45,6 +48,8 @@ export interface LoadGenerator {
   counts(): LoadGeneratorCounts;
   /** Stops after the write in flight and closes its connection; rejects if a write failed. */
   stop(): Promise<LoadGeneratorCounts>;
+  /** Settles when it stopped writing by itself: cut over (honourMaintenance) or a write failed. */
+  ended: Promise<void>;
 }
 
 /** Checks options before anything connects: the CLI prints these as usage errors. */
@@ -103,12 +108,15 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
   let insertsClaimed = 0;
   let updatesClaimed = 0;
   let refusedInMaintenance = 0;
+  let sawMaintenance = false;
+  let cutOverAtSeconds: number | null = null;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   const counts = (): LoadGeneratorCounts => ({
     insertedIds: [...insertedIds].sort((a, b) => a - b),
     updatedIds: [...updatedIds],
     refusedInMaintenance,
+    cutOverAtSeconds,
     seconds: seconds(),
   });
   const document = () => generatePayload(rng, { series, legacyFormat: rng() < 0.25, name: `Live plan ${Math.floor(rng() * 1000)}` });
@@ -148,9 +156,15 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
   let stopping = false;
   let failure: unknown = null;
   const session = async (client: pg.Client) => {
-    while (!stopping && failure === null) {
+    while (!stopping && failure === null && cutOverAtSeconds === null) {
       const due = Math.floor(rate * seconds()) - insertsClaimed;
-      if (due > 0 && honourMaintenance && (await getMaintenance(client)).enabled) {
+      const inMaintenance = honourMaintenance && (await getMaintenance(client)).enabled;
+      if (inMaintenance) sawMaintenance = true;
+      else if (sawMaintenance) {
+        cutOverAtSeconds ??= seconds();
+        break;
+      }
+      if (due > 0 && inMaintenance) {
         // Refused by the application, not delayed: nothing of it reaches the table later.
         insertsClaimed += due;
         refusedInMaintenance += due;
@@ -176,6 +190,7 @@ export async function startLoadGenerator(connectionString: string, opts: LoadGen
 
   return {
     counts,
+    ended: loop.then(() => undefined),
     stop: async () => {
       stopping = true;
       await loop;

@@ -1,7 +1,8 @@
 /**
  * The benchmark itself (started by bench/run.ts): SPEC §11 in one run. Generates the legacy table, measures the set-based SQL baselines,
  * the backfillRepository workflow scenarios through Temporal (workers in child processes, bench/scenarios.ts) and a full
- * checksum verification with one session and with --shards sessions, and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
+ * checksum verification with one session and with --shards sessions, the cancel latency and an online migration with the
+ * application writing (bench/online-cutover.ts), and hands the result to the launcher over IPC (or prints it when run directly). Exits 0
  * when everything ran, whether or not the bar was met; non-zero on errors (2 for bad flags). Stops
  * everything it started on exit, on SIGINT/SIGTERM, and when the launcher goes away.
  */
@@ -32,6 +33,7 @@ import { countRows, createRepositoryCopy, CopyShape, dropSchema, migrateToHead, 
 import { startDatabase, startTemporal } from './services';
 import { runBackfillWorkflow } from './workflow-run';
 import { probeCancelLatency } from './cancel-probe';
+import { measureOnlineCutover } from './online-cutover';
 
 /** Flushes dirty pages between phases so one phase's writes are not paid for in the next one's time. */
 async function checkpoint(pool: pg.Pool): Promise<void> {
@@ -123,9 +125,10 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
 
   // 2. The backfillRepository workflow scenarios on the same data, into the real repository tables.
   const benchConfig = writeBenchConfig(
-    { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize },
+    { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize, shards: opts.shards },
     cleanup,
   );
+  const workerOptions = { workers: opts.workers, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, shards: opts.shards };
   const context: ScenarioContext = {
     pool,
     artifacts: legacy.artifacts,
@@ -133,13 +136,10 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
       runBackfillWorkflow(
         benchConfig,
         {
+          ...workerOptions,
           batchSize: opts.batchSize,
-          workers: opts.workers,
-          cpuProfDir: opts.cpuProfDir,
-          workerHeapMb: opts.workerHeapMb,
           pool,
           postmasterPid,
-          shards: opts.shards,
         },
         range,
         cleanup,
@@ -160,8 +160,18 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     parallel: await measureVerify(pool, postmasterPid, opts.shards, opts.verifyBatch),
   };
 
-  // 4. Cancel latency: force runs cancelled mid-chunk (last: they rewrite the repository).
+  // 4. Cancel latency: force runs cancelled mid-chunk (after the verify: they rewrite the repository).
   const cancel = opts.cancelProbes ? await probeCancelLatency(benchConfig, pool, opts.cancelProbes, opts.batchSize, cleanup) : null;
+
+  // 5. The online cut-over: a whole migration with the application writing (last: it grows the legacy table).
+  const online = opts.onlineRate
+    ? await measureOnlineCutover(
+        benchConfig,
+        { ...workerOptions, pool, databaseUrl: database.url, verifyBatch: opts.verifyBatch },
+        { rate: opts.onlineRate, updateFraction: opts.onlineUpdates, series: opts.series },
+        cleanup,
+      )
+    : null;
 
   return buildReport({
     artifacts: legacy.artifacts,
@@ -177,6 +187,7 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
     scenarios,
     verify,
     cancel,
+    online,
     database: database.source,
     loadAverage: { before: loadBefore, after: os.loadavg() },
   });

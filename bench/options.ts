@@ -31,11 +31,16 @@ export interface BenchOptions {
   seed: number;
   /** Cancelled force runs measuring cancel latency after the verify (0: none). */
   cancelProbes: number;
+  /** The online cut-over scenario's application writes (versions/s); 0: the scenario does not run. */
+  onlineRate: number;
+  /** Its in-place payload rewrites per new version. */
+  onlineUpdates: number;
 }
 
 export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--series N] [--batch-size N] [--shards N]
                               [--scenarios first,half] [--workers N] [--verify-batch N] [--seed N]
                               [--cpu-prof DIR] [--worker-heap-mb N] [--cancel-probes N]
+                              [--online-rate N] [--online-updates F]
   --artifacts N     legacy artifacts to generate (default 20000; a multiple of --versions)
   --versions N      versions per plan (default 10): plans = artifacts / versions
   --series N        series rows per artifact (default 100)
@@ -52,6 +57,10 @@ export const USAGE = `usage: npm run bench -- [--artifacts N] [--versions N] [--
   --cpu-prof DIR    write a V8 CPU profile of each workflow-phase worker process into DIR
   --worker-heap-mb N  run the workflow-phase workers with node --max-old-space-size=N (default: Node's own limit)
   --cancel-probes N cancel N force runs mid-chunk and report the cancel latency (default 5; 0: skip)
+  --online-rate N   last, a whole online migration (cutover "online") into the empty repository while the
+                    application appends N versions/s throughout (default 20; 0: skip); its maintenance
+                    window is compared with the first scenario's backfill (needs first in --scenarios)
+  --online-updates F  in-place payload rewrites per appended version during it (default 0.1)
 Environment: BENCH_DATABASE_URL uses that PostgreSQL server (a scratch database is created and dropped)
 instead of an embedded PostgreSQL 15.`;
 
@@ -94,6 +103,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         'cpu-prof': { type: 'string' },
         'worker-heap-mb': { type: 'string' },
         'cancel-probes': { type: 'string' },
+        'online-rate': { type: 'string' },
+        'online-updates': { type: 'string' },
       },
     }) as { values: Record<string, string | undefined> });
   } catch (err) {
@@ -108,6 +119,13 @@ export function parseOptions(argv: string[]): BenchOptions {
   const batchSize = positiveInt('batch-size', values['batch-size'], DEFAULT_BATCH_SIZE);
   const problem = checkBatchSize(batchSize);
   if (problem) throw new UsageError(`--batch-size: ${problem}`);
+  const scenarios = parseScenarios(values.scenarios);
+  const onlineRate = values['online-rate'] === '0' ? 0 : positiveInt('online-rate', values['online-rate'], 20);
+  if (onlineRate > 0 && !scenarios.includes('workflowFirstLoad'))
+    throw new UsageError('--online-rate compares the maintenance window with the first scenario: add first to --scenarios, or pass --online-rate 0');
+  const onlineUpdates = Number(values['online-updates'] ?? 0.1);
+  if (!/^\d+(\.\d+)?$/.test(values['online-updates'] ?? '0.1') || onlineUpdates > 10)
+    throw new UsageError(`--online-updates must be a number from 0 to 10, got "${values['online-updates']}"`);
   return {
     artifacts,
     plans: artifacts / versions,
@@ -115,12 +133,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     series: positiveInt('series', values.series, 100),
     batchSize,
     shards,
-    scenarios: parseScenarios(values.scenarios),
+    scenarios,
     workers: positiveInt('workers', values.workers, 1),
     verifyBatch: positiveInt('verify-batch', values['verify-batch'], 500),
     cpuProfDir: values['cpu-prof'] ?? null,
     workerHeapMb: values['worker-heap-mb'] === undefined ? null : positiveInt('worker-heap-mb', values['worker-heap-mb'], 0),
     seed: positiveInt('seed', values.seed, 1),
     cancelProbes: values['cancel-probes'] === '0' ? 0 : positiveInt('cancel-probes', values['cancel-probes'], 5),
+    onlineRate,
+    onlineUpdates,
   };
 }

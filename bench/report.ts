@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { CancelProbes } from './cancel-probe';
 import type { CpuSeconds } from './cpu-usage';
+import type { OnlineMeasurement } from './online-cutover';
 import type { ScenarioName } from './options';
 
 export const BAR = {
@@ -18,6 +19,8 @@ export const BAR = {
   verify: 1.5,
   /** Seconds from a cancel request to the run row `cancelled` (p99), at most. */
   cancelP99Seconds: 5,
+  /** The online cut-over's maintenance window ÷ the offline backfill (workflowFirstLoad), at most (issue 11's bar). */
+  onlineMaintenance: 0.1,
 } as const;
 
 /** The SQL baselines, each on the same data into an empty copy of the repository tables. */
@@ -78,6 +81,8 @@ export interface Measurements {
   /** Full verify passes of the complete repository, one session and `--shards` sessions. */
   verify: { serial: VerifyMeasurement; parallel: VerifyMeasurement };
   cancel: CancelProbes | null;
+  /** The online cut-over scenario (--online-rate), or null when skipped. */
+  online: OnlineMeasurement | null;
   database: string;
   /** 1-minute load averages when the run started and ended: other load on the machine skews the timings. */
   loadAverage: { before: number[]; after: number[] };
@@ -136,6 +141,27 @@ function backfillOfWhole(scenarios: Measurements['scenarios']): { scenario: Scen
   return { scenario: 'workflowHalfFilled', seconds: half.seconds + (half.fill?.seconds ?? 0) };
 }
 
+/**
+ * The online migration against the offline one: an offline cut-over keeps maintenance on for the whole
+ * backfill, which is workflowFirstLoad's run (the same data into the empty repository, without the writes).
+ */
+function onlineReport(o: OnlineMeasurement, offlineBackfillSeconds: number) {
+  return {
+    migrationSeconds: round(o.migrationSeconds),
+    backfillSeconds: round(o.backfillSeconds),
+    catchUpPasses: o.catchUpPasses,
+    maintenanceSeconds: round(o.maintenanceSeconds),
+    windowSteps: o.windowSteps,
+    delta: o.delta,
+    writes: { ...o.writes, seconds: round(o.writes.seconds, 1) },
+    verify: o.verify,
+    offlineBackfillScenario: 'workflowFirstLoad' as const,
+    offlineBackfillSeconds: round(offlineBackfillSeconds),
+    /** Maintenance seconds ÷ offline backfill seconds (what the bar checks). */
+    maintenanceRatioToOfflineBackfill: round(o.maintenanceSeconds / offlineBackfillSeconds),
+  };
+}
+
 export function buildReport(m: Measurements) {
   const names = (Object.keys(BAR.ratios) as ScenarioName[]).filter((name) => m.scenarios[name]);
   const scenarios = Object.fromEntries(names.map((name) => [name, scenarioReport(m.scenarios[name]!, m.baselines)])) as Partial<
@@ -152,6 +178,9 @@ export function buildReport(m: Measurements) {
       ]),
     );
   const mostEvents = Math.max(...names.map((name) => scenarios[name]!.historyEventsPerMillionRows));
+  const first = m.scenarios.workflowFirstLoad;
+  if (m.online && !first) throw new Error('the online cut-over is compared with workflowFirstLoad, which did not run');
+  const online = m.online ? onlineReport(m.online, first!.seconds) : null;
   return {
     artifacts: m.artifacts,
     plans: m.plans,
@@ -181,6 +210,7 @@ export function buildReport(m: Measurements) {
       serialRatioToBackfill: round(m.verify.serial.seconds / backfill.seconds),
     },
     ...(m.cancel ? { cancel: m.cancel } : {}),
+    ...(online ? { online } : {}),
     bar: {
       ...(Object.fromEntries(names.map((name) => [name, scenarioBar(name)])) as Partial<Record<ScenarioName, RatioChecks>>),
       rss: { maxMb: BAR.rssMb, pass: workerPeakRssMb <= BAR.rssMb },
@@ -190,6 +220,17 @@ export function buildReport(m: Measurements) {
         pass: verifyRatio <= BAR.verify && m.verify.parallel.mismatches === 0 && m.verify.serial.mismatches === 0,
       },
       ...(m.cancel ? { cancel: { maxP99Seconds: BAR.cancelP99Seconds, pass: m.cancel.p99Seconds <= BAR.cancelP99Seconds } } : {}),
+      ...(online
+        ? {
+            online: {
+              maxRatioToOfflineBackfill: BAR.onlineMaintenance,
+              pass:
+                online.maintenanceRatioToOfflineBackfill <= BAR.onlineMaintenance &&
+                online.verify.problems.length === 0 &&
+                online.verify.mismatches === 0,
+            },
+          }
+        : {}),
     },
     machine: {
       cpus: os.cpus().length,
@@ -233,6 +274,17 @@ export function summaryLines(r: BenchReport): string[] {
       `(${v.backfillScenario}, ${v.backfillSeconds}s); ${v.parallel.mismatches} mismatches`,
   );
   if (r.cancel) lines.push(`cancel: p50 ${r.cancel.p50Seconds}s, p99 ${r.cancel.p99Seconds}s over ${r.cancel.probes} probes`);
+  if (r.online) {
+    const o = r.online;
+    lines.push(
+      `online: migration ${o.migrationSeconds}s with the application writing (${o.writes.inserted} versions appended, ` +
+        `${o.writes.updated} rewritten, ${o.writes.refusedInMaintenance} refused in maintenance); backfill ${o.backfillSeconds}s, ` +
+        `${o.catchUpPasses} catch-up passes; maintenance ${o.maintenanceSeconds}s = ${(100 * o.maintenanceRatioToOfflineBackfill).toFixed(1)}% ` +
+        `of the offline backfill (${o.offlineBackfillScenario}, ${o.offlineBackfillSeconds}s): ` +
+        `${o.windowSteps.map((s) => `${s.step} ${s.seconds}s`).join(', ')}; delta ${o.delta.newArtifacts} new, ` +
+        `${o.delta.changedVersions} changed; verify ${o.verify.mismatches} mismatches`,
+    );
+  }
   lines.push(`bar: ${barLines(r.bar).join('; ')}`);
   return lines;
 }

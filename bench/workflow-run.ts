@@ -48,30 +48,37 @@ async function logRunProgress(pool: pg.Pool): Promise<void> {
   if (r) progress(`workflow: ${r.artifacts_read}/${r.artifacts_total} artifacts, ${r.series_written} series rows committed`);
 }
 
-export async function runBackfillWorkflow(
-  bench: BenchConfig,
-  opts: {
-    batchSize: number;
-    workers: number;
-    cpuProfDir: string | null;
-    workerHeapMb: number | null;
-    pool: pg.Pool;
-    postmasterPid: number | null;
-    shards: number;
-  },
-  range: RunRange,
-  cleanup: Cleanup,
-): Promise<WorkflowRunResult> {
-  const { namespace, taskQueue } = bench.config.temporal;
-  // With several workers, each takes its share of the shards: Temporal would otherwise hand every chunk to
-  // the worker that polls first.
+/** How a bench run's workers run: how many, their profiling and heap, and the shards they share. */
+export interface BenchWorkerOptions {
+  workers: number;
+  cpuProfDir: string | null;
+  workerHeapMb: number | null;
+  shards: number;
+}
+
+/**
+ * A run's worker processes and a Temporal client, both closed by `cleanup` (workers also by their `stop`).
+ * With several workers, each takes its share of the shards: Temporal would otherwise hand every chunk to
+ * the worker that polls first.
+ */
+export async function startBenchWorkers(bench: BenchConfig, opts: BenchWorkerOptions, cleanup: Cleanup) {
   const env =
     opts.workers > 1 ? { ...bench.childEnv, PLANDB_MAX_CONCURRENT_CHUNKS: String(Math.ceil(opts.shards / opts.workers)) } : bench.childEnv;
   const workerOptions = { env, cpuProfDir: opts.cpuProfDir, heapMb: opts.workerHeapMb };
   const workers = await Promise.all(Array.from({ length: opts.workers }, () => WorkerProcess.start(workerOptions, cleanup)));
   const connection = await Connection.connect(temporalConnectOptions(bench.config.temporal));
   cleanup.add('close Temporal client', () => connection.close());
-  const client = new Client({ connection, namespace });
+  return { workers, client: new Client({ connection, namespace: bench.config.temporal.namespace }) };
+}
+
+export async function runBackfillWorkflow(
+  bench: BenchConfig,
+  opts: BenchWorkerOptions & { batchSize: number; pool: pg.Pool; postmasterPid: number | null },
+  range: RunRange,
+  cleanup: Cleanup,
+): Promise<WorkflowRunResult> {
+  const { taskQueue } = bench.config.temporal;
+  const { workers, client } = await startBenchWorkers(bench, opts, cleanup);
 
   const workflowId = workflowIdFor(BENCH_ENVIRONMENT, 'backfill');
   const input = backfillInput(opts.batchSize, opts.shards, range);

@@ -52,6 +52,7 @@ function measurements(overrides: Partial<Measurements> = {}): Measurements {
     },
     verify: { serial: verifyPass(1, 12), parallel: verifyPass(2, 9) },
     cancel: null,
+    online: null,
     database: 'embedded PostgreSQL 15',
     loadAverage: { before: [0.5, 0, 0], after: [1.5, 0, 0] },
     ...overrides,
@@ -123,6 +124,41 @@ describe('bench report', () => {
     );
   });
 
+  test('the online cut-over: its maintenance window against the first load, and the bar on it and on its verify', () => {
+    const online = {
+      migrationSeconds: 30,
+      maintenanceSeconds: 0.6,
+      windowSteps: [
+        { step: 'delta' as const, seconds: 0.4 },
+        { step: 'maintenance-off' as const, seconds: 0.05 },
+      ],
+      backfillSeconds: 12,
+      catchUpPasses: 1,
+      delta: { runId: 'r', afterId: 10, upToId: 20, newArtifacts: 10, newVersions: 10, changedVersions: 2, artifactsRead: 12, errorsCount: 0 },
+      writes: { inserted: 300, updated: 30, refusedInMaintenance: 12, seconds: 30.04 },
+      verify: { versions: 2310, mismatches: 0, missingInRepository: 0, extraInRepository: 0, problems: [] },
+    };
+    const r = buildReport(measurements({ online }));
+    expect(r.online).toEqual(
+      expect.objectContaining({
+        maintenanceSeconds: 0.6,
+        offlineBackfillScenario: 'workflowFirstLoad',
+        offlineBackfillSeconds: 8,
+        maintenanceRatioToOfflineBackfill: 0.075,
+      }),
+    );
+    expect(r.bar.online).toEqual({ maxRatioToOfflineBackfill: BAR.onlineMaintenance, pass: true });
+    const lines = summaryLines(r);
+    expect(lines.find((l) => l.startsWith('online:'))).toMatch(
+      /maintenance 0\.6s = 7\.5% of the offline backfill \(workflowFirstLoad, 8s\): delta 0\.4s, maintenance-off 0\.05s;/,
+    );
+    expect(lines.at(-1)).toMatch(/; online: pass$/);
+    expect(buildReport(measurements({ online: { ...online, maintenanceSeconds: 0.9 } })).bar.online?.pass).toBe(false);
+    const unequal = { ...online, verify: { ...online.verify, missingInRepository: 1, problems: ['1 version missing'] } };
+    expect(buildReport(measurements({ online: unequal })).bar.online?.pass).toBe(false);
+    expect(() => buildReport(measurements({ online, scenarios: { workflowHalfFilled: run(2, 1, [1]) } }))).toThrow(/workflowFirstLoad/);
+  });
+
   test('the summary says what the report says, one line per phase and every check of the bar', () => {
     const lines = summaryLines(buildReport(measurements()));
     expect(lines).toHaveLength(6);
@@ -145,10 +181,20 @@ describe('bench report', () => {
 describe('bench options', () => {
   test('--scenarios picks the workflow scenarios, both by default, always first load first', () => {
     expect(parseOptions([]).scenarios).toEqual(['workflowFirstLoad', 'workflowHalfFilled']);
-    expect(parseOptions(['--scenarios', 'half']).scenarios).toEqual(['workflowHalfFilled']);
+    expect(parseOptions(['--scenarios', 'half', '--online-rate', '0']).scenarios).toEqual(['workflowHalfFilled']);
     expect(parseOptions(['--scenarios', 'half,first']).scenarios).toEqual(['workflowFirstLoad', 'workflowHalfFilled']);
     for (const bad of ['', 'full', 'first,,half']) expect(() => parseOptions(['--scenarios', bad])).toThrow(UsageError);
     expect(() => parseOptions(['--shards', '33'])).toThrow(/--shards must be at most 32/);
+  });
+
+  test('the online cut-over runs by default at 20 versions/s, needs the first load to compare with, and takes its flags', () => {
+    expect(parseOptions([])).toEqual(expect.objectContaining({ onlineRate: 20, onlineUpdates: 0.1 }));
+    expect(parseOptions(['--online-rate', '50', '--online-updates', '0.5'])).toEqual(
+      expect.objectContaining({ onlineRate: 50, onlineUpdates: 0.5 }),
+    );
+    expect(() => parseOptions(['--scenarios', 'half'])).toThrow(/--online-rate compares the maintenance window with the first scenario/);
+    for (const bad of ['x', '11', '1e-1']) expect(() => parseOptions(['--online-updates', bad])).toThrow(/--online-updates must be/);
+    expect(() => parseOptions(['--online-rate', '2.5'])).toThrow(/--online-rate must be a positive integer/);
   });
 
   test('the workflow input carries the range, and shards only when the backfill accepts the field', () => {
