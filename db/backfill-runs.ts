@@ -11,6 +11,7 @@ import {
 } from '../model/backfill';
 import type { CatchUpState } from '../model/catch-up';
 import { Queryable } from './connection';
+import { LEGACY_SNAPSHOT_SQL } from './legacy-snapshot';
 
 export type { BackfillErrorSummary, BackfillMode, BackfillRun, RunCounters, RunStatus } from '../model/backfill';
 export { ZERO_COUNTERS } from '../model/backfill';
@@ -124,7 +125,8 @@ function isOneActiveViolation(err: unknown): boolean {
 }
 
 /**
- * Inserts the run row as running; a second call with the same run id returns the existing row (activity
+ * Inserts the run row as running, with the snapshot it reads the legacy table after (db/legacy-snapshot.ts);
+ * a second call with the same run id returns the existing row (activity
  * retries). Throws ActiveRunExistsError when another run of the environment is active: the unique index
  * makes that check atomic under simultaneous starts.
  */
@@ -133,7 +135,8 @@ export async function createRun(db: Queryable, run: NewRun): Promise<BackfillRun
     await db.query(
       `INSERT INTO plan_backfill_runs (run_id, environment, workflow_id, mode, status, options, cursor, up_to_id, artifacts_total, run_limit,
                                        retry_of_run_id)
-       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, 'running', $5::jsonb || jsonb_build_object('legacySnapshot', ${LEGACY_SNAPSHOT_SQL}), $6, $7, $8, $9, $10)
+       ON CONFLICT (run_id) DO NOTHING`,
       [
         run.runId,
         run.environment,

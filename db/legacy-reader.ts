@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { LegacyArtifact } from '../transform/types';
 import { LEGACY_TABLE_DDL } from './legacy-schema';
 import { Queryable } from './connection';
+import { TRUSTED_SNAPSHOTS_CTE, UNCHANGED_SINCE_RUN_SQL } from './legacy-snapshot';
 import { legacyPayloadSql, parseLegacyPayload, type LegacyPayloadColumns } from './jsonb-text';
 
 export async function legacyTableExists(db: Queryable): Promise<boolean> {
@@ -53,18 +54,22 @@ const fromArtifactRow = (r: ArtifactRow): LegacyArtifactText => ({
  * caller that parses one at a time and drops it holds one parsed payload, not a batch of them. With
  * `changedOnly` (the cut-over's delta), only those no version was written from with this very payload:
  * new, changed in place, rejected, or written before payloads were fingerprinted. PostgreSQL hashes the
- * payloads; none of the unchanged ones leaves the server.
+ * payloads of rows changed since their version's run started (db/legacy-snapshot.ts); none of the
+ * unchanged ones leaves the server.
  */
 export async function readArtifactTexts(
   db: Queryable,
   range: { afterId: number; upToId?: number | null; limit: number; changedOnly?: boolean },
 ): Promise<LegacyArtifactText[]> {
   // Only when asked: before the first schema migration there is no plan_versions to look at.
+  // Only rows changed since their version's run started have their payload hashed (db/legacy-snapshot.ts).
   const changed = range.changedOnly
-    ? `AND NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.source_artifact_id = a.id AND v.source_payload_md5 = md5(a.payload::text))`
+    ? `AND NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.source_artifact_id = a.id
+                        AND CASE WHEN ${UNCHANGED_SINCE_RUN_SQL} THEN true ELSE v.source_payload_md5 = md5(a.payload::text) END)`
     : '';
   const res = await db.query<ArtifactRow>(
-    `SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
+    `${range.changedOnly ? `WITH ${TRUSTED_SNAPSHOTS_CTE}` : ''}
+     SELECT a.id, a.plan_id, a.version, ${legacyPayloadSql('a')}, a.created_at FROM plan_artifacts a
       WHERE a.id > $1 AND ($2::int8 IS NULL OR a.id <= $2) ${changed} ORDER BY a.id LIMIT $3`,
     [range.afterId, range.upToId ?? null, range.limit],
   );
