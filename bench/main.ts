@@ -125,7 +125,13 @@ async function bench(opts: BenchOptions, cleanup: Cleanup) {
 
   // 2. The backfillRepository workflow scenarios on the same data, into the real repository tables.
   const benchConfig = writeBenchConfig(
-    { databaseUrl: database.url, temporalAddress: temporal.address, namespace: temporal.namespace, batchSize: opts.batchSize, shards: opts.shards },
+    {
+      databaseUrl: database.url,
+      temporalAddress: temporal.address,
+      namespace: temporal.namespace,
+      batchSize: opts.batchSize,
+      shards: opts.shards,
+    },
     cleanup,
   );
   const workerOptions = { workers: opts.workers, cpuProfDir: opts.cpuProfDir, workerHeapMb: opts.workerHeapMb, shards: opts.shards };

@@ -95,7 +95,9 @@ export async function measureOnlineCutover(
   const window = evidence.cutover?.maintenanceWindow;
   const delta = evidence.cutover?.delta;
   if (evidence.status !== 'completed' || !window?.seconds || !delta)
-    throw new Error(`the online migration ended ${evidence.status} (${evidence.stopReason ?? 'no reason'}) without a closed window and delta`);
+    throw new Error(
+      `the online migration ended ${evidence.status} (${evidence.stopReason ?? 'no reason'}) without a closed window and delta`,
+    );
   const backfill = evidence.steps.find((s) => s.name === 'backfill')!;
   const measurement = {
     migrationSeconds,

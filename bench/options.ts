@@ -122,7 +122,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   const scenarios = parseScenarios(values.scenarios);
   const onlineRate = values['online-rate'] === '0' ? 0 : positiveInt('online-rate', values['online-rate'], 20);
   if (onlineRate > 0 && !scenarios.includes('workflowFirstLoad'))
-    throw new UsageError('--online-rate compares the maintenance window with the first scenario: add first to --scenarios, or pass --online-rate 0');
+    throw new UsageError(
+      '--online-rate compares the maintenance window with the first scenario: add first to --scenarios, or pass --online-rate 0',
+    );
   const onlineUpdates = Number(values['online-updates'] ?? 0.1);
   if (!/^\d+(\.\d+)?$/.test(values['online-updates'] ?? '0.1') || onlineUpdates > 10)
     throw new UsageError(`--online-updates must be a number from 0 to 10, got "${values['online-updates']}"`);

@@ -129,7 +129,8 @@ export async function trimRepository(pool: pg.Pool, opts: TrimOptions): Promise<
     try {
       await opts.guard?.(db);
       const counts = await repositoryCounts(db);
-      if (!counts) throw new TrimRefusedError(`${opts.environment} has no PlanRepository tables: apply the migrations first`, 'RepositoryMissing');
+      if (!counts)
+        throw new TrimRefusedError(`${opts.environment} has no PlanRepository tables: apply the migrations first`, 'RepositoryMissing');
       const rowsBefore = counts.plan_series;
       const soFar: TrimCounts = { rowsTrimmed: 0, versionsTrimmed: 0, batches: 0 };
       let stop: TrimStop = 'under-max-rows';
@@ -152,11 +153,10 @@ export async function trimRepository(pool: pg.Pool, opts: TrimOptions): Promise<
           await lockEnvironmentForWrite(db, opts.environment);
           await opts.guard?.(db);
           const deleted = await deleteBatch(db, rowsBefore - soFar.rowsTrimmed - opts.maxRows);
-          await db.query(`UPDATE plan_db_trim_runs SET rows_trimmed = rows_trimmed + $2, versions_trimmed = versions_trimmed + $3 WHERE id = $1`, [
-            trimRunId,
-            deleted.rows,
-            deleted.versions,
-          ]);
+          await db.query(
+            `UPDATE plan_db_trim_runs SET rows_trimmed = rows_trimmed + $2, versions_trimmed = versions_trimmed + $3 WHERE id = $1`,
+            [trimRunId, deleted.rows, deleted.versions],
+          );
           return deleted;
         });
         if (batch.versions === 0) {

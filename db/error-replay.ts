@@ -105,6 +105,8 @@ export async function resolveReplayed(
 
 /** Artifacts recorded as errors of any run and not resolved since: what the backfill left out on purpose. */
 export async function unresolvedErrorArtifactIds(db: Queryable): Promise<Set<number>> {
-  const res = await db.query<{ id: number }>(`SELECT DISTINCT artifact_id AS id FROM plan_backfill_errors WHERE resolved_by_run_id IS NULL`);
+  const res = await db.query<{ id: number }>(
+    `SELECT DISTINCT artifact_id AS id FROM plan_backfill_errors WHERE resolved_by_run_id IS NULL`,
+  );
   return new Set(res.rows.map((r) => Number(r.id)));
 }

@@ -25,4 +25,3 @@ export const LEGACY_TABLE_DDL = `CREATE TABLE IF NOT EXISTS plan_artifacts (
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (plan_id, version)
 )`;
-

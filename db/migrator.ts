@@ -80,10 +80,7 @@ async function readApplied(db: Queryable): Promise<{ hash: string; createdAtMill
 }
 
 /** Pure comparison of the migration files with what the database recorded as applied. */
-export function compareMigrations(
-  files: MigrationFile[],
-  appliedRows: { hash: string; createdAtMillis: number }[],
-): MigrationStatus {
+export function compareMigrations(files: MigrationFile[], appliedRows: { hash: string; createdAtMillis: number }[]): MigrationStatus {
   const byMillis = new Map(files.map((f) => [f.createdAtMillis, f]));
   const appliedMillis = new Set(appliedRows.map((r) => r.createdAtMillis));
   const newestApplied = appliedRows.reduce((max, r) => Math.max(max, r.createdAtMillis), -Infinity);

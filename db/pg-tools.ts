@@ -46,7 +46,6 @@ export class PgToolRunError extends Error {
   }
 }
 
-
 function toolsIn(dir: string): PgTools | null {
   const tools = { pgDump: path.join(dir, 'pg_dump'), pgRestore: path.join(dir, 'pg_restore') };
   return isExecutable(tools.pgDump) && isExecutable(tools.pgRestore) ? tools : null;
@@ -67,7 +66,10 @@ export function locatePgTools(env: NodeJS.ProcessEnv = process.env, debianRoot =
   const majors = (fs.existsSync(debianRoot) ? fs.readdirSync(debianRoot) : [])
     .filter((name) => /^\d+$/.test(name))
     .sort((a, b) => Number(b) - Number(a));
-  const candidates = [...majors.map((major) => path.join(debianRoot, major, 'bin')), ...(env.PATH ?? '').split(path.delimiter).filter(Boolean)];
+  const candidates = [
+    ...majors.map((major) => path.join(debianRoot, major, 'bin')),
+    ...(env.PATH ?? '').split(path.delimiter).filter(Boolean),
+  ];
   for (const dir of candidates) {
     const tools = toolsIn(dir);
     if (tools) return tools;

@@ -124,7 +124,10 @@ async function newestValidLegacy(db: Queryable, planId: string): Promise<{ lates
     if (!rows.length) return { latest, version: null };
     latest ??= rows[0].version;
     for (const r of rows) {
-      const result = transformArtifact({ id: r.id, planId, version: r.version, payload: parseLegacyPayload(r), createdAt: r.created_at }, nativeSha256);
+      const result = transformArtifact(
+        { id: r.id, planId, version: r.version, payload: parseLegacyPayload(r), createdAt: r.created_at },
+        nativeSha256,
+      );
       if (result.ok) return { latest, version: result.version };
     }
     below = rows[rows.length - 1].version;

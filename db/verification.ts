@@ -56,8 +56,8 @@ export interface VerifyRepositoryOptions {
   /** Awaited after each batch of any part: an activity heartbeats here, and may throw to stop every part. */
   onProgress?: (progress: VerificationProgress) => void | Promise<void>;
   /**
-   * Verify artifacts up to this id only (the online cut-over's backfilled range: the application appends
-   * meanwhile, and the delta covers what follows).
+   * Verify artifacts up to this id only (the online cut-over's backfilled range, or its pre-delta's with
+   * `only`: the application appends meanwhile, and the next delta covers what follows).
    */
   upToId?: number;
   /** Verify only these artifacts (the online cut-over's delta); the table-wide checks then cover their keys only. */
@@ -320,7 +320,7 @@ async function verifyScope(pool: pg.Pool, scope: VerifyScope, opts: VerifyReposi
     };
     const parts: IdPart[] = [
       { after: 0, upTo: scope.afterId, ids: scope.artifactIds },
-      { after: scope.afterId, upTo: Number.MAX_SAFE_INTEGER },
+      { after: scope.afterId, upTo: opts.upToId ?? Number.MAX_SAFE_INTEGER },
     ];
     for (const part of parts) {
       if (part.ids?.length === 0) continue;

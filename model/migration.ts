@@ -58,6 +58,8 @@ export const STEP_NAMES = [
   'sample-dry-run',
   'backfill',
   'verify',
+  'pre-delta',
+  'verify-pre-delta',
   'delta',
   'verify-delta',
   'record-capacity',
@@ -145,11 +147,13 @@ export interface MigrationEvidence {
 
 /** The online cut-over, as far as it got. */
 export interface CutoverEvidence {
+  /** The delta taken with the application still live, just before maintenance (absent in executions without it). */
+  preDelta?: DeltaSummary | null;
   delta: DeltaSummary | null;
   maintenanceWindow: MaintenanceWindow | null;
 }
 
-/** The final delta's size: counts and ids, never rows. */
+/** A delta's size (the pre-delta's, or the final one's under maintenance): counts and ids, never rows. */
 export interface DeltaSummary {
   runId: string;
   /** The backfill's range end: the delta's new artifacts are those after it. */

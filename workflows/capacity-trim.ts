@@ -18,7 +18,8 @@ const KNOWN_FIELDS = ['environment', 'maxRows', 'dryRun'];
 
 /** Problems with a capacityTrim input, each naming the field; empty when it is fine. */
 export function checkCapacityTrimInput(input: unknown): string[] {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return ['the input must be a JSON object such as {"environment":"dev"}'];
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return ['the input must be a JSON object such as {"environment":"dev"}'];
   const i = input as Record<string, unknown>;
   const problems = Object.keys(i)
     .filter((key) => !KNOWN_FIELDS.includes(key))

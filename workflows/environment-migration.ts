@@ -3,8 +3,9 @@
  * preflight → [approval] → [backup] → migrate → [maintenance on] → [sample dry-run] → [approval] →
  * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → legacy cut-over → [post-check].
  * With the online cut-over (policy `cutover: "online"`, workflows/online-cutover.ts) maintenance moves
- * after the backfill and its verify: … → verify → [cut-over gate] → maintenance on → final delta →
- * verify the delta → record capacity → [spot-check gate] → maintenance off → legacy cut-over → [post-check].
+ * after the backfill and its verify: … → verify → [cut-over gate] → [window] → pre-delta → verify it →
+ * maintenance on → final delta → verify the delta → record capacity → [spot-check gate] → maintenance off →
+ * legacy cut-over → [post-check].
  *
  * Its status moves only through the state machine (model/migration-state.ts). A failed step waits for
  * `decide retry|rollback|abort`. Every step that changes the world registers its undo first; every
@@ -358,7 +359,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
     await step('migrate', () => schema.migrate({ environment }));
     // Recorded histories predate the online cut-over (their policies have no `cutover`): they keep this order.
     const online = maintained && p.cutover === 'online' && patched('online-cutover');
-    const maintenanceOn = async () => {
+    const maintenanceOn = async (beforeFlip?: () => Promise<void>) => {
       // Executions started before windows existed issue no new commands here.
       if (p.maintenanceWindow && patched('maintenance-window')) {
         const waitForWindow = windowStep(environment, p.maintenanceWindow, {
@@ -372,6 +373,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         });
         await step('maintenance-window', waitForWindow);
       }
+      if (beforeFlip) await beforeFlip();
       compensations.push({
         name: 'maintenance-off',
         undo: async () => {
@@ -416,7 +418,8 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
           maintenanceOn,
           backfillChild,
           verify: verifyStep,
-          onDelta: (delta) => void (evidence.cutover = { maintenanceWindow: null, ...evidence.cutover, delta }),
+          onDelta: (delta, which) =>
+            void (evidence.cutover = { maintenanceWindow: null, delta: null, ...evidence.cutover, [which]: delta }),
         },
         backfilled,
       );

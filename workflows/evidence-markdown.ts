@@ -23,9 +23,11 @@ function highlights(s: StepRecord): string {
     case 'backfill':
     case 'sample-dry-run':
       return `run ${code(o.runId)} ${String(o.mode)}: ${String(o.artifactsRead)} artifacts, ${String(o.versionsWritten)} versions written, ${String(o.versionsSkipped)} skipped, ${String(o.versionsRejected)} rejected, ${String(o.versionsConflicted)} conflicts; ${String(o.seriesWritten)} series, ${String(o.kpisWritten)} KPIs, ${String(o.eventsWritten)} events`;
+    case 'pre-delta':
     case 'delta':
       return `run ${code(o.runId)}: ${String(o.newArtifacts)} new artifacts after id ${String(o.afterId)} (${String(o.newVersions)} versions written), ${String(o.changedVersions)} versions changed in place rewritten, ${String(o.errorsCount)} errors`;
     case 'verify':
+    case 'verify-pre-delta':
     case 'verify-delta':
       return `passed ${String(o.passed)}: ${String(o.versionsChecked)} versions checked, ${String(o.mismatches)} mismatches, ${String(o.missingInRepository)} missing, ${String(o.extraInRepository)} extra`;
     case 'record-capacity':

@@ -2,13 +2,7 @@
  * rollback and rollbackDrill. The rollback procedure is shared with environmentMigration's
  * `decide rollback`: restore the repository tables from a backup, or clear them, then lift maintenance.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { checkText, MAX_NAME } from '../model/text';
 import { long, quick } from './activity-proxies';
 import { checkEnvironmentName } from '../model/ids';

@@ -10,7 +10,9 @@ export function renderTrimReport(r: TrimReport): string {
     r.dryRun
       ? `- would trim ${r.versionsTrimmed} versions, ${r.rowsTrimmed} series rows; nothing was deleted`
       : `- trimmed ${r.versionsTrimmed} versions, ${r.rowsTrimmed} series rows in ${r.batches} batches`,
-    ...(r.alerted ? [`- **guard alert**: more than ${r.alertThreshold} rows trimmed (\`plan_repository_capacity_trim_alert\` logged)`] : []),
+    ...(r.alerted
+      ? [`- **guard alert**: more than ${r.alertThreshold} rows trimmed (\`plan_repository_capacity_trim_alert\` logged)`]
+      : []),
     `- recorded as \`plan_db_trim_runs\` row ${r.trimRunId}`,
   ].join('\n');
 }

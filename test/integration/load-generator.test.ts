@@ -8,7 +8,8 @@ import { seededDatabase, waitFor } from '../support/backfill';
 import type { TestDatabase } from '../support/database';
 import { startApplicationWrites } from '../support/load-generator';
 
-const artifacts = async (db: TestDatabase) => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM plan_artifacts')).rows[0].n;
+const artifacts = async (db: TestDatabase) =>
+  (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM plan_artifacts')).rows[0].n;
 const maintenance = (db: TestDatabase, enabled: boolean) => setMaintenanceFlag(db.pool, { enabled, reason: 'test', actor: 'test' });
 
 describe('load generator honouring maintenance', () => {

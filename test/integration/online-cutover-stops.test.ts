@@ -1,13 +1,15 @@
 /**
  * Every stop of an online cut-over leaves maintenance off and the run rows closed with a reason: a cancel
- * or a rejection at the cut-over gate (maintenance never went on), a failed delta (maintenance on) that is
- * aborted, and a cancel while the delta writes (maintenance on).
+ * or a rejection at the cut-over gate, a failed pre-delta (maintenance never went on), a failed final delta (maintenance on)
+ * that is aborted, and a cancel while the final delta writes (maintenance on). What the final delta finds
+ * lands as maintenance goes on — application writes in flight at the flip — after the pre-delta took the rest.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { getRun } from '../../db/backfill-runs';
 import { getMigrationRun } from '../../db/migration-runs';
 import { approveUpdate, decideSignal, rejectUpdate, statusQuery } from '../../workflows/definitions';
 import { latestRun, waitFor } from '../support/backfill';
+import type { TestDatabase } from '../support/database';
 import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
 
 const ONLINE = {
@@ -26,14 +28,26 @@ async function atCutoverGate(f: MigrationFixture, environment: string) {
   return handle;
 }
 
+/** Application writes in flight at the flip: `insert` runs in the transaction that turns maintenance on (after the pre-delta). */
+async function landingAtMaintenanceOn(db: TestDatabase, insert: string): Promise<void> {
+  await db.pool.query(
+    `CREATE FUNCTION test_late_writes() RETURNS trigger LANGUAGE plpgsql AS $f$
+     BEGIN IF NEW.enabled THEN EXECUTE $q$${insert}$q$; END IF; RETURN NEW; END $f$`,
+  );
+  await db.pool.query(
+    'CREATE TRIGGER test_late_writes AFTER INSERT OR UPDATE ON plan_db_maintenance FOR EACH ROW EXECUTE FUNCTION test_late_writes()',
+  );
+}
+
 describe('stopping an online cut-over', () => {
   let f: MigrationFixture;
   beforeAll(async () => {
     f = await migrationFixture({
       occancel: ONLINE,
       ocreject: ONLINE,
-      // The seeded table holds 10 bad artifacts: the backfill passes, a delta that sees 5 more does not.
+      // The seeded table holds 10 bad artifacts: the backfill and the pre-delta pass, a delta that sees 5 more does not.
       ocfail: { ...ONLINE, backfill: { maxErrors: 12 } },
+      ocprefail: { ...ONLINE, backfill: { maxErrors: 12 } },
       // One artifact a batch: the delta over the appended artifacts runs long enough to be cancelled mid-way.
       ocmidcancel: { ...ONLINE, backfill: { batchSize: 1 } },
     });
@@ -72,15 +86,44 @@ describe('stopping an online cut-over', () => {
     });
   });
 
-  test('a failed delta waits for a decision with maintenance on; abort lifts it and the delta run stays closed with its reason', async () => {
-    const db = f.dbs.ocfail;
+  test('a failed pre-delta waits for a decision with maintenance still off; abort ends it, the pre-delta run closed with its reason', async () => {
+    const db = f.dbs.ocprefail;
     await f.harness.run(async () => {
-      const handle = await atCutoverGate(f, 'ocfail');
+      const handle = await atCutoverGate(f, 'ocprefail');
+      // Written while the gate is open: the pre-delta, still live, sees them.
       await db.pool.query(
         `INSERT INTO plan_artifacts (plan_id, version, payload) SELECT 'bad-' || n, 1, '"not a document"'::jsonb FROM generate_series(1, 5) n`,
       );
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'cutover', approver: 'carol' }] });
+      const failed = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the pre-delta to fail');
+      expect(failed.steps.at(-1)).toEqual(expect.objectContaining({ name: 'pre-delta', status: 'failed' }));
+      expect(await maintenanceEnabled(db)).toBe(false);
+      const preRun = (await latestRun(db))!;
+      expect(preRun).toEqual(expect.objectContaining({ mode: 'delta', status: 'failed' }));
+      expect(preRun.closedReason).toMatch(/errors exceed maxErrors 12/);
+
+      await handle.signal(decideSignal, { action: 'abort', by: 'carol' });
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect(await maintenanceEnabled(db)).toBe(false);
+      const stored = (await getMigrationRun(db.pool, handle.workflowId))!;
+      expect(stored.status).toBe('aborted');
+      expect(stored.steps.map((s) => s.name)).not.toContain('maintenance-on');
+      expect(stored.compensations).toEqual([]);
+      expect((await handle.query(statusQuery)).cutover?.maintenanceWindow ?? null).toBeNull();
+    });
+  });
+
+  test('a failed delta waits for a decision with maintenance on; abort lifts it and the delta run stays closed with its reason', async () => {
+    const db = f.dbs.ocfail;
+    await f.harness.run(async () => {
+      const handle = await atCutoverGate(f, 'ocfail');
+      await landingAtMaintenanceOn(
+        db,
+        `INSERT INTO plan_artifacts (plan_id, version, payload) SELECT 'bad-' || n, 1, '"not a document"'::jsonb FROM generate_series(1, 5) n`,
+      );
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'cutover', approver: 'carol' }] });
       const failed = await waitForMigration(handle, (e) => e.status === 'waiting-decision', 'the delta to fail');
+      expect(failed.steps.map((s) => s.name).slice(-5)).toEqual(['approval', 'pre-delta', 'verify-pre-delta', 'maintenance-on', 'delta']);
       expect(failed.steps.at(-1)).toEqual(expect.objectContaining({ name: 'delta', status: 'failed' }));
       expect(failed.steps.at(-1)!.error).toMatch(/errors exceed maxErrors 12/);
       expect(await maintenanceEnabled(db)).toBe(true);
@@ -106,7 +149,8 @@ describe('stopping an online cut-over', () => {
     const db = f.dbs.ocmidcancel;
     await f.harness.run(async () => {
       const handle = await atCutoverGate(f, 'ocmidcancel');
-      await db.pool.query(
+      await landingAtMaintenanceOn(
+        db,
         `INSERT INTO plan_artifacts (plan_id, version, payload)
          SELECT 'late-' || n, 1, a.payload FROM generate_series(1, 400) n, (SELECT payload FROM plan_artifacts a
            JOIN plan_versions v ON v.source_artifact_id = a.id ORDER BY a.id LIMIT 1) a`,
@@ -115,7 +159,8 @@ describe('stopping an online cut-over', () => {
       const deltaRun = await waitFor(
         async () => {
           const run = await latestRun(db);
-          return run?.mode === 'delta' && run.status === 'running' && run.artifactsRead > 0 ? run : null;
+          // Maintenance on: the final delta, not the pre-delta before it.
+          return run?.mode === 'delta' && run.status === 'running' && run.artifactsRead > 0 && (await maintenanceEnabled(db)) ? run : null;
         },
         60_000,
         'the delta to write',

@@ -115,6 +115,8 @@ describe('online cut-over', () => {
         'backfill',
         'verify',
         'approval',
+        'pre-delta',
+        'verify-pre-delta',
         'maintenance-on',
         'delta',
         'verify-delta',
@@ -124,10 +126,10 @@ describe('online cut-over', () => {
         'legacy-cutover',
       ]);
 
-      // The delta: the appended artifacts, and exactly the versions whose payload changed.
-      const delta = stepOf(done, 'delta').output as DeltaSummary;
+      // The pre-delta, still live after the gate: the appended artifacts, and exactly the versions whose payload changed.
+      const pre = stepOf(done, 'pre-delta').output as DeltaSummary;
       const backfill = stepOf(done, 'backfill').output as { runId: string };
-      expect(delta).toEqual(
+      expect(pre).toEqual(
         expect.objectContaining({
           newArtifacts: writes.appended,
           newVersions: writes.appended,
@@ -138,12 +140,11 @@ describe('online cut-over', () => {
           artifactsRead: writes.appended + writes.changed.length + MIGRATION_DEMO.bad,
         }),
       );
-      expect(done.cutover?.delta).toEqual(delta);
-      const deltaRun = (await getRun(db.pool, delta.runId))!;
-      expect(deltaRun).toEqual(expect.objectContaining({ mode: 'delta', status: 'completed' }));
+      expect(done.cutover?.preDelta).toEqual(pre);
+      expect((await getRun(db.pool, pre.runId))!).toEqual(expect.objectContaining({ mode: 'delta', status: 'completed' }));
       const rewritten = await db.pool.query<{ id: number }>(
         `SELECT source_artifact_id AS id FROM plan_versions WHERE backfill_run_id = $1 AND source_artifact_id <= $2 ORDER BY 1`,
-        [delta.runId, delta.afterId],
+        [pre.runId, pre.afterId],
       );
       expect(rewritten.rows.map((r) => r.id)).toEqual(writes.changed);
       const renamedPlans = await db.pool.query<{ name: string }>(
@@ -151,10 +152,20 @@ describe('online cut-over', () => {
         [writes.changed.slice(0, 2)],
       );
       expect(renamedPlans.rows.map((r) => r.name)).toEqual(['renamed in place', 'renamed in place']);
+      const verifyPre = stepOf(done, 'verify-pre-delta').output as { passed: boolean; versionsExpected: number };
+      expect(verifyPre).toEqual(expect.objectContaining({ passed: true, versionsExpected: writes.appended + writes.changed.length }));
 
-      // The delta's verify re-read exactly the delta; the whole repository now equals the legacy table.
+      // Nothing was written since: the final delta under maintenance follows the pre-delta and finds nothing new.
+      const delta = stepOf(done, 'delta').output as DeltaSummary;
+      expect(delta).toEqual(
+        expect.objectContaining({ afterId: pre.upToId, newArtifacts: 0, changedVersions: 0, artifactsRead: MIGRATION_DEMO.bad }),
+      );
+      expect(done.cutover?.delta).toEqual(delta);
+      expect((await getRun(db.pool, delta.runId))!).toEqual(expect.objectContaining({ mode: 'delta', status: 'completed' }));
       const verifyDelta = stepOf(done, 'verify-delta').output as { passed: boolean; versionsExpected: number };
-      expect(verifyDelta).toEqual(expect.objectContaining({ passed: true, versionsExpected: writes.appended + writes.changed.length }));
+      expect(verifyDelta).toEqual(expect.objectContaining({ passed: true, versionsExpected: 0 }));
+
+      // The whole repository now equals the legacy table.
       const full = await verifyRepository(db.pool, { parallel: 1 });
       expect(full).toEqual(expect.objectContaining({ mismatches: 0, missingInRepository: 0, extraInRepository: 0, plansInconsistent: 0 }));
       for (const c of Object.values(full.counts)) expect(c.actual).toBe(c.expected);
@@ -173,6 +184,7 @@ describe('online cut-over', () => {
 
       // The stored evidence (plan_migration_steps) holds the same, and the worker exports the window.
       const stored = (await getMigrationRun(db.pool, handle.workflowId))!;
+      expect(stepOf(stored, 'pre-delta').output).toEqual(pre);
       expect(stepOf(stored, 'delta').output).toEqual(delta);
       expect((stepOf(stored, 'maintenance-off').output as { window: MaintenanceWindow }).window).toEqual(window);
       const gauge = await f.harness.metrics.migrationMaintenanceSeconds.get();
@@ -209,11 +221,12 @@ describe('online cut-over', () => {
     );
     expect(during.rows[0].n).toBe(0);
 
-    // The versions the application changed in place while the backfill ran were rewritten by the delta, the
+    // The versions the application changed in place while the backfill ran were rewritten by the deltas, the
     // artifacts it appended written: the repository equals the legacy table.
+    const pre = stepOf(done, 'pre-delta').output as DeltaSummary;
     const delta = stepOf(done, 'delta').output as DeltaSummary;
-    expect(delta.changedVersions).toBeGreaterThan(0);
-    expect(delta.newArtifacts).toBeGreaterThanOrEqual(0);
+    expect(pre.changedVersions + delta.changedVersions).toBeGreaterThan(0);
+    expect(delta.afterId).toBe(pre.upToId);
     const full = await verifyRepository(db.pool, { parallel: 1 });
     expect(full).toEqual(expect.objectContaining({ mismatches: 0, missingInRepository: 0, extraInRepository: 0, plansInconsistent: 0 }));
     for (const c of Object.values(full.counts)) expect(c.actual).toBe(c.expected);

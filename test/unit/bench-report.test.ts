@@ -134,7 +134,16 @@ describe('bench report', () => {
       ],
       backfillSeconds: 12,
       catchUpPasses: 1,
-      delta: { runId: 'r', afterId: 10, upToId: 20, newArtifacts: 10, newVersions: 10, changedVersions: 2, artifactsRead: 12, errorsCount: 0 },
+      delta: {
+        runId: 'r',
+        afterId: 10,
+        upToId: 20,
+        newArtifacts: 10,
+        newVersions: 10,
+        changedVersions: 2,
+        artifactsRead: 12,
+        errorsCount: 0,
+      },
       writes: { inserted: 300, updated: 30, refusedInMaintenance: 12, seconds: 30.04 },
       verify: { versions: 2310, mismatches: 0, missingInRepository: 0, extraInRepository: 0, problems: [] },
     };
