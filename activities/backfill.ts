@@ -220,6 +220,13 @@ async function resolveStartCursor(deps: WorkerActivityDeps, input: StartRunInput
       'InvalidResume',
     );
   }
+  if (previous.mode === 'delta') {
+    // Its cursor walks only artifacts changed since they were written: a range continued from it would skip the rest.
+    throw nonRetryable(
+      `resumeFrom: run ${input.resumeFrom} is an online cut-over delta, not a range run; a failed delta is retried by its migration (decide retry)`,
+      'InvalidResume',
+    );
+  }
   return previous.cursor;
 }
 

@@ -40,8 +40,10 @@ export interface OnlineMeasurement {
   /** The online backfill step (first range and catch-up passes), with the application writing. */
   backfillSeconds: number;
   catchUpPasses: number;
+  /** The delta taken just before maintenance, with the application live. */
+  preDelta: DeltaSummary | null;
   delta: DeltaSummary;
-  writes: { inserted: number; updated: number; refusedInMaintenance: number; seconds: number };
+  writes: { inserted: number; updated: number; refusedInMaintenance: number; cutOverAtSeconds: number | null; seconds: number };
   /** The full verify afterwards: the repository equals the legacy table. */
   verify: { versions: number; mismatches: number; missingInRepository: number; extraInRepository: number; problems: string[] };
 }
@@ -105,11 +107,13 @@ export async function measureOnlineCutover(
     windowSteps: stepsInWindow(evidence),
     backfillSeconds: seconds(backfill),
     catchUpPasses: (await getRun(opts.pool, (backfill.output as { runId: string }).runId))?.catchUp?.passes.length ?? 0,
+    preDelta: evidence.cutover?.preDelta ?? null,
     delta,
     writes: {
       inserted: written.insertedIds.length,
       updated: written.updatedIds.length,
       refusedInMaintenance: written.refusedInMaintenance,
+      cutOverAtSeconds: written.cutOverAtSeconds,
       seconds: written.seconds,
     },
   };

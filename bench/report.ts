@@ -152,8 +152,13 @@ function onlineReport(o: OnlineMeasurement, offlineBackfillSeconds: number) {
     catchUpPasses: o.catchUpPasses,
     maintenanceSeconds: round(o.maintenanceSeconds),
     windowSteps: o.windowSteps,
+    preDelta: o.preDelta,
     delta: o.delta,
-    writes: { ...o.writes, seconds: round(o.writes.seconds, 1) },
+    writes: {
+      ...o.writes,
+      seconds: round(o.writes.seconds, 1),
+      cutOverAtSeconds: o.writes.cutOverAtSeconds && round(o.writes.cutOverAtSeconds, 1),
+    },
     verify: o.verify,
     offlineBackfillScenario: 'workflowFirstLoad' as const,
     offlineBackfillSeconds: round(offlineBackfillSeconds),
@@ -281,8 +286,9 @@ export function summaryLines(r: BenchReport): string[] {
         `${o.writes.updated} rewritten, ${o.writes.refusedInMaintenance} refused in maintenance); backfill ${o.backfillSeconds}s, ` +
         `${o.catchUpPasses} catch-up passes; maintenance ${o.maintenanceSeconds}s = ${(100 * o.maintenanceRatioToOfflineBackfill).toFixed(1)}% ` +
         `of the offline backfill (${o.offlineBackfillScenario}, ${o.offlineBackfillSeconds}s): ` +
-        `${o.windowSteps.map((s) => `${s.step} ${s.seconds}s`).join(', ')}; delta ${o.delta.newArtifacts} new, ` +
-        `${o.delta.changedVersions} changed; verify ${o.verify.mismatches} mismatches`,
+        `${o.windowSteps.map((s) => `${s.step} ${s.seconds}s`).join(', ')}; ` +
+        `${o.preDelta ? `pre-delta ${o.preDelta.newArtifacts} new, ${o.preDelta.changedVersions} changed; ` : ''}` +
+        `delta ${o.delta.newArtifacts} new, ${o.delta.changedVersions} changed; verify ${o.verify.mismatches} mismatches`,
     );
   }
   lines.push(`bar: ${barLines(r.bar).join('; ')}`);

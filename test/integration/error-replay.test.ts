@@ -13,6 +13,7 @@ import { seedDemo } from '../../db/seed';
 import type { DemoOptions } from '../../transform/demo-payloads';
 import { pauseSignal, resumeSignal, type BackfillResult } from '../../workflows/definitions';
 import { openRun } from '../support/activities';
+import { failureMessages } from '../support/failures';
 import { seededDatabase, startBackfill, waitFor } from '../support/backfill';
 import { runCli, writeCliConfig } from '../support/cli';
 import { testConfig } from '../support/config';
@@ -81,13 +82,6 @@ const allIds = async (db: TestDatabase) =>
 const retryOfColumn = async (db: TestDatabase, runId: string) =>
   (await db.pool.query(`SELECT retry_of_run_id FROM plan_backfill_runs WHERE run_id = $1`, [runId])).rows[0]?.retry_of_run_id;
 
-/** The messages of a failure and its causes, joined. */
-function messages(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
-  return parts.join(': ');
-}
-
 describe('error replay', () => {
   let db: TestDatabase;
   let poison: number[];
@@ -103,7 +97,7 @@ describe('error replay', () => {
   const refusal = async (input: Record<string, unknown>): Promise<string> => {
     const err: unknown = await run(input).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    return messages(err);
+    return failureMessages(err);
   };
 
   beforeAll(async () => {

@@ -3,13 +3,15 @@
  * application has appended artifacts and changed payloads in place; after approval maintenance covers only
  * the final delta (new artifacts written, changed versions rewritten), its verify and the spot-check.
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import { getRun } from '../../db/backfill-runs';
 import { getMigrationRun } from '../../db/migration-runs';
 import { verifyRepository } from '../../db/verification';
 import type { DeltaSummary, MaintenanceWindow, MigrationEvidence } from '../../model/migration';
 import { approveUpdate } from '../../workflows/definitions';
 import type { TestDatabase } from '../support/database';
-import { waitFor } from '../support/backfill';
+import { startBackfill, waitFor } from '../support/backfill';
+import { failureMessages } from '../support/failures';
 import { startApplicationWrites, type LoadGeneratorCounts } from '../support/load-generator';
 import {
   maintenanceEnabled,
@@ -142,6 +144,14 @@ describe('online cut-over', () => {
       );
       expect(done.cutover?.preDelta).toEqual(pre);
       expect((await getRun(db.pool, pre.runId))!).toEqual(expect.objectContaining({ mode: 'delta', status: 'completed' }));
+      // A delta's cursor walks changed artifacts only: no range continues from it.
+      const resumed: unknown = await (
+        await startBackfill(f.harness, { environment: 'online', resumeFrom: pre.runId })
+      )
+        .result()
+        .catch((e: unknown) => e);
+      expect(resumed).toBeInstanceOf(WorkflowFailedError);
+      expect(failureMessages(resumed)).toMatch(`resumeFrom: run ${pre.runId} is an online cut-over delta, not a range run`);
       const rewritten = await db.pool.query<{ id: number }>(
         `SELECT source_artifact_id AS id FROM plan_versions WHERE backfill_run_id = $1 AND source_artifact_id <= $2 ORDER BY 1`,
         [pre.runId, pre.afterId],

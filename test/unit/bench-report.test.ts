@@ -134,6 +134,16 @@ describe('bench report', () => {
       ],
       backfillSeconds: 12,
       catchUpPasses: 1,
+      preDelta: {
+        runId: 'p',
+        afterId: 5,
+        upToId: 10,
+        newArtifacts: 5,
+        newVersions: 5,
+        changedVersions: 1,
+        artifactsRead: 6,
+        errorsCount: 0,
+      },
       delta: {
         runId: 'r',
         afterId: 10,
@@ -144,7 +154,7 @@ describe('bench report', () => {
         artifactsRead: 12,
         errorsCount: 0,
       },
-      writes: { inserted: 300, updated: 30, refusedInMaintenance: 12, seconds: 30.04 },
+      writes: { inserted: 300, updated: 30, refusedInMaintenance: 12, cutOverAtSeconds: 29.51, seconds: 30.04 },
       verify: { versions: 2310, mismatches: 0, missingInRepository: 0, extraInRepository: 0, problems: [] },
     };
     const r = buildReport(measurements({ online }));
@@ -159,7 +169,7 @@ describe('bench report', () => {
     expect(r.bar.online).toEqual({ maxRatioToOfflineBackfill: BAR.onlineMaintenance, pass: true });
     const lines = summaryLines(r);
     expect(lines.find((l) => l.startsWith('online:'))).toMatch(
-      /maintenance 0\.6s = 7\.5% of the offline backfill \(workflowFirstLoad, 8s\): delta 0\.4s, maintenance-off 0\.05s;/,
+      /maintenance 0\.6s = 7\.5% of the offline backfill \(workflowFirstLoad, 8s\): delta 0\.4s, maintenance-off 0\.05s; pre-delta 5 new, 1 changed; delta 10 new, 2 changed;/,
     );
     expect(lines.at(-1)).toMatch(/; online: pass$/);
     expect(buildReport(measurements({ online: { ...online, maintenanceSeconds: 0.9 } })).bar.online?.pass).toBe(false);
