@@ -218,7 +218,9 @@ export async function backfillRepository(input: BackfillInput): Promise<Backfill
     latest = started.run;
     // Executions recorded before the bulk path existed did not ask (their histories must replay). A retry of
     // errors writes a few versions, never on the bulk path.
-    if (!carried && mode !== 'dry-run' && input.retryErrors === undefined && patched('bulk-load-path')) {
+    // A delta follows a backfill, so its repository is never empty: it asks nothing (recorded deltas asked).
+    const mayBulkLoad = mode !== 'delta' || !patched('delta-skips-bulk-check');
+    if (!carried && mode !== 'dry-run' && input.retryErrors === undefined && mayBulkLoad && patched('bulk-load-path')) {
       let check = await control.checkBulkLoad({ environment, runId });
       if (check.pendingRunId !== null && check.pendingRunId !== runId) {
         // An earlier run's bulk load was left unfinished (its workflow died): give the schema its keys first.

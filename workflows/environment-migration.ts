@@ -4,7 +4,7 @@
  * backfill (child) → verify → record capacity → [spot-check gate] → [maintenance off] → legacy cut-over → [post-check].
  * With the online cut-over (policy `cutover: "online"`, workflows/online-cutover.ts) maintenance moves
  * after the backfill and its verify: … → verify → [cut-over gate] → [window] → pre-delta → verify it →
- * maintenance on → final delta → verify the delta → record capacity → [spot-check gate] → maintenance off →
+ * maintenance on → final delta → verify the delta → [spot-check gate] → maintenance off → record capacity →
  * legacy cut-over → [post-check].
  *
  * Its status moves only through the state machine (model/migration-state.ts). A failed step waits for
@@ -424,7 +424,10 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
         backfilled,
       );
     }
-    await step('record-capacity', () => quick.recordCapacity({ environment }));
+    const recordCapacity = () => step('record-capacity', () => quick.recordCapacity({ environment }));
+    // Online, capacity is recorded once maintenance is lifted: counting rows need not hold the application up.
+    const capacityAfterWindow = online && patched('capacity-after-window');
+    if (!capacityAfterWindow) await recordCapacity();
     if (p.spotCheck.required) await gate('spot-check', 'spot-check');
     if (maintained) {
       await step(
@@ -437,6 +440,7 @@ export async function environmentMigration(input: EnvironmentMigrationInput): Pr
       const at = compensations.findIndex((c) => c.name === 'maintenance-off');
       if (at >= 0) compensations.splice(at, 1);
     }
+    if (capacityAfterWindow) await recordCapacity();
     // From here the repository is the source of truth: the reading the legacy-table metrics and alert count from.
     const cutover = patched(LEGACY_USAGE_PATCH)
       ? await step('legacy-cutover', () => quick.recordLegacyCutover({ environment, workflowId, actor: `plandb:${workflowId}` }))

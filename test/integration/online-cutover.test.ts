@@ -122,9 +122,10 @@ describe('online cut-over', () => {
         'maintenance-on',
         'delta',
         'verify-delta',
-        'record-capacity',
         'spot-check',
         'maintenance-off',
+        // Counting rows need not hold the application up: after maintenance.
+        'record-capacity',
         'legacy-cutover',
       ]);
 
