@@ -26,6 +26,11 @@ describe('replay of recorded histories', () => {
         'rollback.json',
         'promotion.json',
         'environment-migration-notifications.json',
+        'environment-migration-online.json',
+        'backfill-repository-delta.json',
+        // Online cut-overs started before the pre-delta.
+        'environment-migration-online.2026-12-02.json',
+        'backfill-repository-delta.2026-12-02.json',
         // The previous release's recordings: executions it started must still replay.
         'preflight.2026-11.json',
         'backfill-repository-first-run.2026-11.json',
