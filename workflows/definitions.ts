@@ -9,6 +9,7 @@ import { MAX_TARGET_SECONDS, type TunerConfig, type TunerState } from '../model/
 import { checkCatchUpOverride, type CatchUpPolicy, type CatchUpState } from '../model/catch-up';
 import type { ApprovalRecord, DecideRequest, GateDecision, MigrationEvidence, MigrationOverrides } from '../model/migration';
 import { checkEnvironmentName } from '../model/ids';
+import type { NotificationRecord } from '../model/notifications';
 import type { MigrationState } from '../model/migration-state';
 import { checkText, MAX_NAME } from '../model/text';
 import { parseSince } from '../model/legacy-usage';
@@ -348,6 +349,8 @@ export interface PromotionStatus {
   approvals: ApprovalRecord[];
   refusedSignals: number;
   stopReason: string | null;
+  /** Deliveries of its gate notifications (the target environment's `notifications`); absent when none. */
+  notifications?: NotificationRecord[];
 }
 
 /** The promotion's own `status` query (stages and the open gate). */

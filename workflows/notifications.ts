@@ -1,12 +1,12 @@
 /**
- * The migration's side of webhook notifications: `notify` starts one deliverNotification activity per
+ * The workflows' side of webhook notifications (a migration's events, a promotion's gates): `notify` starts one deliverNotification activity per
  * target that wants the event and returns at once (a slow receiver never holds the migration); each
  * delivery, delivered or failed after its retries, becomes an evidence row. A failure is recorded,
  * never thrown. With no target for an event nothing is scheduled — not even the `notifications` patch
  * marker — so migrations without targets keep their histories as they were.
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
-import type { EvidenceRow, MigrationEvidence, MigrationPolicy } from '../model/migration';
+import type { EvidenceRow, MigrationPolicy } from '../model/migration';
 import { NOTIFY_MAX_ATTEMPTS, targetsFor, type DeliveryReport, type NotificationRecord } from '../model/notifications';
 import { excerpt } from '../model/text';
 import { notifying } from './activity-proxies';
@@ -35,14 +35,16 @@ export function createNotifier(opts: {
   workflowId: string;
   /** Read at each event: the policy is resolved after the notifier is made. */
   policy: () => MigrationPolicy | null;
-  evidence: MigrationEvidence;
-  row: (r: Omit<EvidenceRow, 'seq'>) => void;
+  /** Where each delivery is recorded: the migration's evidence, or a promotion's status. */
+  evidence: { notifications?: NotificationRecord[] };
+  /** The migration's evidence rows (a promotion has none). */
+  row?: (r: Omit<EvidenceRow, 'seq'>) => void;
 }): Notifier {
   const { environment, workflowId } = opts;
   const pending: Promise<void>[] = [];
   const record = (n: NotificationRecord) => {
     (opts.evidence.notifications ??= []).push(n);
-    opts.row(notificationRow(n));
+    opts.row?.(notificationRow(n));
   };
 
   return {

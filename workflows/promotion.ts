@@ -1,16 +1,19 @@
 /**
  * promotion: Dev → Staging → Production as environmentMigration children, in order, with a `promote`
- * gate before each stage after the first. Stops at the first failure. Cancelling it cancels the running
- * child, whose own compensations lift maintenance before it ends.
+ * gate before each stage after the first, announced to the target environment's notification targets.
+ * Stops at the first failure. Cancelling it cancels the running child, whose own compensations lift
+ * maintenance before it ends.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   executeChild,
   isCancellation,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { checkEnvironmentName, workflowIdFor } from '../model/ids';
 import type { MigrationEvidence } from '../model/migration';
@@ -20,6 +23,7 @@ import { promotionStatusQuery, PromotionInput, PromotionStatus } from './definit
 import type { environmentMigration } from './environment-migration';
 import { gateHint, refusedSignalsLine } from './evidence-markdown';
 import { installGates } from './gates';
+import { createNotifier, type Notifier } from './notifications';
 import { PLAN_DB_STEP } from './search-attributes';
 
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
@@ -71,6 +75,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     throw ApplicationFailure.nonRetryable(reason, 'PromotionStopped', view());
   };
 
+  // Each gate's notifier; their deliveries are awaited (and recorded) before the promotion ends.
+  const notifiers: Notifier[] = [];
+  const settle = () => CancellationScope.nonCancellable(() => Promise.all(notifiers.map((n) => n.settle())));
   try {
     for (const [i, stage] of status.stages.entries()) {
       if (i > 0) {
@@ -79,6 +86,14 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
         move('gate-opened');
         gateApprovers = policy.approval.approvers;
         const waiting = gates.wait(gate, gateApprovers, policy.approval.timeoutMs);
+        const notifier = createNotifier({
+          environment: stage.environment,
+          workflowId: workflowInfo().workflowId,
+          policy: () => policy,
+          evidence: status,
+        });
+        notifiers.push(notifier);
+        notifier.notify({ event: 'gate-opened', gate, approvers: gateApprovers, timeoutMs: policy.approval.timeoutMs });
         show(`gate:${gate}`);
         const got = await waiting;
         if (!got) {
@@ -114,8 +129,10 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       status.stopReason = 'promotion cancelled';
       show(status.status);
     }
+    await settle();
     throw err;
   }
+  await settle();
   move('finished');
   show('completed');
   return view();

@@ -6,7 +6,7 @@ import { withClient } from '../../db/connection';
 import { upgrade } from '../../db/migrator';
 import type { MigrationEvidence } from '../../model/migration';
 import { NOTIFY_MAX_ATTEMPTS, type NotificationRecord } from '../../model/notifications';
-import { approveUpdate, decideSignal } from '../../workflows/definitions';
+import { approveUpdate, decideSignal, type PromotionStatus } from '../../workflows/definitions';
 import { renderEvidenceMarkdown } from '../../workflows/evidence-markdown';
 import { runBackfill, waitFor } from '../support/backfill';
 import { maintenanceEnabled, migrationFixture, MigrationFixture, startMigration, waitForMigration } from '../support/migration';
@@ -17,7 +17,8 @@ import { ReceivedRequest, startWebhookReceiver, WebhookReceiver } from '../suppo
 const JSON_PATH = '/hooks/T0001/json-s3cr3t-token';
 const SLACK_PATH = '/services/T0001/B0002/slack-s3cr3t-token';
 const FAILING_PATH = '/hooks/T0001/failing-s3cr3t-token';
-const SECRETS = ['json-s3cr3t-token', 'slack-s3cr3t-token', 'failing-s3cr3t-token'];
+const PROMOTE_PATH = '/services/T0001/B0003/promote-s3cr3t-token';
+const SECRETS = ['json-s3cr3t-token', 'slack-s3cr3t-token', 'failing-s3cr3t-token', 'promote-s3cr3t-token'];
 
 /** Every payload of the workflow's history, decoded (they are base64 in its JSON). */
 async function historyText(handle: WorkflowHandle): Promise<string> {
@@ -51,6 +52,13 @@ describe('notifications: webhooks told of gates, maintenance, failures and compl
             { kind: 'json', urlEnv: 'PLANDB_T_NOTIFY_FAILING_URL', events: ['maintenance-on'] },
           ],
         },
+        // A promotion npfirst → npsecond: its promote gate is announced to npsecond's targets.
+        npfirst: { maintenance: { mode: 'none' } },
+        npsecond: {
+          maintenance: { mode: 'none' },
+          approval: { required: false, approvers: ['bob'], timeout: '1h' },
+          notifications: [{ kind: 'slack', urlEnv: 'PLANDB_T_NOTIFY_PROMOTE_URL', events: ['gate-opened'] }],
+        },
         nfail: {
           maintenance: { mode: 'db-flag' },
           notifications: [{ kind: 'json', urlEnv: 'PLANDB_T_NOTIFY_JSON_URL', events: ['step-failed', 'maintenance-off'] }],
@@ -60,6 +68,7 @@ describe('notifications: webhooks told of gates, maintenance, failures and compl
         PLANDB_T_NOTIFY_JSON_URL: receiver.url(JSON_PATH),
         PLANDB_T_NOTIFY_SLACK_URL: receiver.url(SLACK_PATH),
         PLANDB_T_NOTIFY_FAILING_URL: receiver.url(FAILING_PATH),
+        PLANDB_T_NOTIFY_PROMOTE_URL: receiver.url(PROMOTE_PATH),
       },
     );
   });
@@ -172,6 +181,32 @@ describe('notifications: webhooks told of gates, maintenance, failures and compl
       { workflowBundle: { codePath: process.env.PLANDB_TEST_WORKFLOW_BUNDLE! } },
       await f.harness.client.workflow.getHandle(evidence.workflowId).fetchHistory(),
     );
+  });
+
+  test('a promotion announces its promote gate to the target environment, with who approves and the command', async () => {
+    const done = await f.harness.run(async () => {
+      const handle = await f.harness.client.workflow.start('promotion', {
+        workflowId: `plandb-promotion-notify-${Date.now()}`,
+        taskQueue: f.harness.taskQueue,
+        args: [{ environments: ['npfirst', 'npsecond'] }],
+      });
+      const [gate] = await arrived(() => receiver.at(PROMOTE_PATH), 'the promote gate notification');
+      expect(Object.keys(gate.body)).toEqual(['text']);
+      expect(gate.body.text).toContain(`plandb approve ${handle.workflowId} --gate promote-to-npsecond --by bob`);
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'promote-to-npsecond', approver: 'bob' }] });
+      return (await handle.result()) as PromotionStatus;
+    });
+    expect(done.status).toBe('completed');
+    expect(receiver.at(PROMOTE_PATH)).toHaveLength(1);
+    expect(done.notifications).toEqual([
+      expect.objectContaining({
+        event: 'gate-opened',
+        kind: 'slack',
+        urlEnv: 'PLANDB_T_NOTIFY_PROMOTE_URL',
+        status: 'delivered',
+        httpStatus: 200,
+      }),
+    ]);
   });
 
   test('a failed step notifies with the decide options and their commands; the abort lifts maintenance and says so', async () => {
