@@ -5,6 +5,7 @@
  * the writes stop and one more run, the repository equals the legacy table except for the versions rewritten
  * in place (those are the online cut-over's delta, not catch-up's).
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
 import { runBatch } from '../../db/backfill-batch';
 import { createShardedRun } from '../../db/backfill-shards';
@@ -15,7 +16,7 @@ import { bulkLoadState } from '../../db/bulk-load';
 import { listShards } from '../../db/backfill-shards';
 import { verifyRepository } from '../../db/verification';
 import { progressQuery, type BackfillResult } from '../../workflows/definitions';
-import { expectShardsMatchCommittedData, seededDatabase, startBackfill, waitFor } from '../support/backfill';
+import { expectShardsMatchCommittedData, latestRun, seededDatabase, startBackfill, waitFor } from '../support/backfill';
 import { testConfig } from '../support/config';
 import type { TestDatabase } from '../support/database';
 import { missingUpTo, startApplicationWrites, type LoadGeneratorCounts } from '../support/load-generator';
@@ -119,6 +120,43 @@ describe('backfill catch-up passes with the application writing', () => {
     const stale = await rewritten(counts);
     expect(report.mismatches).toBeLessThanOrEqual(stale.size);
     for (const m of report.firstMismatches) expect(stale).toContain(`${m.planId} v${m.version}`);
+  });
+
+  test('a cancel during a catch-up pass closes the run cancelled with its reason; its counters stay exact', async () => {
+    const generator = await startApplicationWrites(db, { rate: 100, series: 2, seed: 9 });
+    try {
+      await harness.run(async () => {
+        const handle = await startBackfill(harness, {
+          environment: 'staging',
+          batchSize: 4,
+          catchUp: { maxPasses: 5, untilRows: 1, untilSeconds: 0 },
+        });
+        const inPass = await waitFor(
+          async () => {
+            const r = await latestRun(db);
+            return r?.status === 'running' && (r.catchUpPass ?? 0) >= 1 ? r : null;
+          },
+          120_000,
+          'a catch-up pass',
+        );
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        const closed = await waitFor(
+          async () => {
+            const r = (await getRun(db.pool, inPass.runId))!;
+            return r.status !== 'running' ? r : null;
+          },
+          30_000,
+          'the run to close',
+        );
+        expect(closed).toEqual(expect.objectContaining({ status: 'cancelled', closedReason: 'workflow cancelled' }));
+        expect(closed.catchUp!.passes.length).toBeGreaterThanOrEqual(1);
+        expect(closed.catchUp!.passes[0].afterId).toBeGreaterThan(0);
+        await expectShardsMatchCommittedData(db, closed.runId);
+      });
+    } finally {
+      await generator.stop();
+    }
   });
 
   test('a first load on the bulk path builds its keys before the first catch-up pass', async () => {
