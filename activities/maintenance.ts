@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getEnvironment, redactUrl } from '../config/environment';
 import type { MaintenanceMode } from '../config/schema';
-import { getMaintenance, MaintenanceTableMissing, setMaintenanceFlag } from '../db/maintenance';
+import { drainLegacyWrites, getMaintenance, MaintenanceTableMissing, setMaintenanceFlag, type DrainResult } from '../db/maintenance';
 import type { ActivityDeps } from './deps';
 import { fetchWithTimeout } from './http';
 
@@ -30,6 +30,8 @@ export interface SetMaintenanceResult {
   actor: string | null;
   /** When the current state began, where the switch records it. */
   since: string | null;
+  /** Turning maintenance on: the wait for writes already open on plan_artifacts (db/maintenance.ts drainLegacyWrites). */
+  drain?: DrainResult;
 }
 
 /** What the switch says now (`plandb maintenance status`). */
@@ -139,6 +141,8 @@ export function createMaintenanceActivities(deps: ActivityDeps, env: NodeJS.Proc
       outcome = { enabled: false, changed: false, reason: input.reason, actor: input.actor, since: null };
     }
     const result: SetMaintenanceResult = { environment: input.environment, mode: settings.mode, ...outcome };
+    // On: let the writes the application began before the flip finish before anything reads the table.
+    if (input.enabled && result.enabled) result.drain = await drainLegacyWrites(deps.databases.pool(input.environment));
     deps.logger.info({ event: 'maintenance_set', requested: input.enabled, ...result });
     return result;
   }

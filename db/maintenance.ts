@@ -2,6 +2,7 @@
  * The maintenance flag the Plan creation API reads (`plan_db_maintenance`, scope `plan_create`). The
  * table comes from migration 0000 only: migrations run before any workflow turns maintenance on.
  */
+import type pg from 'pg';
 import { Queryable } from './connection';
 import { tableExists } from './server-info';
 
@@ -97,4 +98,50 @@ export async function liftOrphanedMaintenance(
     [scope, ownerWorkflowId, reason],
   );
   return (res.rowCount ?? 0) > 0;
+}
+
+/** How long maintenance-on waits for the application's write transactions already open on plan_artifacts. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/** What the drain after maintenance-on found: whether every write open at the flip has ended, or why not known. */
+export interface DrainResult {
+  drained: boolean;
+  waitedMs: number;
+  /** Why it could not tell: the wait timed out, or the role may not take the lock. */
+  problem: string | null;
+}
+
+/**
+ * Waits until every transaction that was writing plan_artifacts when maintenance went on has ended: a
+ * SHARE lock conflicts with their ROW EXCLUSIVE locks, so taking it (and letting it go at once) is a
+ * barrier. Without it, a write the application checked the flag for just before the flip could commit
+ * after the final delta read the table. Best effort: a writer open past `timeoutMs`, or a role without
+ * the right to the lock, is reported, not thrown (the delta's verify then catches a late commit).
+ */
+export async function drainLegacyWrites(pool: pg.Pool, timeoutMs = DRAIN_TIMEOUT_MS): Promise<DrainResult> {
+  const started = Date.now();
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    await client.query('LOCK TABLE plan_artifacts IN SHARE MODE');
+    await client.query('COMMIT');
+    return { drained: true, waitedMs: Date.now() - started, problem: null };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    const code = (err as { code?: string }).code;
+    // No legacy table, no writer to wait for.
+    if (code === '42P01') return { drained: true, waitedMs: Date.now() - started, problem: null };
+    if (code === '55P03')
+      return { drained: false, waitedMs: Date.now() - started, problem: `a write to plan_artifacts stayed open past ${timeoutMs} ms` };
+    if (code === '42501')
+      return {
+        drained: false,
+        waitedMs: Date.now() - started,
+        problem: 'the role may not lock plan_artifacts (needs UPDATE, DELETE or TRUNCATE on it)',
+      };
+    throw err;
+  } finally {
+    client.release();
+  }
 }

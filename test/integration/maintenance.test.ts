@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { createMaintenanceActivities } from '../../activities/maintenance';
 import { withClient } from '../../db/connection';
-import { getMaintenance } from '../../db/maintenance';
+import { drainLegacyWrites, getMaintenance } from '../../db/maintenance';
+import { ensureLegacyTable } from '../../db/legacy-reader';
 import { upgrade } from '../../db/migrator';
 import { activityDeps } from '../support/activities';
 import { testConfig } from '../support/config';
@@ -45,6 +46,7 @@ describe('setMaintenance activity', () => {
         reason: 'production window',
         actor: 'alice',
         since: expect.any(String),
+        drain: { drained: true, waitedMs: expect.any(Number), problem: null },
       });
       expect(await getMaintenance(db.pool)).toEqual({
         scope: 'plan_create',
@@ -67,6 +69,40 @@ describe('setMaintenance activity', () => {
       expect(await a.setMaintenance(off)).toEqual(expect.objectContaining({ changed: false, since: lifted.since }));
       expect((await db.pool.query(`SELECT count(*)::int AS n FROM plan_db_maintenance`)).rows[0].n).toBe(1);
     } finally {
+      await a.close();
+    }
+  });
+
+  test('on waits for application writes already open on plan_artifacts; one open past the limit is reported, not thrown', async () => {
+    await ensureLegacyTable(db.pool);
+    const app = await db.pool.connect();
+    const a = activities(db, { mode: 'db-flag' });
+    try {
+      // The application checked the flag just before the flip and is still inside its write.
+      await app.query('BEGIN');
+      await app.query(`INSERT INTO plan_artifacts (plan_id, version, payload) VALUES ('in-flight', 1, '{}')`);
+      let committedAt = 0;
+      const commit = new Promise((resolve) => setTimeout(resolve, 600)).then(async () => {
+        committedAt = Date.now();
+        await app.query('COMMIT');
+      });
+      const result = await a.setMaintenance(on);
+      await commit;
+      expect(result.drain).toEqual({ drained: true, waitedMs: expect.any(Number), problem: null });
+      expect(result.drain!.waitedMs).toBeGreaterThanOrEqual(400);
+      expect(Date.now()).toBeGreaterThanOrEqual(committedAt);
+
+      await app.query('BEGIN');
+      await app.query(`UPDATE plan_artifacts SET payload = '{"a": 1}' WHERE plan_id = 'in-flight'`);
+      expect(await drainLegacyWrites(db.pool, 200)).toEqual({
+        drained: false,
+        waitedMs: expect.any(Number),
+        problem: 'a write to plan_artifacts stayed open past 200 ms',
+      });
+      await app.query('ROLLBACK');
+      await a.setMaintenance(off);
+    } finally {
+      app.release();
       await a.close();
     }
   });
@@ -147,6 +183,7 @@ describe('setMaintenance activity over http', () => {
         reason: on.reason,
         actor: on.actor,
         since: state.since,
+        drain: { drained: true, waitedMs: expect.any(Number), problem: null },
       });
       expect(await a.setMaintenance(on)).toEqual(expect.objectContaining({ changed: false, since: result.since }));
     } finally {
